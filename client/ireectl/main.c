@@ -1,0 +1,45 @@
+// ireectl: the command-line client of ireed.
+#include <stdio.h>
+#include <string.h>
+
+#include "client/ireectl/commands.h"
+#include "runtime/base/version.h"
+
+static const ireectl_command_t ireectl_commands[] = {
+    {"version", "print the versions of ireectl and the formats it speaks",
+     ireectl_cmd_version},
+    {"devices", "list the devices each built-in driver can reach",
+     ireectl_cmd_devices},
+};
+#define IREECTL_COMMAND_COUNT \
+  (sizeof(ireectl_commands) / sizeof(ireectl_commands[0]))
+
+static void ireectl_print_usage(FILE* out) {
+  fprintf(out, "usage: ireectl COMMAND [ARGS...]\n\ncommands:\n");
+  for (size_t i = 0; i < IREECTL_COMMAND_COUNT; ++i) {
+    fprintf(out, "  %-10s %s\n", ireectl_commands[i].name,
+            ireectl_commands[i].summary);
+  }
+}
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    ireectl_print_usage(stderr);
+    return 2;
+  }
+  const char* name = argv[1];
+  if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 ||
+      strcmp(name, "help") == 0) {
+    ireectl_print_usage(stdout);
+    return 0;
+  }
+  if (strcmp(name, "--version") == 0) name = "version";
+  for (size_t i = 0; i < IREECTL_COMMAND_COUNT; ++i) {
+    if (strcmp(name, ireectl_commands[i].name) == 0) {
+      return ireectl_commands[i].run(argc - 1, argv + 1);
+    }
+  }
+  fprintf(stderr, "ireectl: unknown command '%s' (see 'ireectl --help')\n",
+          name);
+  return 2;
+}

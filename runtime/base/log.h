@@ -1,0 +1,53 @@
+// Leveled, structured log lines on a configurable sink (stderr by default).
+//
+// One line per event: "LEVEL component: message". When stderr is connected to
+// the systemd journal (JOURNAL_STREAM matches stderr) lines carry the "<N>"
+// syslog priority prefix instead, so journald records the level.
+// The logger is process-wide state configured explicitly by the program's
+// main (irt_log_configure); libraries only call irt_log.
+#ifndef IRT_BASE_LOG_H
+#define IRT_BASE_LOG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "runtime/base/status.h"
+
+typedef enum irt_log_level_e {
+  IRT_LOG_ERROR = 0,
+  IRT_LOG_WARNING = 1,
+  IRT_LOG_INFO = 2,
+  IRT_LOG_DEBUG = 3,
+  IRT_LOG_TRACE = 4,
+} irt_log_level_t;
+
+typedef void (*irt_log_sink_fn_t)(void* user_data, irt_log_level_t level,
+                                  const char* component, const char* message);
+
+typedef struct irt_log_config_s {
+  irt_log_level_t level;   // events above this level are dropped
+  irt_log_sink_fn_t sink;  // NULL: write to stderr
+  void* sink_user_data;
+} irt_log_config_t;
+
+void irt_log_configure(const irt_log_config_t* config);
+irt_log_level_t irt_log_level(void);
+static inline bool irt_log_enabled(irt_log_level_t level) {
+  return level <= irt_log_level();
+}
+
+// Parses "error", "warning"/"warn", "info", "debug", "trace".
+bool irt_log_level_parse(const char* text, irt_log_level_t* out_level);
+const char* irt_log_level_name(irt_log_level_t level);
+
+void irt_log(irt_log_level_t level, const char* component, const char* format,
+             ...) IRT_PRINTF_LIKE(3, 4);
+void irt_logv(irt_log_level_t level, const char* component,
+              const char* format, va_list args) IRT_PRINTF_LIKE(3, 0);
+
+// Logs "prefix: <status text>" at |level| without consuming |status|.
+void irt_log_status(irt_log_level_t level, const char* component,
+                    const char* prefix, irt_status_t status);
+
+#endif  // IRT_BASE_LOG_H

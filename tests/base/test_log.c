@@ -1,0 +1,67 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "runtime/base/log.h"
+
+typedef struct {
+  int calls;
+  irt_log_level_t level;
+  char line[256];
+} captured_log_t;
+
+static void capture(void* user_data, irt_log_level_t level,
+                    const char* component, const char* message) {
+  captured_log_t* captured = user_data;
+  ++captured->calls;
+  captured->level = level;
+  snprintf(captured->line, sizeof(captured->line), "%s|%s", component, message);
+}
+
+static void test_levels_filter(void** state) {
+  (void)state;
+  captured_log_t captured = {0};
+  irt_log_config_t config = {IRT_LOG_INFO, capture, &captured};
+  irt_log_configure(&config);
+  irt_log(IRT_LOG_DEBUG, "vm", "dropped %d", 1);
+  assert_int_equal(captured.calls, 0);
+  irt_log(IRT_LOG_WARNING, "vm", "kept %d", 2);
+  assert_int_equal(captured.calls, 1);
+  assert_int_equal(captured.level, IRT_LOG_WARNING);
+  assert_string_equal(captured.line, "vm|kept 2");
+}
+
+static void test_log_status(void** state) {
+  (void)state;
+  captured_log_t captured = {0};
+  irt_log_config_t config = {IRT_LOG_TRACE, capture, &captured};
+  irt_log_configure(&config);
+  irt_status_t status = irt_make_status(IRT_STATUS_INTERNAL, "boom");
+  status = irt_status_annotate(status, "while testing");
+  irt_log_status(IRT_LOG_ERROR, "daemon", "request failed", status);
+  irt_status_free(status);
+  assert_string_equal(captured.line, "daemon|request failed: boom; while testing");
+}
+
+static void test_parse_levels(void** state) {
+  (void)state;
+  irt_log_level_t level;
+  assert_true(irt_log_level_parse("debug", &level));
+  assert_int_equal(level, IRT_LOG_DEBUG);
+  assert_true(irt_log_level_parse("warn", &level));
+  assert_int_equal(level, IRT_LOG_WARNING);
+  assert_false(irt_log_level_parse("loud", &level));
+  assert_string_equal(irt_log_level_name(IRT_LOG_TRACE), "trace");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_levels_filter),
+      cmocka_unit_test(test_log_status),
+      cmocka_unit_test(test_parse_levels),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
