@@ -10,6 +10,8 @@ static const ireectl_command_t ireectl_commands[] = {
      ireectl_cmd_version},
     {"devices", "list the devices each built-in driver can reach",
      ireectl_cmd_devices},
+    {"inspect", "print the contents of a compiled module (.vmfb)",
+     ireectl_cmd_inspect},
 };
 #define IREECTL_COMMAND_COUNT \
   (sizeof(ireectl_commands) / sizeof(ireectl_commands[0]))

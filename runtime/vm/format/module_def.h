@@ -65,7 +65,8 @@ typedef struct irvm_rodata_def_s {
   const uint8_t* data;  // into the file (embedded or external)
   uint64_t length;
   bool is_external;
-  uint64_t file_offset;  // absolute offset of |data| in the file
+  uint64_t external_offset;  // external_data_offset (from rodata_base)
+  uint64_t file_offset;      // absolute offset of |data| in the file
 } irvm_rodata_def_t;
 
 // FunctionDescriptor, decoded (the struct in the file is 20 bytes, 4-aligned).
@@ -172,8 +173,13 @@ void irvm_module_def_deinit(irvm_module_def_t* def);
 // Looks up an export by local name; returns its index or -1.
 int32_t irvm_module_def_find_export(const irvm_module_def_t* def,
                                     irt_string_view_t name);
-// Looks up an attribute value by key in |attrs|; returns false if absent.
+// Looks up an attribute value by key in |attrs|; returns false (and an
+// empty value) if absent.
 bool irvm_attrs_lookup(uint32_t attr_count, const irvm_attr_def_t* attrs,
                        const char* key, irt_string_view_t* out_value);
+
+// Formats FeatureBits as "EXT_F32|YIELD" ("none" for 0, unknown bits in hex)
+// like snprintf: returns the length the full text needs.
+size_t irvm_features_format(uint32_t features, char* buffer, size_t capacity);
 
 #endif  // IRVM_FORMAT_MODULE_DEF_H
