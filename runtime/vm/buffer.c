@@ -38,19 +38,21 @@ static irt_status_t irvm_buffer_check_access(const irvm_buffer_t* buffer,
   uint64_t capacity = (uint64_t)buffer->length >> size_log2;
   if (!irt_range_fits(offset, count, capacity)) {
     if (size_log2 == 0) {
-      return irt_make_status(
-          IRT_STATUS_OUT_OF_RANGE,
-          "out-of-bounds access: %s bytes [%" PRIu64 ", +%" PRIu64
-          ") exceed its length %zu",
-          role, offset, count, buffer->length);
+      return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
+                             "out-of-bounds access: %s bytes [%" PRIu64
+                             ", +%" PRIu64 ") exceed its length %zu",
+                             role, offset, count, buffer->length);
     }
-    return irt_make_status(
-        IRT_STATUS_OUT_OF_RANGE,
-        "out-of-bounds access: %s elements [%" PRIu64 ", +%" PRIu64
-        ") of %u bytes exceed its length %zu",
-        role, offset, count, 1u << size_log2, buffer->length);
+    return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
+                           "out-of-bounds access: %s elements [%" PRIu64
+                           ", +%" PRIu64 ") of %u bytes exceed its length %zu",
+                           role, offset, count, 1u << size_log2,
+                           buffer->length);
   }
-  *out_ptr = buffer->data + ((size_t)offset << size_log2);
+  // An empty range is never dereferenced; skipping the arithmetic keeps an
+  // empty wrapped buffer's NULL data legal.
+  *out_ptr = buffer->data;
+  if (count) *out_ptr += (size_t)offset << size_log2;
   return IRT_OK;
 }
 
@@ -72,10 +74,9 @@ irt_status_t irvm_buffer_create(uint64_t length, uint32_t alignment,
                                 irvm_buffer_t** out_buffer) {
   *out_buffer = NULL;
   if (alignment != 0 && !irt_is_pow2(alignment)) {
-    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
-                           "buffer alignment %" PRIu32
-                           " is not 0 or a power of two",
-                           alignment);
+    return irt_make_status(
+        IRT_STATUS_INVALID_ARGUMENT,
+        "buffer alignment %" PRIu32 " is not 0 or a power of two", alignment);
   }
   size_t align = _Alignof(max_align_t);
   if (alignment > align) align = alignment;
@@ -138,8 +139,8 @@ irt_status_t irvm_buffer_clone(const irvm_buffer_t* source, uint64_t offset,
                                irvm_buffer_t** out_buffer) {
   *out_buffer = NULL;
   uint8_t* bytes = NULL;
-  IRT_RETURN_IF_ERROR(irvm_buffer_check_access(
-      source, "source buffer", offset, length, 0, false, &bytes));
+  IRT_RETURN_IF_ERROR(irvm_buffer_check_access(source, "source buffer", offset,
+                                               length, 0, false, &bytes));
   IRT_RETURN_IF_ERROR(
       irvm_buffer_create(length, alignment, allocator, out_buffer));
   if (length) memcpy((*out_buffer)->data, bytes, (size_t)length);
@@ -191,10 +192,10 @@ irt_status_t irvm_buffer_compare(const irvm_buffer_t* lhs, uint64_t lhs_offset,
                                  uint64_t length, bool* out_equal) {
   uint8_t* lhs_bytes = NULL;
   uint8_t* rhs_bytes = NULL;
-  IRT_RETURN_IF_ERROR(irvm_buffer_check_access(
-      lhs, "lhs buffer", lhs_offset, length, 0, false, &lhs_bytes));
-  IRT_RETURN_IF_ERROR(irvm_buffer_check_access(
-      rhs, "rhs buffer", rhs_offset, length, 0, false, &rhs_bytes));
+  IRT_RETURN_IF_ERROR(irvm_buffer_check_access(lhs, "lhs buffer", lhs_offset,
+                                               length, 0, false, &lhs_bytes));
+  IRT_RETURN_IF_ERROR(irvm_buffer_check_access(rhs, "rhs buffer", rhs_offset,
+                                               length, 0, false, &rhs_bytes));
   *out_equal = length == 0 || memcmp(lhs_bytes, rhs_bytes, (size_t)length) == 0;
   return IRT_OK;
 }
@@ -256,8 +257,8 @@ static uint64_t irvm_siphash24(const uint8_t* data, size_t length) {
 irt_status_t irvm_buffer_hash(const irvm_buffer_t* buffer, uint64_t offset,
                               uint64_t length, uint64_t* out_hash) {
   uint8_t* bytes = NULL;
-  IRT_RETURN_IF_ERROR(irvm_buffer_check_access(buffer, "buffer", offset,
-                                               length, 0, false, &bytes));
+  IRT_RETURN_IF_ERROR(irvm_buffer_check_access(buffer, "buffer", offset, length,
+                                               0, false, &bytes));
   *out_hash = irvm_siphash24(bytes, (size_t)length);
   return IRT_OK;
 }
@@ -274,6 +275,7 @@ static irt_status_t irvm_buffer_fill(irvm_buffer_t* buffer, uint64_t offset,
   uint8_t* ptr = NULL;
   IRT_RETURN_IF_ERROR(irvm_buffer_check_access(buffer, "buffer", offset, count,
                                                size_log2, true, &ptr));
+  if (count == 0) return IRT_OK;
   size_t size = (size_t)1 << size_log2;
   if (size == 1) {
     memset(ptr, *(const uint8_t*)element, (size_t)count);

@@ -185,10 +185,10 @@ static inline irt_status_t irvm_buffer_element_(const irvm_buffer_t* buffer,
                                                 uint64_t index,
                                                 unsigned size_log2, bool write,
                                                 uint8_t** out_ptr) {
-  if (__builtin_expect(
-          buffer != NULL && index < ((uint64_t)buffer->length >> size_log2) &&
-              (!write || (buffer->flags & IRVM_BUFFER_MUTABLE)),
-          1)) {
+  if (__builtin_expect(buffer != NULL &&
+                           index < ((uint64_t)buffer->length >> size_log2) &&
+                           (!write || (buffer->flags & IRVM_BUFFER_MUTABLE)),
+                       1)) {
     *out_ptr = buffer->data + ((size_t)index << size_log2);
     return IRT_OK;
   }
@@ -208,16 +208,16 @@ static inline irt_status_t irvm_buffer_element_(const irvm_buffer_t* buffer,
     return IRT_OK;                                                        \
   }
 
-#define IRVM_BUFFER_STORE_(name, size_log2, element_t, value_t)          \
-  static inline irt_status_t irvm_buffer_store_##name(                   \
-      irvm_buffer_t* buffer, uint64_t index, value_t value) {            \
-    uint8_t* ptr = NULL;                                                 \
-    irt_status_t status =                                                \
-        irvm_buffer_element_(buffer, index, size_log2, true, &ptr);      \
-    if (status != IRT_OK) return status;                                 \
-    element_t element = (element_t)value;                                \
-    memcpy(ptr, &element, sizeof(element));                              \
-    return IRT_OK;                                                       \
+#define IRVM_BUFFER_STORE_(name, size_log2, element_t, value_t)     \
+  static inline irt_status_t irvm_buffer_store_##name(              \
+      irvm_buffer_t* buffer, uint64_t index, value_t value) {       \
+    uint8_t* ptr = NULL;                                            \
+    irt_status_t status =                                           \
+        irvm_buffer_element_(buffer, index, size_log2, true, &ptr); \
+    if (status != IRT_OK) return status;                            \
+    element_t element = (element_t)value;                           \
+    memcpy(ptr, &element, sizeof(element));                         \
+    return IRT_OK;                                                  \
   }
 
 // vm.buffer.load.*: u8/u16 zero-extend and i8/i16 sign-extend to i32.

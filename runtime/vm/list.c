@@ -38,8 +38,10 @@ static const char* irvm_list_element_name(const irvm_list_t* list) {
   switch (list->storage) {
     case IRVM_LIST_STORAGE_VALUE:
       return irvm_value_type_name(list->element_type.value_type);
-    case IRVM_LIST_STORAGE_REF: return list->element_type.ref_type->name;
-    default: return "variant";
+    case IRVM_LIST_STORAGE_REF:
+      return list->element_type.ref_type->name;
+    default:
+      return "variant";
   }
 }
 
@@ -209,15 +211,16 @@ irt_status_t irvm_list_get_value(const irvm_list_t* list, uint32_t index,
       // Every union member starts at its first byte.
       memcpy(&stored.i8, element, list->element_size);
       break;
-    case IRVM_LIST_STORAGE_REF: return irvm_list_values_unsupported(list);
+    case IRVM_LIST_STORAGE_REF:
+      return irvm_list_values_unsupported(list);
     default:
       stored = ((const irvm_variant_t*)element)->value;
       if (stored.type == IRVM_VALUE_TYPE_NONE) {
-        return irt_make_status(IRT_STATUS_FAILED_PRECONDITION,
-                               "list element %u holds %s, not a value", index,
-                               irvm_variant_is_ref((const irvm_variant_t*)element)
-                                   ? "a ref"
-                                   : "nothing");
+        return irt_make_status(
+            IRT_STATUS_FAILED_PRECONDITION,
+            "list element %u holds %s, not a value", index,
+            irvm_variant_is_ref((const irvm_variant_t*)element) ? "a ref"
+                                                                : "nothing");
       }
       break;
   }
@@ -241,7 +244,8 @@ irt_status_t irvm_list_set_value(irvm_list_t* list, uint32_t index,
       memcpy(element, &converted.i8, list->element_size);
       return IRT_OK;
     }
-    case IRVM_LIST_STORAGE_REF: return irvm_list_values_unsupported(list);
+    case IRVM_LIST_STORAGE_REF:
+      return irvm_list_values_unsupported(list);
     default: {
       irvm_variant_t* variant = (irvm_variant_t*)element;
       irvm_variant_release(variant);
@@ -269,14 +273,18 @@ irt_status_t irvm_list_get_ref(const irvm_list_t* list, uint32_t index,
   const uint8_t* element = irvm_list_element(list, index);
   const irvm_ref_t* stored = NULL;
   switch (list->storage) {
-    case IRVM_LIST_STORAGE_VALUE: return irvm_list_refs_unsupported(list);
-    case IRVM_LIST_STORAGE_REF: stored = (const irvm_ref_t*)element; break;
+    case IRVM_LIST_STORAGE_VALUE:
+      return irvm_list_refs_unsupported(list);
+    case IRVM_LIST_STORAGE_REF:
+      stored = (const irvm_ref_t*)element;
+      break;
     default: {
       const irvm_variant_t* variant = (const irvm_variant_t*)element;
       if (irvm_variant_is_value(variant)) {
         return irt_make_status(IRT_STATUS_FAILED_PRECONDITION,
                                "list element %u holds an %s value, not a ref",
-                               index, irvm_value_type_name(variant->value.type));
+                               index,
+                               irvm_value_type_name(variant->value.type));
       }
       stored = &variant->ref;
       break;
@@ -299,7 +307,8 @@ static irt_status_t irvm_list_ref_slot(irvm_list_t* list, uint32_t index,
   IRT_RETURN_IF_ERROR(irvm_list_check_index(list, index));
   uint8_t* element = irvm_list_element(list, index);
   switch (list->storage) {
-    case IRVM_LIST_STORAGE_VALUE: return irvm_list_refs_unsupported(list);
+    case IRVM_LIST_STORAGE_VALUE:
+      return irvm_list_refs_unsupported(list);
     case IRVM_LIST_STORAGE_REF:
       if (ref->ptr && ref->type != list->element_type.ref_type) {
         return irt_make_status(
@@ -349,8 +358,12 @@ irt_status_t irvm_list_get_variant(const irvm_list_t* list, uint32_t index,
       result.value.type = list->element_type.value_type;
       memcpy(&result.value.i8, element, list->element_size);
       break;
-    case IRVM_LIST_STORAGE_REF: result.ref = *(const irvm_ref_t*)element; break;
-    default: result = *(const irvm_variant_t*)element; break;
+    case IRVM_LIST_STORAGE_REF:
+      result.ref = *(const irvm_ref_t*)element;
+      break;
+    default:
+      result = *(const irvm_variant_t*)element;
+      break;
   }
   irvm_object_retain(result.ref.ptr);
   irvm_variant_release(out_variant);

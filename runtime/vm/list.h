@@ -137,17 +137,17 @@ irt_status_t irvm_list_get_value(const irvm_list_t* list, uint32_t index,
 irt_status_t irvm_list_set_value(irvm_list_t* list, uint32_t index,
                                  irvm_value_t value) IRT_MUST_USE;
 
-#define IRVM_LIST_VALUE_ACCESSORS_(name, c_type, TYPE)                     \
-  static inline irt_status_t irvm_list_get_##name(                         \
-      const irvm_list_t* list, uint32_t index, c_type* out_value) {        \
-    irvm_value_t value;                                                    \
-    irt_status_t status =                                                  \
-        irvm_list_get_value(list, index, IRVM_VALUE_TYPE_##TYPE, &value);  \
-    if (status == IRT_OK) *out_value = value.name;                         \
-    return status;                                                         \
-  }                                                                        \
-  static inline irt_status_t irvm_list_set_##name(                         \
-      irvm_list_t* list, uint32_t index, c_type value) {                   \
+#define IRVM_LIST_VALUE_ACCESSORS_(name, c_type, TYPE)                      \
+  static inline irt_status_t irvm_list_get_##name(                          \
+      const irvm_list_t* list, uint32_t index, c_type* out_value) {         \
+    irvm_value_t value;                                                     \
+    irt_status_t status =                                                   \
+        irvm_list_get_value(list, index, IRVM_VALUE_TYPE_##TYPE, &value);   \
+    if (status == IRT_OK) *out_value = value.name;                          \
+    return status;                                                          \
+  }                                                                         \
+  static inline irt_status_t irvm_list_set_##name(                          \
+      irvm_list_t* list, uint32_t index, c_type value) {                    \
     return irvm_list_set_value(list, index, irvm_value_make_##name(value)); \
   }
 

@@ -51,26 +51,38 @@ static inline bool irvm_value_type_is_float(irvm_value_type_t type) {
 // Storage size in bytes: 1, 2, 4 or 8; 0 for NONE or an invalid type.
 static inline size_t irvm_value_type_size(irvm_value_type_t type) {
   switch (type) {
-    case IRVM_VALUE_TYPE_I8: return 1;
-    case IRVM_VALUE_TYPE_I16: return 2;
+    case IRVM_VALUE_TYPE_I8:
+      return 1;
+    case IRVM_VALUE_TYPE_I16:
+      return 2;
     case IRVM_VALUE_TYPE_I32:
-    case IRVM_VALUE_TYPE_F32: return 4;
+    case IRVM_VALUE_TYPE_F32:
+      return 4;
     case IRVM_VALUE_TYPE_I64:
-    case IRVM_VALUE_TYPE_F64: return 8;
-    default: return 0;
+    case IRVM_VALUE_TYPE_F64:
+      return 8;
+    default:
+      return 0;
   }
 }
 
 // "i8", "f64", "none" (for messages).
 static inline const char* irvm_value_type_name(irvm_value_type_t type) {
   switch (type) {
-    case IRVM_VALUE_TYPE_I8: return "i8";
-    case IRVM_VALUE_TYPE_I16: return "i16";
-    case IRVM_VALUE_TYPE_I32: return "i32";
-    case IRVM_VALUE_TYPE_I64: return "i64";
-    case IRVM_VALUE_TYPE_F32: return "f32";
-    case IRVM_VALUE_TYPE_F64: return "f64";
-    default: return "none";
+    case IRVM_VALUE_TYPE_I8:
+      return "i8";
+    case IRVM_VALUE_TYPE_I16:
+      return "i16";
+    case IRVM_VALUE_TYPE_I32:
+      return "i32";
+    case IRVM_VALUE_TYPE_I64:
+      return "i64";
+    case IRVM_VALUE_TYPE_F32:
+      return "f32";
+    case IRVM_VALUE_TYPE_F64:
+      return "f64";
+    default:
+      return "none";
   }
 }
 
@@ -110,11 +122,16 @@ static inline irvm_value_t irvm_value_make_f64(double v) {
 // The integer held by |value|, sign-extended to 64 bits (0 for non-integers).
 static inline int64_t irvm_value_integer_(irvm_value_t value) {
   switch (value.type) {
-    case IRVM_VALUE_TYPE_I8: return value.i8;
-    case IRVM_VALUE_TYPE_I16: return value.i16;
-    case IRVM_VALUE_TYPE_I32: return value.i32;
-    case IRVM_VALUE_TYPE_I64: return value.i64;
-    default: return 0;
+    case IRVM_VALUE_TYPE_I8:
+      return value.i8;
+    case IRVM_VALUE_TYPE_I16:
+      return value.i16;
+    case IRVM_VALUE_TYPE_I32:
+      return value.i32;
+    case IRVM_VALUE_TYPE_I64:
+      return value.i64;
+    default:
+      return 0;
   }
 }
 
@@ -123,23 +140,26 @@ static inline int64_t irvm_value_integer_(irvm_value_t value) {
 static inline irvm_value_t irvm_value_convert(irvm_value_t value,
                                               irvm_value_type_t type) {
   if (value.type == type) return value;
-  bool from_float = irvm_value_type_is_float(value.type);
-  // Narrowing goes through the unsigned type so it is modular truncation.
-  uint64_t bits = from_float ? 0 : (uint64_t)irvm_value_integer_(value);
+  // 0 for a float source. Narrowing goes through the unsigned type so it is
+  // modular truncation.
+  uint64_t bits = (uint64_t)irvm_value_integer_(value);
   switch (type) {
-    case IRVM_VALUE_TYPE_I8: return irvm_value_make_i8((int8_t)(uint8_t)bits);
+    case IRVM_VALUE_TYPE_I8:
+      return irvm_value_make_i8((int8_t)(uint8_t)bits);
     case IRVM_VALUE_TYPE_I16:
       return irvm_value_make_i16((int16_t)(uint16_t)bits);
     case IRVM_VALUE_TYPE_I32:
       return irvm_value_make_i32((int32_t)(uint32_t)bits);
-    case IRVM_VALUE_TYPE_I64: return irvm_value_make_i64((int64_t)bits);
+    case IRVM_VALUE_TYPE_I64:
+      return irvm_value_make_i64((int64_t)bits);
     case IRVM_VALUE_TYPE_F32:
       return irvm_value_make_f32(
           value.type == IRVM_VALUE_TYPE_F64 ? (float)value.f64 : 0.0f);
     case IRVM_VALUE_TYPE_F64:
       return irvm_value_make_f64(
           value.type == IRVM_VALUE_TYPE_F32 ? (double)value.f32 : 0.0);
-    default: return irvm_value_none();
+    default:
+      return irvm_value_none();
   }
 }
 

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+// cmocka needs the headers above first.
 #include <cmocka.h>
 #include <string.h>
 
@@ -36,7 +37,7 @@ static void record_release(void* user_data, void* data) {
   record->data = data;
 }
 
-static const uint8_t kRodata[16] = {1, 2, 3, 4, 5, 6, 7, 8,
+static const uint8_t kRodata[16] = {1, 2,  3,  4,  5,  6,  7,  8,
                                     9, 10, 11, 12, 13, 14, 15, 16};
 
 // A read-only module-owned buffer over kRodata, as rodata segments are.
@@ -92,8 +93,8 @@ static void test_create_alignment(void** state) {
   uint32_t alignments[] = {1, 2, 8, 16, 64, 4096, 65536};
   for (size_t i = 0; i < sizeof(alignments) / sizeof(alignments[0]); ++i) {
     irvm_buffer_t* buffer = NULL;
-    assert_ok(irvm_buffer_create(33, alignments[i], irt_allocator_system(),
-                                 &buffer));
+    assert_ok(
+        irvm_buffer_create(33, alignments[i], irt_allocator_system(), &buffer));
     uintptr_t align = alignments[i] > _Alignof(max_align_t)
                           ? alignments[i]
                           : _Alignof(max_align_t);
@@ -109,8 +110,9 @@ static void test_create_bad_alignment(void** state) {
   uint32_t bad[] = {3, 6, 48, 0xFFFFFFFFu, 0x80000001u};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i) {
     irvm_buffer_t* buffer = (irvm_buffer_t*)1;
-    assert_status(irvm_buffer_create(8, bad[i], irt_allocator_system(), &buffer),
-                  IRT_STATUS_INVALID_ARGUMENT, "power of two");
+    assert_status(
+        irvm_buffer_create(8, bad[i], irt_allocator_system(), &buffer),
+        IRT_STATUS_INVALID_ARGUMENT, "power of two");
     assert_null(buffer);
   }
 }
@@ -131,12 +133,12 @@ static void test_create_zero_length(void** state) {
 static void test_create_too_large(void** state) {
   (void)state;
   irvm_buffer_t* buffer = NULL;
-  assert_status(irvm_buffer_create(UINT64_MAX, 0, test_capped_allocator(),
-                                   &buffer),
-                IRT_STATUS_RESOURCE_EXHAUSTED, "does not fit");
-  assert_status(irvm_buffer_create(UINT64_MAX - 8, 64, test_capped_allocator(),
-                                   &buffer),
-                IRT_STATUS_RESOURCE_EXHAUSTED, "does not fit");
+  assert_status(
+      irvm_buffer_create(UINT64_MAX, 0, test_capped_allocator(), &buffer),
+      IRT_STATUS_RESOURCE_EXHAUSTED, "does not fit");
+  assert_status(
+      irvm_buffer_create(UINT64_MAX - 8, 64, test_capped_allocator(), &buffer),
+      IRT_STATUS_RESOURCE_EXHAUSTED, "does not fit");
   assert_status(irvm_buffer_create((uint64_t)1 << 40, 0,
                                    test_capped_allocator(), &buffer),
                 IRT_STATUS_RESOURCE_EXHAUSTED, "out of memory");
@@ -154,9 +156,9 @@ static void test_create_out_of_memory(void** state) {
                 IRT_STATUS_RESOURCE_EXHAUSTED, NULL);
   release_record_t record = {0, NULL};
   irvm_buffer_release_t release = {record_release, &record};
-  assert_status(irvm_buffer_wrap((void*)kRodata, 4, 0, release, allocator,
-                                 &buffer),
-                IRT_STATUS_RESOURCE_EXHAUSTED, NULL);
+  assert_status(
+      irvm_buffer_wrap((void*)kRodata, 4, 0, release, allocator, &buffer),
+      IRT_STATUS_RESOURCE_EXHAUSTED, NULL);
   assert_int_equal(record.calls, 0);  // the caller keeps ownership
   irvm_buffer_t* source = new_counting_buffer(8);
   assert_status(irvm_buffer_clone(source, 0, 8, 0, allocator, &buffer),
@@ -251,9 +253,9 @@ static void test_wrap_invalid(void** state) {
   assert_status(irvm_buffer_wrap((void*)kRodata, 4, 0x10, no_release,
                                  irt_allocator_system(), &buffer),
                 IRT_STATUS_INVALID_ARGUMENT, "unknown bits");
-  assert_status(irvm_buffer_wrap(NULL, 4, 0, no_release,
-                                 irt_allocator_system(), &buffer),
-                IRT_STATUS_INVALID_ARGUMENT, "null");
+  assert_status(
+      irvm_buffer_wrap(NULL, 4, 0, no_release, irt_allocator_system(), &buffer),
+      IRT_STATUS_INVALID_ARGUMENT, "null");
   assert_null(buffer);
   // An empty wrap needs no memory.
   assert_ok(irvm_buffer_wrap(NULL, 0, IRVM_BUFFER_ORIGIN_HOST, no_release,
@@ -261,6 +263,17 @@ static void test_wrap_invalid(void** state) {
   uint64_t length = 1;
   assert_ok(irvm_buffer_length(buffer, &length));
   assert_int_equal(length, 0);
+  // Empty ranges of it are fine everywhere (no arithmetic on its NULL data).
+  irvm_buffer_t* clone = NULL;
+  assert_ok(irvm_buffer_clone(buffer, 0, 0, 0, irt_allocator_system(), &clone));
+  assert_ok(irvm_buffer_copy(buffer, 0, clone, 0, 0));
+  bool equal = false;
+  assert_ok(irvm_buffer_compare(buffer, 0, clone, 0, 0, &equal));
+  assert_true(equal);
+  uint64_t hash = 0;
+  assert_ok(irvm_buffer_hash(buffer, 0, 0, &hash));
+  assert_int_equal(hash, 0x726fdb47dd0e0e31ull);
+  irvm_buffer_release(clone);
   irvm_buffer_release(buffer);
 }
 
@@ -269,8 +282,8 @@ static void test_clone(void** state) {
   release_record_t record = {0, NULL};
   irvm_buffer_t* source = new_rodata(&record);
   irvm_buffer_t* clone = NULL;
-  assert_ok(irvm_buffer_clone(source, 4, 8, 128, irt_allocator_system(),
-                              &clone));
+  assert_ok(
+      irvm_buffer_clone(source, 4, 8, 128, irt_allocator_system(), &clone));
   assert_int_equal(irvm_buffer_flags(clone),
                    IRVM_BUFFER_MUTABLE | IRVM_BUFFER_ORIGIN_GUEST);
   assert_int_equal(clone->length, 8);
@@ -279,26 +292,26 @@ static void test_clone(void** state) {
   assert_ok(irvm_buffer_store_i8(clone, 0, 0x7F));  // the clone is writable
   irvm_buffer_release(clone);
 
-  assert_ok(irvm_buffer_clone(source, 16, 0, 0, irt_allocator_system(),
-                              &clone));
+  assert_ok(
+      irvm_buffer_clone(source, 16, 0, 0, irt_allocator_system(), &clone));
   assert_int_equal(clone->length, 0);
   irvm_buffer_release(clone);
 
-  assert_status(irvm_buffer_clone(source, 9, 8, 0, irt_allocator_system(),
-                                  &clone),
-                IRT_STATUS_OUT_OF_RANGE, kOob);
+  assert_status(
+      irvm_buffer_clone(source, 9, 8, 0, irt_allocator_system(), &clone),
+      IRT_STATUS_OUT_OF_RANGE, kOob);
   assert_status(irvm_buffer_clone(source, UINT64_MAX, 2, 0,
                                   irt_allocator_system(), &clone),
                 IRT_STATUS_OUT_OF_RANGE, kOob);
   assert_status(irvm_buffer_clone(source, 2, UINT64_MAX - 1, 0,
                                   irt_allocator_system(), &clone),
                 IRT_STATUS_OUT_OF_RANGE, kOob);
-  assert_status(irvm_buffer_clone(source, 0, 4, 12, irt_allocator_system(),
-                                  &clone),
-                IRT_STATUS_INVALID_ARGUMENT, "power of two");
-  assert_status(irvm_buffer_clone(NULL, 0, 0, 0, irt_allocator_system(),
-                                  &clone),
-                IRT_STATUS_INVALID_ARGUMENT, "source buffer is null");
+  assert_status(
+      irvm_buffer_clone(source, 0, 4, 12, irt_allocator_system(), &clone),
+      IRT_STATUS_INVALID_ARGUMENT, "power of two");
+  assert_status(
+      irvm_buffer_clone(NULL, 0, 0, 0, irt_allocator_system(), &clone),
+      IRT_STATUS_INVALID_ARGUMENT, "source buffer is null");
   assert_null(clone);
   irvm_buffer_release(source);
 }
@@ -531,9 +544,9 @@ static void test_fill_bounds(void** state) {
                 IRT_STATUS_OUT_OF_RANGE, kOob);
   assert_status(irvm_buffer_fill_i32(buffer, 0, (uint64_t)1 << 62, 1),
                 IRT_STATUS_OUT_OF_RANGE, kOob);
-  assert_status(irvm_buffer_fill_i16(buffer, (uint64_t)1 << 63,
-                                     (uint64_t)1 << 63, 1),
-                IRT_STATUS_OUT_OF_RANGE, kOob);
+  assert_status(
+      irvm_buffer_fill_i16(buffer, (uint64_t)1 << 63, (uint64_t)1 << 63, 1),
+      IRT_STATUS_OUT_OF_RANGE, kOob);
   assert_status(irvm_buffer_fill_f64(buffer, UINT64_MAX / 8, 1, 1.0),
                 IRT_STATUS_OUT_OF_RANGE, kOob);
   assert_int_equal(buffer->data[28], 0);
@@ -572,11 +585,11 @@ static void test_copy_overlapping(void** state) {
   (void)state;
   irvm_buffer_t* buffer = new_counting_buffer(16);
   assert_ok(irvm_buffer_copy(buffer, 0, buffer, 2, 8));  // forward overlap
-  const uint8_t forward[16] = {0, 1, 0, 1, 2, 3, 4, 5,
+  const uint8_t forward[16] = {0, 1, 0,  1,  2,  3,  4,  5,
                                6, 7, 10, 11, 12, 13, 14, 15};
   assert_memory_equal(buffer->data, forward, 16);
   assert_ok(irvm_buffer_copy(buffer, 4, buffer, 0, 8));  // backward overlap
-  const uint8_t backward[16] = {2, 3, 4, 5, 6, 7, 10, 11,
+  const uint8_t backward[16] = {2, 3, 4,  5,  6,  7,  10, 11,
                                 6, 7, 10, 11, 12, 13, 14, 15};
   assert_memory_equal(buffer->data, backward, 16);
   irvm_buffer_release(buffer);
@@ -726,8 +739,8 @@ static void test_hash_range(void** state) {
   assert_int_equal(hash, le64(kSipHashVectors[0]));
   assert_status(irvm_buffer_hash(buffer, 41, 40, &hash),
                 IRT_STATUS_OUT_OF_RANGE, kOob);
-  assert_status(irvm_buffer_hash(buffer, 81, 0, &hash),
-                IRT_STATUS_OUT_OF_RANGE, kOob);
+  assert_status(irvm_buffer_hash(buffer, 81, 0, &hash), IRT_STATUS_OUT_OF_RANGE,
+                kOob);
   assert_status(irvm_buffer_hash(buffer, 2, UINT64_MAX - 1, &hash),
                 IRT_STATUS_OUT_OF_RANGE, kOob);
   irvm_buffer_release(buffer);

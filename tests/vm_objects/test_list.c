@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+// cmocka needs the headers above first.
 #include <cmocka.h>
 #include <string.h>
 
@@ -52,7 +53,8 @@ static void test_create_kinds(void** state) {
                              10, irt_allocator_system(), &list));
   assert_int_equal(list_size(list), 0);
   assert_true(irvm_list_capacity(list) >= 10);
-  assert_int_equal(irvm_list_element_type(list).value_type, IRVM_VALUE_TYPE_I16);
+  assert_int_equal(irvm_list_element_type(list).value_type,
+                   IRVM_VALUE_TYPE_I16);
   assert_null(irvm_list_element_type(list).ref_type);
   irvm_list_release(list);
 
@@ -89,9 +91,9 @@ static void test_create_out_of_memory(void** state) {
   irvm_list_t* list = NULL;
   for (size_t fail_after = 0; fail_after < 2; ++fail_after) {
     counter.fail_after = fail_after;  // the object, then its storage
-    assert_status(irvm_list_create(irvm_list_element_type_variant(), 4,
-                                   allocator, &list),
-                  IRT_STATUS_RESOURCE_EXHAUSTED, NULL);
+    assert_status(
+        irvm_list_create(irvm_list_element_type_variant(), 4, allocator, &list),
+        IRT_STATUS_RESOURCE_EXHAUSTED, NULL);
     assert_null(list);
     assert_int_equal(counter.live_allocations, 0);
   }
@@ -530,8 +532,9 @@ static void test_variant_list_refs(void** state) {
 static void test_shrink_releases_refs(void** state) {
   (void)state;
   int destroyed = 0;
-  irvm_list_element_type_t kinds[2] = {irvm_list_element_type_ref(test_type_a()),
-                                       irvm_list_element_type_variant()};
+  irvm_list_element_type_t kinds[2] = {
+      irvm_list_element_type_ref(test_type_a()),
+      irvm_list_element_type_variant()};
   for (int k = 0; k < 2; ++k) {
     destroyed = 0;
     irvm_list_t* list = new_list(kinds[k], 4);
@@ -558,7 +561,8 @@ static void test_shrink_releases_refs(void** state) {
 
 static void test_list_of_lists(void** state) {
   (void)state;
-  irvm_list_t* outer = new_list(irvm_list_element_type_ref(irvm_list_type()), 1);
+  irvm_list_t* outer =
+      new_list(irvm_list_element_type_ref(irvm_list_type()), 1);
   irvm_list_t* inner = new_value_list(IRVM_VALUE_TYPE_I32, 2);
   irvm_ref_t ref = irvm_ref_wrap(inner, irvm_list_type());
   assert_ok(irvm_list_set_ref_move(outer, 0, &ref));
@@ -622,10 +626,10 @@ static void test_set_variant_each_kind(void** state) {
   (void)state;
   int destroyed = 0;
   irvm_variant_t value = irvm_variant_from_value(irvm_value_make_i64(-1));
-  irvm_variant_t a = irvm_variant_from_ref(test_object_new(test_type_a(),
-                                                           &destroyed));
-  irvm_variant_t b = irvm_variant_from_ref(test_object_new(test_type_b(),
-                                                           &destroyed));
+  irvm_variant_t a =
+      irvm_variant_from_ref(test_object_new(test_type_a(), &destroyed));
+  irvm_variant_t b =
+      irvm_variant_from_ref(test_object_new(test_type_b(), &destroyed));
   irvm_variant_t empty = irvm_variant_empty();
 
   irvm_list_t* values = new_value_list(IRVM_VALUE_TYPE_I8, 1);

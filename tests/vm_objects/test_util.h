@@ -14,18 +14,18 @@
 
 // Consumes |status| and checks its code and that its message contains
 // |needle| (may be NULL).
-#define assert_status(expr, code, needle)                              \
-  do {                                                                 \
-    irt_status_t status_ = (expr);                                     \
-    assert_int_equal(irt_status_code(status_), (code));                \
-    const char* needle_ = (needle);                                    \
-    if (needle_) {                                                     \
-      const char* message_ = irt_status_message(status_);              \
-      if (!strstr(message_, needle_)) {                                \
-        fail_msg("message '%s' lacks '%s'", message_, needle_);        \
-      }                                                                \
-    }                                                                  \
-    irt_status_free(status_);                                          \
+#define assert_status(expr, code, needle)                       \
+  do {                                                          \
+    irt_status_t status_ = (expr);                              \
+    assert_int_equal(irt_status_code(status_), (code));         \
+    const char* needle_ = (needle);                             \
+    if (needle_) {                                              \
+      const char* message_ = irt_status_message(status_);       \
+      if (!strstr(message_, needle_)) {                         \
+        fail_msg("message '%s' lacks '%s'", message_, needle_); \
+      }                                                         \
+    }                                                           \
+    irt_status_free(status_);                                   \
   } while (0)
 
 #define assert_ok(expr) assert_status((expr), IRT_STATUS_OK, NULL)

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+// cmocka needs the headers above first.
 #include <cmocka.h>
 
 #include "runtime/vm/value.h"
@@ -29,7 +30,8 @@ static void test_type_properties(void** state) {
 
 static void test_integer_widening_sign_extends(void** state) {
   (void)state;
-  irvm_value_t v = irvm_value_convert(irvm_value_make_i8(-2), IRVM_VALUE_TYPE_I32);
+  irvm_value_t v =
+      irvm_value_convert(irvm_value_make_i8(-2), IRVM_VALUE_TYPE_I32);
   assert_int_equal(v.type, IRVM_VALUE_TYPE_I32);
   assert_int_equal(v.i32, -2);
   v = irvm_value_convert(irvm_value_make_i16(-300), IRVM_VALUE_TYPE_I64);
@@ -42,8 +44,8 @@ static void test_integer_widening_sign_extends(void** state) {
 
 static void test_integer_narrowing_truncates(void** state) {
   (void)state;
-  irvm_value_t v =
-      irvm_value_convert(irvm_value_make_i64(0x123456789ABCDEF0ll), IRVM_VALUE_TYPE_I32);
+  irvm_value_t v = irvm_value_convert(irvm_value_make_i64(0x123456789ABCDEF0ll),
+                                      IRVM_VALUE_TYPE_I32);
   assert_int_equal(v.type, IRVM_VALUE_TYPE_I32);
   assert_int_equal((uint32_t)v.i32, 0x9ABCDEF0u);
   v = irvm_value_convert(irvm_value_make_i32(0x1FF), IRVM_VALUE_TYPE_I8);
@@ -56,7 +58,8 @@ static void test_integer_narrowing_truncates(void** state) {
 
 static void test_float_conversions_use_c(void** state) {
   (void)state;
-  irvm_value_t v = irvm_value_convert(irvm_value_make_f32(0.1f), IRVM_VALUE_TYPE_F64);
+  irvm_value_t v =
+      irvm_value_convert(irvm_value_make_f32(0.1f), IRVM_VALUE_TYPE_F64);
   assert_int_equal(v.type, IRVM_VALUE_TYPE_F64);
   assert_true(v.f64 == (double)0.1f);
   v = irvm_value_convert(irvm_value_make_f64(0.1), IRVM_VALUE_TYPE_F32);
@@ -78,7 +81,8 @@ static void test_integer_float_gives_zero(void** state) {
     v = irvm_value_convert(irvm_value_make_f64(-3.0), ints[i]);
     assert_int_equal(v.i64, 0);
   }
-  irvm_value_t v = irvm_value_convert(irvm_value_make_i32(7), IRVM_VALUE_TYPE_F32);
+  irvm_value_t v =
+      irvm_value_convert(irvm_value_make_i32(7), IRVM_VALUE_TYPE_F32);
   assert_int_equal(v.type, IRVM_VALUE_TYPE_F32);
   assert_true(v.f32 == 0.0f);
   v = irvm_value_convert(irvm_value_make_i64(-1), IRVM_VALUE_TYPE_F64);
@@ -89,7 +93,8 @@ static void test_integer_float_gives_zero(void** state) {
 
 static void test_same_type_unchanged(void** state) {
   (void)state;
-  irvm_value_t v = irvm_value_convert(irvm_value_make_i64(INT64_MIN), IRVM_VALUE_TYPE_I64);
+  irvm_value_t v =
+      irvm_value_convert(irvm_value_make_i64(INT64_MIN), IRVM_VALUE_TYPE_I64);
   assert_int_equal(v.i64, INT64_MIN);
   v = irvm_value_convert(irvm_value_make_f32(-0.0f), IRVM_VALUE_TYPE_F32);
   assert_true(v.f32 == 0.0f && __builtin_signbit(v.f32));
