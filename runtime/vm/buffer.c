@@ -93,12 +93,15 @@ irt_status_t irvm_buffer_create(uint64_t length, uint32_t alignment,
   }
   irvm_buffer_t* buffer = NULL;
   IRT_RETURN_IF_ERROR_CTX(
-      irt_allocator_calloc(allocator, (size_t)total, (void**)&buffer),
+      irt_allocator_malloc(allocator, (size_t)total, (void**)&buffer),
       "allocating a buffer of %" PRIu64 " bytes", length);
+  memset(buffer, 0, sizeof(*buffer));
   irt_ref_count_init(&buffer->header.count);
   uintptr_t data = (uintptr_t)(buffer + 1);
   data = (data + (align - 1)) & ~(uintptr_t)(align - 1);
   buffer->data = (uint8_t*)data;
+  // Zero only the data: the padding of a large alignment stays untouched.
+  memset(buffer->data, 0, (size_t)length);
   buffer->length = (size_t)length;
   buffer->flags = IRVM_BUFFER_MUTABLE | IRVM_BUFFER_ORIGIN_GUEST;
   buffer->allocator = allocator;

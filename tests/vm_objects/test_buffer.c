@@ -90,7 +90,7 @@ static void test_create_defaults(void** state) {
 
 static void test_create_alignment(void** state) {
   (void)state;
-  uint32_t alignments[] = {1, 2, 8, 16, 64, 4096, 65536};
+  uint32_t alignments[] = {1, 2, 8, 16, 64, 4096, 65536, 1u << 20};
   for (size_t i = 0; i < sizeof(alignments) / sizeof(alignments[0]); ++i) {
     irvm_buffer_t* buffer = NULL;
     assert_ok(
