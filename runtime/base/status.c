@@ -189,6 +189,24 @@ size_t irt_status_format_brief(irt_status_t status, char* buffer,
   return irt_sink_finish(&sink);
 }
 
+irt_status_t irt_status_clone(irt_status_t status) {
+  if (!status || status->is_static) return status;
+  size_t message_size = strlen(status->message) + 1;
+  struct irt_status_s* copy = malloc(sizeof(*copy) + message_size);
+  if (!copy) return &irt_status_out_of_memory;
+  *copy = *status;
+  memcpy(copy->message, status->message, message_size);
+  copy->notes_head = copy->notes_tail = NULL;
+  for (irt_status_note_t* n = status->notes_head; n; n = n->next) {
+    size_t text_size = strlen(n->text) + 1;
+    irt_status_note_t* note = malloc(sizeof(*note) + text_size);
+    if (!note) break;  // context is best-effort, as when annotating
+    memcpy(note->text, n->text, text_size);
+    copy = irt_status_append_note(copy, note, n->file, n->line);
+  }
+  return copy;
+}
+
 void irt_status_free(irt_status_t status) {
   if (!status || status->is_static) return;
   irt_status_note_t* note = status->notes_head;

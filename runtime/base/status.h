@@ -113,6 +113,11 @@ size_t irt_status_format(irt_status_t status, char* buffer, size_t capacity);
 size_t irt_status_format_brief(irt_status_t status, char* buffer,
                                size_t capacity);
 
+// An independent copy of |status| (code, message, origin and annotations),
+// for handing one stored failure to many receivers. OK stays OK; when the
+// copy cannot be allocated the result is the static out-of-memory status.
+irt_status_t irt_status_clone(irt_status_t status) IRT_MUST_USE;
+
 // Releases the status (no-op for OK).
 void irt_status_free(irt_status_t status);
 // Releases the status and returns its code: for callers that only branch on it.

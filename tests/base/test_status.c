@@ -96,6 +96,32 @@ static void test_code_strings(void** state) {
                       "UNKNOWN_CODE");
 }
 
+static void test_clone_is_independent(void** state) {
+  (void)state;
+  assert_null(irt_status_clone(IRT_OK));
+  irt_status_t status = fail_outer();
+  irt_status_t copy = irt_status_clone(status);
+  assert_ptr_not_equal(copy, status);
+  char original_text[512];
+  char copy_text[512];
+  irt_status_format(status, original_text, sizeof(original_text));
+  irt_status_free(status);  // the copy must not share anything with it
+  irt_status_format(copy, copy_text, sizeof(copy_text));
+  assert_string_equal(copy_text, original_text);
+  assert_int_equal(irt_status_code(copy), IRT_STATUS_NOT_FOUND);
+  // Annotating the copy leaves later copies of it intact, and vice versa.
+  irt_status_t second = irt_status_clone(copy);
+  copy = irt_status_annotate(copy, "only on the first copy");
+  irt_status_format_brief(second, copy_text, sizeof(copy_text));
+  assert_string_equal(copy_text, "no module named 'hal'; while loading a.vmfb");
+  irt_status_free(second);
+  irt_status_format_brief(copy, copy_text, sizeof(copy_text));
+  assert_string_equal(copy_text,
+                      "no module named 'hal'; while loading a.vmfb; only on "
+                      "the first copy");
+  irt_status_free(copy);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ok_is_null),
@@ -105,6 +131,7 @@ int main(void) {
       cmocka_unit_test(test_format_truncates_safely),
       cmocka_unit_test(test_ok_code_becomes_unknown),
       cmocka_unit_test(test_code_strings),
+      cmocka_unit_test(test_clone_is_independent),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
