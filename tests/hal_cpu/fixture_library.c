@@ -19,9 +19,10 @@ __attribute__((constructor)) static void fixture_initialize(void) {
 }
 
 // Exported, hence preemptible: code reaches it through the GOT (GLOB_DAT)
-// and kCallsPointer holds its absolute address (R_X86_64_64 / ABS64).
+// and calls_pointer holds its absolute address (R_X86_64_64 / ABS64);
+// volatile keeps the compiler from folding the pointer away.
 EXPORT uint32_t fixture_calls;
-static uint32_t* const kCallsPointer = &fixture_calls;
+static uint32_t* volatile calls_pointer = &fixture_calls;
 
 static uint32_t read_mxcsr(void) {
 #if defined(__x86_64__)
@@ -80,7 +81,7 @@ static int check_state(const irhal_executable_environment_v0_t* environment,
   uint32_t* stats = dispatch->binding_ptrs[1];
   ++fixture_calls;
   stats[FIXTURE_STATS_CALLS] = fixture_calls;
-  stats[FIXTURE_STATS_CALLS_VIA_DATA] = *kCallsPointer;
+  stats[FIXTURE_STATS_CALLS_VIA_DATA] = *calls_pointer;
   stats[FIXTURE_STATS_MXCSR] = read_mxcsr();
   stats[FIXTURE_STATS_MAX_CONCURRENCY] = dispatch->max_concurrency;
   return 0;
