@@ -122,7 +122,8 @@ static bool amx_permitted(void) {
 
 static void read_cpuid(uint32_t regs[REG_COUNT]) {
   unsigned a = 0, b = 0, c = 0, d = 0;
-  unsigned max_leaf = __get_cpuid_max(0, NULL);
+  // (clang's __get_cpuid_max returns int, gcc's unsigned.)
+  unsigned max_leaf = (unsigned)__get_cpuid_max(0, NULL);
   if (max_leaf >= 1 && __get_cpuid_count(1, 0, &a, &b, &c, &d)) {
     regs[REG_1_ECX] = c;
   }
@@ -134,7 +135,7 @@ static void read_cpuid(uint32_t regs[REG_COUNT]) {
       regs[REG_7_1_EAX] = a;
     }
   }
-  if (__get_cpuid_max(0x80000000u, NULL) >= 0x80000001u &&
+  if ((unsigned)__get_cpuid_max(0x80000000u, NULL) >= 0x80000001u &&
       __get_cpuid_count(0x80000001u, 0, &a, &b, &c, &d)) {
     regs[REG_EXT_ECX] = c;
   }
