@@ -1,0 +1,163 @@
+// Shared by the `hal` module's export files: the module object, checked
+// argument readers and the export functions the table in hal_module.c lists.
+#ifndef IRMOD_HAL_MODULE_INTERNAL_H
+#define IRMOD_HAL_MODULE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hal/api.h"
+#include "runtime/vm/buffer.h"
+#include "runtime/vm/native_module.h"
+
+// The module's |self|: the device group, immutable after creation, so every
+// context shares it.
+typedef struct irmod_hal_module_s {
+  irt_allocator_t host_allocator;
+  size_t device_count;
+  irhal_device_t** devices;  // retained
+} irmod_hal_module_t;
+
+static inline irmod_hal_module_t* irmod_hal_module(irvm_native_call_t* call) {
+  return (irmod_hal_module_t*)call->self;
+}
+
+// hal.channel and hal.event have no HAL objects (no collectives, events are
+// unused by v6): the module owns their descriptors so the names register.
+extern const irvm_ref_type_t irmod_hal_channel_type_descriptor;
+extern const irvm_ref_type_t irmod_hal_event_type_descriptor;
+
+//===----------------------------------------------------------------------===//
+// Argument readers
+//===----------------------------------------------------------------------===//
+
+// The object |ref| points to when it is a |type| (or null, if |nullable|);
+// otherwise INVALID_ARGUMENT naming |name| (and |index| >= 0 as
+// "name[index]") with the expected and the actual type.
+irt_status_t irmod_hal_deref(const irvm_ref_t* ref, const irvm_ref_type_t* type,
+                             bool nullable, const char* name, int64_t index,
+                             void** out_object) IRT_MUST_USE;
+
+// Reads a call's arguments in order. The first failed check is kept in
+// |status| and later reads return NULL / 0, so an export reads everything
+// and then checks once.
+typedef struct irmod_hal_args_s {
+  irvm_abi_cursor_t* cursor;
+  irt_status_t status;
+} irmod_hal_args_t;
+
+static inline irmod_hal_args_t irmod_hal_args(irvm_native_call_t* call) {
+  irmod_hal_args_t args = {&call->arguments, IRT_OK};
+  return args;
+}
+static inline int32_t irmod_hal_arg_i32(irmod_hal_args_t* args) {
+  return irvm_abi_read_i32(args->cursor);
+}
+static inline int64_t irmod_hal_arg_i64(irmod_hal_args_t* args) {
+  return irvm_abi_read_i64(args->cursor);
+}
+static inline irvm_abi_span_t irmod_hal_arg_span(irmod_hal_args_t* args,
+                                                 const char* tuple) {
+  return irvm_abi_read_span(args->cursor, irt_make_cstring_view(tuple));
+}
+// Checks |ref| (already read) as argument |name|; records a failure.
+void* irmod_hal_args_check(irmod_hal_args_t* args, const irvm_ref_t* ref,
+                           const irvm_ref_type_t* type, bool nullable,
+                           const char* name);
+static inline void* irmod_hal_arg_ref(irmod_hal_args_t* args,
+                                      const irvm_ref_type_t* type,
+                                      bool nullable, const char* name) {
+  return irmod_hal_args_check(args, irvm_abi_read_ref(args->cursor), type,
+                              nullable, name);
+}
+
+#define IRMOD_HAL_DEFINE_ARG_(suffix, object_t, type_descriptor)            \
+  static inline object_t* irmod_hal_arg_##suffix(irmod_hal_args_t* args,    \
+                                                 const char* name) {        \
+    return (object_t*)irmod_hal_arg_ref(args, &type_descriptor, false,      \
+                                        name);                              \
+  }                                                                         \
+  static inline object_t* irmod_hal_arg_##suffix##_or_null(                 \
+      irmod_hal_args_t* args, const char* name) {                           \
+    return (object_t*)irmod_hal_arg_ref(args, &type_descriptor, true, name); \
+  }
+IRMOD_HAL_DEFINE_ARG_(allocator, irhal_allocator_t,
+                      irhal_allocator_type_descriptor)
+IRMOD_HAL_DEFINE_ARG_(buffer, irhal_buffer_t, irhal_buffer_type_descriptor)
+IRMOD_HAL_DEFINE_ARG_(buffer_view, irhal_buffer_view_t,
+                      irhal_buffer_view_type_descriptor)
+IRMOD_HAL_DEFINE_ARG_(channel, void, irmod_hal_channel_type_descriptor)
+IRMOD_HAL_DEFINE_ARG_(command_buffer, irhal_command_buffer_t,
+                      irhal_command_buffer_type_descriptor)
+IRMOD_HAL_DEFINE_ARG_(device, irhal_device_t, irhal_device_type_descriptor)
+IRMOD_HAL_DEFINE_ARG_(executable, irhal_executable_t,
+                      irhal_executable_type_descriptor)
+IRMOD_HAL_DEFINE_ARG_(fence, irhal_fence_t, irhal_fence_type_descriptor)
+IRMOD_HAL_DEFINE_ARG_(file, irhal_file_t, irhal_file_type_descriptor)
+IRMOD_HAL_DEFINE_ARG_(vm_buffer, irvm_buffer_t, irvm_buffer_type_descriptor)
+#undef IRMOD_HAL_DEFINE_ARG_
+
+// The bytes of a vm.buffer (strings arrive unterminated).
+static inline irt_string_view_t irmod_hal_string(const irvm_buffer_t* buffer) {
+  irvm_const_byte_span_t span = irvm_buffer_data(buffer);
+  return irt_make_string_view((const char*)span.data, span.length);
+}
+
+// Resolves a signed (offset, length) pair from the VM against a host range
+// of |total| bytes: length -1 means "the rest". Fails with |code| (naming
+// |what|) for negative values or a range that does not fit.
+irt_status_t irmod_hal_host_range(int64_t offset, int64_t length,
+                                  uint64_t total, irt_status_code_t code,
+                                  const char* what, uint64_t* out_offset,
+                                  uint64_t* out_length) IRT_MUST_USE;
+
+// Releases a vm.buffer given as a release callback's user data: what keeps
+// VM-owned bytes alive under HAL buffers and files that alias them.
+void irmod_hal_release_vm_buffer(void* user_data);
+
+//===----------------------------------------------------------------------===//
+// Results
+//===----------------------------------------------------------------------===//
+
+// Moves a new reference to |object| (may be NULL: a null ref) into the next
+// result slot.
+static inline void irmod_hal_result_ref(irvm_native_call_t* call, void* object,
+                                        const irvm_ref_type_t* type) {
+  irvm_ref_t ref = object ? irvm_ref_wrap(object, type) : irvm_ref_null();
+  irvm_abi_write_ref_move(&call->results, &ref);
+}
+
+//===----------------------------------------------------------------------===//
+// Exports (one function per export; names follow the export with '.' -> '_')
+//===----------------------------------------------------------------------===//
+
+#define IRMOD_HAL_EXPORTS_(X)                                               \
+  X(allocator_allocate) X(allocator_import) X(allocator_select)             \
+  X(buffer_allocation_discard) X(buffer_allocation_is_terminal)             \
+  X(buffer_allocation_preserve) X(buffer_assert) X(buffer_length)           \
+  X(buffer_load) X(buffer_store) X(buffer_subspan)                          \
+  X(buffer_view_assert) X(buffer_view_buffer) X(buffer_view_create)         \
+  X(buffer_view_dim) X(buffer_view_element_type)                            \
+  X(buffer_view_encoding_type) X(buffer_view_rank) X(buffer_view_trace)     \
+  X(channel_create) X(channel_rank_and_count) X(channel_split)              \
+  X(command_buffer_advise_buffer) X(command_buffer_begin_debug_group)       \
+  X(command_buffer_collective) X(command_buffer_copy_buffer)                \
+  X(command_buffer_create) X(command_buffer_dispatch)                       \
+  X(command_buffer_dispatch_indirect) X(command_buffer_end_debug_group)     \
+  X(command_buffer_execution_barrier) X(command_buffer_fill_buffer)         \
+  X(command_buffer_finalize) X(command_buffer_update_buffer)                \
+  X(device_allocator) X(device_query_i64) X(device_queue_alloca)            \
+  X(device_queue_barrier) X(device_queue_copy) X(device_queue_dealloca)     \
+  X(device_queue_execute) X(device_queue_execute_indirect)                  \
+  X(device_queue_fill) X(device_queue_flush) X(device_queue_read)           \
+  X(device_queue_update) X(device_queue_write) X(devices_count)             \
+  X(devices_get) X(ex_file_from_memory) X(executable_create)                \
+  X(fence_await) X(fence_create) X(fence_fail) X(fence_join)                \
+  X(fence_query) X(fence_signal)
+
+#define IRMOD_HAL_DECLARE_EXPORT_(name) \
+  irt_status_t irmod_hal_##name(irvm_native_call_t* call);
+IRMOD_HAL_EXPORTS_(IRMOD_HAL_DECLARE_EXPORT_)
+#undef IRMOD_HAL_DECLARE_EXPORT_
+
+#endif  // IRMOD_HAL_MODULE_INTERNAL_H
