@@ -56,8 +56,7 @@ static irt_status_t dispatch_check_arguments(
     return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
                            "dispatch of '%s' got %zu constants; the export "
                            "takes %u",
-                           name, params->constant_count,
-                           attrs->constant_count);
+                           name, params->constant_count, attrs->constant_count);
   }
   if (params->binding_count != attrs->binding_count) {
     return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
@@ -94,8 +93,9 @@ static irt_status_t dispatch_check_arguments(
 
 static uint32_t size_or_one(uint32_t size) { return size ? size : 1; }
 
-irt_status_t irhal_cpu_dispatch_prepare(const irhal_cpu_dispatch_params_t* params,
-                                        irhal_cpu_dispatch_t* out_dispatch) {
+irt_status_t irhal_cpu_dispatch_prepare(
+    const irhal_cpu_dispatch_params_t* params,
+    irhal_cpu_dispatch_t* out_dispatch) {
   memset(out_dispatch, 0, sizeof(*out_dispatch));
   const irhal_cpu_library_t* library = params->library;
   uint32_t export_count = irhal_cpu_library_export_count(library);
@@ -144,8 +144,8 @@ irt_status_t irhal_cpu_dispatch_prepare(const irhal_cpu_dispatch_params_t* param
   out_dispatch->library = library;
   out_dispatch->export_ordinal = params->export_ordinal;
   out_dispatch->workgroup_total = total;
-  out_dispatch->local_memory_size =
-      (size_t)attrs->local_memory_pages * IRHAL_WORKGROUP_LOCAL_MEMORY_PAGE_SIZE;
+  out_dispatch->local_memory_size = (size_t)attrs->local_memory_pages *
+                                    IRHAL_WORKGROUP_LOCAL_MEMORY_PAGE_SIZE;
   return IRT_OK;
 }
 
@@ -206,12 +206,11 @@ irt_status_t irhal_cpu_dispatch_run_range(const irhal_cpu_dispatch_t* dispatch,
       irhal_executable_workgroup_state_v0_t workgroup = {
           .processor_id = cpu < 0 ? 0 : (uint32_t)cpu,
           .local_memory = dispatch->local_memory_size ? local_memory : NULL,
-          .local_memory_size =
-              dispatch->local_memory_size
-                  ? (uint32_t)(local_memory_size > UINT32_MAX
-                                   ? UINT32_MAX
-                                   : local_memory_size)
-                  : 0,
+          .local_memory_size = dispatch->local_memory_size
+                                   ? (uint32_t)(local_memory_size > UINT32_MAX
+                                                    ? UINT32_MAX
+                                                    : local_memory_size)
+                                   : 0,
       };
   fp_state_t saved = fp_enter();
   irt_status_t status = dispatch_run_workgroups(dispatch, first_workgroup,

@@ -26,7 +26,8 @@ typedef struct irhal_cpu_dispatch_params_s {
   // by the ABI.
   uint32_t workgroup_count[3];
   // Dispatch constants in VM order; must be exactly the export's
-  // constant_count words.
+  // constant_count words. (Callers holding a byte count reject one that is
+  // not a multiple of 4 with FAILED_PRECONDITION first, hal-abi.md 5.8.)
   const uint32_t* constants;
   size_t constant_count;
   // Host address and byte length of each binding's range (buffer base +
@@ -55,9 +56,9 @@ typedef struct irhal_cpu_dispatch_s {
 // Checks |params| against the export (INVALID_ARGUMENT for constant or
 // binding count mismatches, FAILED_PRECONDITION for a NULL binding,
 // OUT_OF_RANGE for an unrepresentable grid) and fills |out_dispatch|.
-irt_status_t irhal_cpu_dispatch_prepare(const irhal_cpu_dispatch_params_t* params,
-                                        irhal_cpu_dispatch_t* out_dispatch)
-    IRT_MUST_USE;
+irt_status_t irhal_cpu_dispatch_prepare(
+    const irhal_cpu_dispatch_params_t* params,
+    irhal_cpu_dispatch_t* out_dispatch) IRT_MUST_USE;
 
 // Runs workgroups [first_workgroup, first_workgroup + workgroup_count) of the
 // linearised grid on the calling thread, x fastest, with denormals flushed to
@@ -65,12 +66,10 @@ irt_status_t irhal_cpu_dispatch_prepare(const irhal_cpu_dispatch_params_t* param
 // at least dispatch->local_memory_size bytes (may be NULL when that is 0);
 // it is reused by each workgroup in turn. Stops at the first workgroup whose
 // entry point fails (INTERNAL).
-irt_status_t irhal_cpu_dispatch_run_range(const irhal_cpu_dispatch_t* dispatch,
-                                          uint64_t first_workgroup,
-                                          uint64_t workgroup_count,
-                                          void* local_memory,
-                                          size_t local_memory_size)
-    IRT_MUST_USE;
+irt_status_t irhal_cpu_dispatch_run_range(
+    const irhal_cpu_dispatch_t* dispatch, uint64_t first_workgroup,
+    uint64_t workgroup_count, void* local_memory,
+    size_t local_memory_size) IRT_MUST_USE;
 
 // Prepares the dispatch, allocates its local memory from |allocator| and runs
 // every workgroup on the calling thread.

@@ -74,8 +74,8 @@ static irt_status_t elf_check_table(const char* kind, uint64_t offset,
   uint64_t bytes = 0;
   if (offset == 0 || count == 0) {
     return irt_make_status(IRT_STATUS_FAILED_PRECONDITION,
-                           "%s has no %s (offset %llu, count %llu)", kind,
-                           what, (unsigned long long)offset,
+                           "%s has no %s (offset %llu, count %llu)", kind, what,
+                           (unsigned long long)offset,
                            (unsigned long long)count);
   }
   if (!irt_mul_u64(count, entry_size, &bytes) ||
@@ -106,8 +106,7 @@ irt_status_t irhal_elf_check_header(const void* data, size_t size,
   if (size > EI_CLASS && bytes[EI_CLASS] != ELFCLASS64) {
     return irt_make_status(
         IRT_STATUS_FAILED_PRECONDITION,
-        "%s is %s for %s (EM %u); this host runs %s and needs ELFCLASS64",
-        kind,
+        "%s is %s for %s (EM %u); this host runs %s and needs ELFCLASS64", kind,
         bytes[EI_CLASS] == ELFCLASS32 ? "32-bit (ELFCLASS32)"
                                       : "not 64-bit (bad EI_CLASS)",
         irhal_elf_machine_name(image_machine), image_machine,
@@ -200,8 +199,8 @@ irt_status_t irhal_fatelf_select(const void* data, size_t size,
                            version);
   }
   uint8_t record_count = bytes[6];
-  uint64_t table_end = FATELF_HEADER_SIZE +
-                       (uint64_t)record_count * FATELF_RECORD_SIZE;
+  uint64_t table_end =
+      FATELF_HEADER_SIZE + (uint64_t)record_count * FATELF_RECORD_SIZE;
   if (table_end > size) {
     return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
                            "FatELF record table (%u records) extends past the "
@@ -349,8 +348,7 @@ static irt_status_t elf_read_layout(const uint8_t* data, size_t size,
         return irt_make_status(IRT_STATUS_UNIMPLEMENTED,
                                "embedded ELF uses thread-local storage "
                                "(PT_TLS), which is not supported");
-      default:
-        break;  // PHDR, GNU_RELRO (applied later), GNU_STACK, notes...
+      default: break;  // PHDR, GNU_RELRO (applied later), GNU_STACK, notes...
     }
   }
   if (layout->load_count == 0) {
@@ -575,10 +573,9 @@ static irt_status_t elf_read_symbols(irhal_elf_module_t* module,
                                         "hash table (DT_HASH)", &hash));
   uint32_t symbol_count = 0;
   memcpy(&symbol_count, hash + sizeof(uint32_t), sizeof(symbol_count));
-  IRT_RETURN_IF_ERROR(elf_resolve_table(module, dynamic->values[DT_STRTAB],
-                                        strings_size,
-                                        "string table (DT_STRTAB/DT_STRSZ)",
-                                        &strings));
+  IRT_RETURN_IF_ERROR(
+      elf_resolve_table(module, dynamic->values[DT_STRTAB], strings_size,
+                        "string table (DT_STRTAB/DT_STRSZ)", &strings));
   if (strings_size == 0 || strings[strings_size - 1] != '\0') {
     return irt_make_status(IRT_STATUS_FAILED_PRECONDITION,
                            "embedded ELF string table (%llu bytes) does not "
@@ -623,24 +620,19 @@ static size_t elf_relocation_width(uint16_t machine, uint32_t type) {
       case R_X86_64_64:
       case R_X86_64_GLOB_DAT:
       case R_X86_64_JUMP_SLOT:
-      case R_X86_64_COPY:
-        return 8;
+      case R_X86_64_COPY: return 8;
       case R_X86_64_32:
       case R_X86_64_32S:
-      case R_X86_64_PC32:
-        return 4;
-      default:
-        return 0;
+      case R_X86_64_PC32: return 4;
+      default: return 0;
     }
   }
   switch (type) {  // EM_AARCH64
     case R_AARCH64_RELATIVE:
     case R_AARCH64_ABS64:
     case R_AARCH64_GLOB_DAT:
-    case R_AARCH64_JUMP_SLOT:
-      return 8;
-    default:
-      return 0;
+    case R_AARCH64_JUMP_SLOT: return 8;
+    default: return 0;
   }
 }
 
@@ -657,14 +649,10 @@ static bool elf_relocation_value(uint16_t machine, const elf_relocation_t* r,
                                  uint64_t bias, uint64_t* out_value) {
   if (machine == EM_X86_64) {
     switch (r->type) {
-      case R_X86_64_RELATIVE:
-        *out_value = bias + r->A;
-        return true;
+      case R_X86_64_RELATIVE: *out_value = bias + r->A; return true;
       case R_X86_64_GLOB_DAT:
       case R_X86_64_JUMP_SLOT:
-      case R_X86_64_COPY:
-        *out_value = r->S;
-        return true;
+      case R_X86_64_COPY: *out_value = r->S; return true;
       case R_X86_64_32:
         *out_value = r->S + r->A;
         return *out_value <= UINT32_MAX;
@@ -695,8 +683,7 @@ static irt_status_t elf_apply_relocations(const irhal_elf_module_t* module,
     return irt_make_status(IRT_STATUS_FAILED_PRECONDITION,
                            "embedded ELF %s size %llu is not a multiple of "
                            "%zu",
-                           what, (unsigned long long)size,
-                           sizeof(Elf64_Rela));
+                           what, (unsigned long long)size, sizeof(Elf64_Rela));
   }
   uint8_t* table = NULL;
   IRT_RETURN_IF_ERROR(elf_resolve_table(module, vaddr, size, what, &table));
@@ -901,8 +888,7 @@ irt_status_t irhal_elf_module_load(irt_allocator_t allocator, const void* data,
   uint64_t page_size = (uint64_t)sysconf(_SC_PAGESIZE);
   elf_layout_t layout;
   memset(&layout, 0, sizeof(layout));
-  IRT_RETURN_IF_ERROR(
-      elf_read_layout(elf_data, elf_size, page_size, &layout));
+  IRT_RETURN_IF_ERROR(elf_read_layout(elf_data, elf_size, page_size, &layout));
 
   irhal_elf_module_t* module = NULL;
   IRT_RETURN_IF_ERROR(irt_allocator_calloc(
@@ -937,8 +923,7 @@ irt_status_t irhal_elf_module_lookup(const irhal_elf_module_t* module,
     memcpy(&symbol, module->symbols + (size_t)i * sizeof(symbol),
            sizeof(symbol));
     unsigned binding = ELF64_ST_BIND(symbol.st_info);
-    if ((binding != STB_GLOBAL && binding != STB_WEAK) ||
-        symbol.st_name == 0) {
+    if ((binding != STB_GLOBAL && binding != STB_WEAK) || symbol.st_name == 0) {
       continue;
     }
     if (strcmp(module->strings + symbol.st_name, name) == 0) {

@@ -55,11 +55,10 @@ typedef struct irhal_elf_load_options_s {
 // NULL. Errors follow the spec: FAILED_PRECONDITION for malformed or foreign
 // images, UNAVAILABLE for undefined symbols, UNIMPLEMENTED for unsupported
 // relocation kinds, OUT_OF_RANGE for out-of-bounds references.
-irt_status_t irhal_elf_module_load(irt_allocator_t allocator, const void* data,
-                                   size_t size,
-                                   const irhal_elf_load_options_t* options,
-                                   irhal_elf_module_t** out_module)
-    IRT_MUST_USE;
+irt_status_t irhal_elf_module_load(
+    irt_allocator_t allocator, const void* data, size_t size,
+    const irhal_elf_load_options_t* options,
+    irhal_elf_module_t** out_module) IRT_MUST_USE;
 
 // Releases the mapping (finalizers are not run). NULL is a no-op.
 void irhal_elf_module_unload(irhal_elf_module_t* module);

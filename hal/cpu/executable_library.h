@@ -45,8 +45,7 @@ typedef struct irhal_executable_environment_v0_s
 // library may keep the pointer.
 typedef const irhal_executable_library_header_t** (
     *irhal_executable_library_query_fn_t)(
-    uint32_t max_version,
-    const irhal_executable_environment_v0_t* environment);
+    uint32_t max_version, const irhal_executable_environment_v0_t* environment);
 
 //===----------------------------------------------------------------------===//
 // Library header (5.5.2)
@@ -202,7 +201,7 @@ typedef struct irhal_executable_dispatch_state_v0_s {
   uint16_t workgroup_count_z;
   // Threads that may run workgroups of this dispatch at the same time.
   uint8_t max_concurrency;
-  uint8_t binding_count;  // the export's binding_count
+  uint8_t binding_count;      // the export's binding_count
   const uint32_t* constants;  // |constant_count| words, in VM order
   // Host address of each binding's first byte and the byte length of its
   // range, |binding_count| entries each.
@@ -251,15 +250,15 @@ typedef int (*irhal_executable_dispatch_v0_t)(
 #define IRHAL_EXECUTABLE_MAX_BINDING_COUNT 64
 
 typedef struct irhal_executable_dispatch_attrs_v0_s {
-  uint64_t flags;  // IRHAL_DISPATCH_ATTR_FLAG_* bits
+  uint64_t flags;               // IRHAL_DISPATCH_ATTR_FLAG_* bits
   uint16_t local_memory_pages;  // scratch per workgroup, in 4096-byte pages
-  uint8_t constant_count;  // 32-bit dispatch constants the export reads
-  uint8_t binding_count;  // buffer bindings the export reads/writes
+  uint8_t constant_count;       // 32-bit dispatch constants the export reads
+  uint8_t binding_count;        // buffer bindings the export reads/writes
   uint32_t workgroup_size_x;
   uint32_t workgroup_size_y;
   uint16_t workgroup_size_z;
   uint16_t parameter_count;  // length of this export's params array
-  uint64_t reserved[5];  // zero
+  uint64_t reserved[5];      // zero
 } irhal_executable_dispatch_attrs_v0_t;
 
 typedef enum irhal_executable_parameter_type_e {
@@ -272,10 +271,10 @@ typedef enum irhal_executable_parameter_type_e {
 
 // Reflection only: compiler-generated libraries leave params NULL.
 typedef struct irhal_executable_dispatch_parameter_v0_s {
-  uint8_t type;  // irhal_executable_parameter_type_t
-  uint8_t size;  // bytes, no padding
+  uint8_t type;    // irhal_executable_parameter_type_t
+  uint8_t size;    // bytes, no padding
   uint16_t flags;  // 0
-  uint16_t name;  // index into parameter_names or ..._UNNAMED
+  uint16_t name;   // index into parameter_names or ..._UNNAMED
   // Byte offset into the constants (CONSTANT/BUFFER_PTR) or binding ordinal
   // (BINDING).
   uint16_t offset;
@@ -342,7 +341,7 @@ typedef struct irhal_executable_library_v0_s {
 
 #define IRHAL_ABI_ASSERT_SIZE(type, size) \
   _Static_assert(sizeof(type) == (size), #type " must be " #size " bytes")
-#define IRHAL_ABI_ASSERT_OFFSET(type, field, offset)   \
+#define IRHAL_ABI_ASSERT_OFFSET(type, field, offset) \
   _Static_assert(offsetof(type, field) == (offset),  \
                  #type "." #field " must be at offset " #offset)
 
@@ -378,14 +377,14 @@ IRHAL_ABI_ASSERT_OFFSET(irhal_executable_dispatch_attrs_v0_t, constant_count,
                         10);
 IRHAL_ABI_ASSERT_OFFSET(irhal_executable_dispatch_attrs_v0_t, binding_count,
                         11);
-IRHAL_ABI_ASSERT_OFFSET(irhal_executable_dispatch_attrs_v0_t,
-                        workgroup_size_x, 12);
-IRHAL_ABI_ASSERT_OFFSET(irhal_executable_dispatch_attrs_v0_t,
-                        workgroup_size_y, 16);
-IRHAL_ABI_ASSERT_OFFSET(irhal_executable_dispatch_attrs_v0_t,
-                        workgroup_size_z, 20);
-IRHAL_ABI_ASSERT_OFFSET(irhal_executable_dispatch_attrs_v0_t,
-                        parameter_count, 22);
+IRHAL_ABI_ASSERT_OFFSET(irhal_executable_dispatch_attrs_v0_t, workgroup_size_x,
+                        12);
+IRHAL_ABI_ASSERT_OFFSET(irhal_executable_dispatch_attrs_v0_t, workgroup_size_y,
+                        16);
+IRHAL_ABI_ASSERT_OFFSET(irhal_executable_dispatch_attrs_v0_t, workgroup_size_z,
+                        20);
+IRHAL_ABI_ASSERT_OFFSET(irhal_executable_dispatch_attrs_v0_t, parameter_count,
+                        22);
 IRHAL_ABI_ASSERT_OFFSET(irhal_executable_dispatch_attrs_v0_t, reserved, 24);
 
 IRHAL_ABI_ASSERT_SIZE(irhal_executable_dispatch_parameter_v0_t, 8);
@@ -398,8 +397,8 @@ IRHAL_ABI_ASSERT_SIZE(irhal_executable_source_location_v0_t, 16);
 IRHAL_ABI_ASSERT_OFFSET(irhal_executable_source_location_v0_t, path, 8);
 IRHAL_ABI_ASSERT_SIZE(irhal_executable_stage_location_table_v0_t, 24);
 IRHAL_ABI_ASSERT_OFFSET(irhal_executable_stage_location_table_v0_t, names, 8);
-IRHAL_ABI_ASSERT_OFFSET(irhal_executable_stage_location_table_v0_t,
-                        locations, 16);
+IRHAL_ABI_ASSERT_OFFSET(irhal_executable_stage_location_table_v0_t, locations,
+                        16);
 IRHAL_ABI_ASSERT_SIZE(irhal_executable_source_file_v0_t, 32);
 IRHAL_ABI_ASSERT_OFFSET(irhal_executable_source_file_v0_t, path, 8);
 IRHAL_ABI_ASSERT_OFFSET(irhal_executable_source_file_v0_t, content_length, 16);
@@ -416,34 +415,32 @@ IRHAL_ABI_ASSERT_SIZE(irhal_processor_v0_t, 64);
 IRHAL_ABI_ASSERT_SIZE(irhal_executable_environment_v0_t, 96);
 IRHAL_ABI_ASSERT_OFFSET(irhal_executable_environment_v0_t, import_thunk, 8);
 IRHAL_ABI_ASSERT_OFFSET(irhal_executable_environment_v0_t, import_funcs, 16);
-IRHAL_ABI_ASSERT_OFFSET(irhal_executable_environment_v0_t, import_contexts,
-                        24);
+IRHAL_ABI_ASSERT_OFFSET(irhal_executable_environment_v0_t, import_contexts, 24);
 IRHAL_ABI_ASSERT_OFFSET(irhal_executable_environment_v0_t, processor, 32);
 
 IRHAL_ABI_ASSERT_SIZE(irhal_executable_dispatch_state_v0_t, 48);
-IRHAL_ABI_ASSERT_OFFSET(irhal_executable_dispatch_state_v0_t,
-                        workgroup_size_z, 8);
+IRHAL_ABI_ASSERT_OFFSET(irhal_executable_dispatch_state_v0_t, workgroup_size_z,
+                        8);
 IRHAL_ABI_ASSERT_OFFSET(irhal_executable_dispatch_state_v0_t, constant_count,
                         10);
-IRHAL_ABI_ASSERT_OFFSET(irhal_executable_dispatch_state_v0_t,
-                        workgroup_count_x, 12);
-IRHAL_ABI_ASSERT_OFFSET(irhal_executable_dispatch_state_v0_t,
-                        workgroup_count_y, 16);
-IRHAL_ABI_ASSERT_OFFSET(irhal_executable_dispatch_state_v0_t,
-                        workgroup_count_z, 20);
-IRHAL_ABI_ASSERT_OFFSET(irhal_executable_dispatch_state_v0_t,
-                        max_concurrency, 22);
+IRHAL_ABI_ASSERT_OFFSET(irhal_executable_dispatch_state_v0_t, workgroup_count_x,
+                        12);
+IRHAL_ABI_ASSERT_OFFSET(irhal_executable_dispatch_state_v0_t, workgroup_count_y,
+                        16);
+IRHAL_ABI_ASSERT_OFFSET(irhal_executable_dispatch_state_v0_t, workgroup_count_z,
+                        20);
+IRHAL_ABI_ASSERT_OFFSET(irhal_executable_dispatch_state_v0_t, max_concurrency,
+                        22);
 IRHAL_ABI_ASSERT_OFFSET(irhal_executable_dispatch_state_v0_t, binding_count,
                         23);
 IRHAL_ABI_ASSERT_OFFSET(irhal_executable_dispatch_state_v0_t, constants, 24);
-IRHAL_ABI_ASSERT_OFFSET(irhal_executable_dispatch_state_v0_t, binding_ptrs,
-                        32);
+IRHAL_ABI_ASSERT_OFFSET(irhal_executable_dispatch_state_v0_t, binding_ptrs, 32);
 IRHAL_ABI_ASSERT_OFFSET(irhal_executable_dispatch_state_v0_t, binding_lengths,
                         40);
 
 IRHAL_ABI_ASSERT_SIZE(irhal_executable_workgroup_state_v0_t, 32);
-IRHAL_ABI_ASSERT_OFFSET(irhal_executable_workgroup_state_v0_t,
-                        workgroup_id_z, 8);
+IRHAL_ABI_ASSERT_OFFSET(irhal_executable_workgroup_state_v0_t, workgroup_id_z,
+                        8);
 IRHAL_ABI_ASSERT_OFFSET(irhal_executable_workgroup_state_v0_t, reserved, 10);
 IRHAL_ABI_ASSERT_OFFSET(irhal_executable_workgroup_state_v0_t, processor_id,
                         12);

@@ -24,8 +24,8 @@ typedef struct loader_backend_s {
   const char* format_prefix;  // followed by the architecture name
   // Whether the library may have been built with the host's sanitizer.
   bool allows_host_sanitizer;
-  irt_status_t (*load)(irt_allocator_t allocator, const void* data,
-                       size_t size, void** out_handle);
+  irt_status_t (*load)(irt_allocator_t allocator, const void* data, size_t size,
+                       void** out_handle);
   void (*unload)(void* handle);
   irt_status_t (*lookup)(const void* handle, const char* name,
                          void** out_address);
@@ -57,9 +57,7 @@ static irt_status_t system_load(irt_allocator_t allocator, const void* data,
   *out_handle = library;
   return IRT_OK;
 }
-static void system_unload(void* handle) {
-  irhal_system_library_unload(handle);
-}
+static void system_unload(void* handle) { irhal_system_library_unload(handle); }
 static irt_status_t system_lookup(const void* handle, const char* name,
                                   void** out_address) {
   return irhal_system_library_lookup(handle, name, out_address);
@@ -159,9 +157,9 @@ static irt_status_t out_of_image(const char* what) {
                          what);
 }
 
-static irt_status_t verify_header(const irhal_cpu_library_t* library,
-                                  const irhal_executable_library_header_t**
-                                      returned) {
+static irt_status_t verify_header(
+    const irhal_cpu_library_t* library,
+    const irhal_executable_library_header_t** returned) {
   if (!returned) {
     return irt_make_status(IRT_STATUS_FAILED_PRECONDITION,
                            "executable library query returned NULL for ABI "
@@ -282,8 +280,8 @@ static irt_status_t verify_exports(const irhal_cpu_library_t* library) {
                                             false, "export names"));
   }
   if (exports->tags) {
-    IRT_RETURN_IF_ERROR(verify_string_array(library, exports->tags, count,
-                                            true, "export tags"));
+    IRT_RETURN_IF_ERROR(verify_string_array(library, exports->tags, count, true,
+                                            "export tags"));
   }
   if (exports->params &&
       !in_image(library, exports->params, count, sizeof(*exports->params))) {
@@ -295,15 +293,13 @@ static irt_status_t verify_exports(const irhal_cpu_library_t* library) {
   return IRT_OK;
 }
 
-static irt_status_t resolve_imports(irhal_cpu_library_t* library,
-                                    const irhal_cpu_import_provider_t*
-                                        provider) {
+static irt_status_t resolve_imports(
+    irhal_cpu_library_t* library, const irhal_cpu_import_provider_t* provider) {
   const irhal_executable_import_table_v0_t* imports =
       &library->library->imports;
   if (imports->count == 0) return IRT_OK;
-  IRT_RETURN_IF_ERROR(verify_string_array(library, imports->symbols,
-                                          imports->count, false,
-                                          "import names"));
+  IRT_RETURN_IF_ERROR(verify_string_array(
+      library, imports->symbols, imports->count, false, "import names"));
   IRT_RETURN_IF_ERROR(irt_allocator_calloc_array(
       library->allocator, imports->count, sizeof(*library->import_functions),
       (void**)&library->import_functions));
@@ -321,10 +317,9 @@ static irt_status_t resolve_imports(irhal_cpu_library_t* library,
                              "but no import provider is registered",
                              library->library->header->name, name);
     }
-    irt_status_t status =
-        provider->resolve(provider->user_data, name,
-                          &library->import_functions[i],
-                          &library->import_contexts[i]);
+    irt_status_t status = provider->resolve(provider->user_data, name,
+                                            &library->import_functions[i],
+                                            &library->import_contexts[i]);
     if (optional && irt_status_code(status) == IRT_STATUS_NOT_FOUND) {
       irt_status_free(status);
       library->import_functions[i] = NULL;
@@ -489,11 +484,11 @@ irt_status_t irhal_cpu_library_run_workgroup(
       &library->environment, dispatch_state, workgroup_state);
   if (result == 0) return IRT_OK;
   const char* name = irhal_cpu_library_export_name(library, ordinal);
-  return irt_make_status(IRT_STATUS_INTERNAL,
-                         "dispatch of export %u '%s' of library '%s' failed "
-                         "with code %d in workgroup (%u, %u, %u)",
-                         ordinal, name ? name : "", irhal_cpu_library_name(library),
-                         result, workgroup_state->workgroup_id_x,
-                         workgroup_state->workgroup_id_y,
-                         workgroup_state->workgroup_id_z);
+  return irt_make_status(
+      IRT_STATUS_INTERNAL,
+      "dispatch of export %u '%s' of library '%s' failed "
+      "with code %d in workgroup (%u, %u, %u)",
+      ordinal, name ? name : "", irhal_cpu_library_name(library), result,
+      workgroup_state->workgroup_id_x, workgroup_state->workgroup_id_y,
+      workgroup_state->workgroup_id_z);
 }

@@ -50,12 +50,10 @@ typedef struct irhal_cpu_library_s irhal_cpu_library_t;
 // only read during the call. |options| may be NULL (no constants, no
 // imports). Unknown formats fail with NOT_FOUND "no device can run executable
 // format '...'"; loader and verification errors keep the spec's codes.
-irt_status_t irhal_cpu_library_load(irt_allocator_t allocator,
-                                    irt_string_view_t format, const void* data,
-                                    size_t size,
-                                    const irhal_cpu_library_options_t* options,
-                                    irhal_cpu_library_t** out_library)
-    IRT_MUST_USE;
+irt_status_t irhal_cpu_library_load(
+    irt_allocator_t allocator, irt_string_view_t format, const void* data,
+    size_t size, const irhal_cpu_library_options_t* options,
+    irhal_cpu_library_t** out_library) IRT_MUST_USE;
 
 // Unloads the image and frees the object. NULL is a no-op. No dispatch may
 // be running.
@@ -94,7 +92,6 @@ const irhal_executable_environment_v0_t* irhal_cpu_library_environment(
 irt_status_t irhal_cpu_library_run_workgroup(
     const irhal_cpu_library_t* library, uint32_t ordinal,
     const irhal_executable_dispatch_state_v0_t* dispatch_state,
-    const irhal_executable_workgroup_state_v0_t* workgroup_state)
-    IRT_MUST_USE;
+    const irhal_executable_workgroup_state_v0_t* workgroup_state) IRT_MUST_USE;
 
 #endif  // IRHAL_CPU_EXECUTABLE_LIBRARY_LOADER_H

@@ -52,12 +52,12 @@ static const feature_name_t kFeatures[] = {
 // Where each feature lives in CPUID and which register state the OS must
 // enable for it (hardware support alone is not enough to use it).
 enum {
-  REG_1_ECX,      // leaf 1
-  REG_7_EBX,      // leaf 7 subleaf 0
+  REG_1_ECX,  // leaf 1
+  REG_7_EBX,  // leaf 7 subleaf 0
   REG_7_ECX,
   REG_7_EDX,
-  REG_7_1_EAX,    // leaf 7 subleaf 1
-  REG_EXT_ECX,    // leaf 0x80000001
+  REG_7_1_EAX,  // leaf 7 subleaf 1
+  REG_EXT_ECX,  // leaf 0x80000001
   REG_COUNT,
 };
 enum { OS_NONE, OS_AVX, OS_AVX512, OS_AMX };
@@ -190,8 +190,8 @@ static const feature_name_t kFeatures[] = {
 
 // The kernel reports usable features through the auxiliary vector; a bit the
 // installed <asm/hwcap.h> does not know yet simply stays clear.
-#define SET_IF_HWCAP(caps, name, bit)         \
-  do {                                        \
+#define SET_IF_HWCAP(caps, name, bit)                  \
+  do {                                                 \
     if ((caps) & (name)) word |= (uint64_t)1 << (bit); \
   } while (0)
 

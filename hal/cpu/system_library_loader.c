@@ -33,8 +33,7 @@ struct irhal_system_library_s {
 // Returns the length of the library proper: the whole data, or
 // footer.library_size when a debug footer is present.
 static irt_status_t system_library_strip_footer(const uint8_t* data,
-                                                size_t size,
-                                                size_t* out_size) {
+                                                size_t size, size_t* out_size) {
   *out_size = size;
   if (size < DEBUG_FOOTER_SIZE) return IRT_OK;
   const uint8_t* footer = data + size - DEBUG_FOOTER_SIZE;
@@ -60,8 +59,8 @@ static irt_status_t system_library_strip_footer(const uint8_t* data,
   return IRT_OK;
 }
 
-static irt_status_t system_library_write_memfd(const uint8_t* data,
-                                               size_t size, int* out_fd) {
+static irt_status_t system_library_write_memfd(const uint8_t* data, size_t size,
+                                               int* out_fd) {
   int fd = memfd_create("ireed-executable", MFD_CLOEXEC);
   if (fd < 0) {
     return irt_make_status(IRT_STATUS_UNAVAILABLE,
@@ -206,8 +205,7 @@ void irhal_system_library_unload(irhal_system_library_t* library) {
 }
 
 irt_status_t irhal_system_library_lookup(const irhal_system_library_t* library,
-                                         const char* name,
-                                         void** out_address) {
+                                         const char* name, void** out_address) {
   dlerror();  // clear any stale error
   *out_address = dlsym(library->handle, name);
   if (!*out_address) {

@@ -20,10 +20,9 @@ typedef struct irhal_system_library_s irhal_system_library_t;
 // malformed images fail with FAILED_PRECONDITION naming the architecture, a
 // bad debug footer with OUT_OF_RANGE and loader errors with UNAVAILABLE
 // carrying dlerror()'s text.
-irt_status_t irhal_system_library_load(irt_allocator_t allocator,
-                                       const void* data, size_t size,
-                                       irhal_system_library_t** out_library)
-    IRT_MUST_USE;
+irt_status_t irhal_system_library_load(
+    irt_allocator_t allocator, const void* data, size_t size,
+    irhal_system_library_t** out_library) IRT_MUST_USE;
 
 // dlclose()s the library. NULL is a no-op.
 void irhal_system_library_unload(irhal_system_library_t* library);

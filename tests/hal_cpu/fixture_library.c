@@ -1,8 +1,8 @@
 // A hand-written executable library exercising the ABI from the library side:
 // built freestanding as an embedded ELF (no libc) and as a system library.
-// It also carries what compiler output does not: an initializer (DT_INIT_ARRAY),
-// symbol-based relocations (GOT and absolute pointers to an exported
-// variable) and imports.
+// It also carries what compiler output does not: an initializer
+// (DT_INIT_ARRAY), symbol-based relocations (GOT and absolute pointers to an
+// exported variable) and imports.
 #include <stdint.h>
 
 #include "hal/cpu/executable_library.h"
@@ -141,7 +141,7 @@ static const char* const kImports[] = {FIXTURE_IMPORT_OPTIONAL,
                                        FIXTURE_IMPORT_REQUIRED};
 
 #define EXPORTS(n, functions_, attrs_, names_) \
-  {.count = (n), .ptrs = (functions_), .attrs = (attrs_), .names = (names_)}
+  { .count = (n), .ptrs = (functions_), .attrs = (attrs_), .names = (names_) }
 
 static const irhal_executable_library_v0_t kLibraries[] = {
     [FIXTURE_PLAIN] = {.header = &kHeader,
@@ -157,31 +157,32 @@ static const irhal_executable_library_v0_t kLibraries[] = {
     [FIXTURE_NO_ATTRS] = {.header = &kHeader,
                           .exports = EXPORTS(1, kFunctions, 0, kNames),
                           .constants = {1}},
-    [FIXTURE_TOO_MANY_BINDINGS] =
-        {.header = &kHeader,
-         .exports = EXPORTS(1, kFunctions, kTooManyBindings, kNames),
-         .constants = {1}},
+    [FIXTURE_TOO_MANY_BINDINGS] = {.header = &kHeader,
+                                   .exports = EXPORTS(1, kFunctions,
+                                                      kTooManyBindings, kNames),
+                                   .constants = {1}},
     [FIXTURE_NULL_NAME] = {.header = &kHeader,
-                           .exports = EXPORTS(1, kFunctions, kAttrs,
-                                              kNullNames),
+                           .exports =
+                               EXPORTS(1, kFunctions, kAttrs, kNullNames),
                            .constants = {1}},
     [FIXTURE_SANITIZER] = {.header = &kHeaderThread,
                            .exports = EXPORTS(1, kFunctions, kAttrs, kNames),
                            .constants = {1}},
     [FIXTURE_NULL_FUNCTION] = {.header = &kHeader,
-                               .exports = EXPORTS(1, kNullFunctions, kAttrs,
-                                                  kNames),
+                               .exports =
+                                   EXPORTS(1, kNullFunctions, kAttrs, kNames),
                                .constants = {1}},
     [FIXTURE_FEATURES] = {.header = &kHeaderFeatures,
                           .exports = EXPORTS(1, kFunctions, kAttrs, kNames),
                           .constants = {1}},
 };
 
-EXPORT const irhal_executable_library_header_t** iree_hal_executable_library_query(
-    uint32_t max_version,
-    const irhal_executable_environment_v0_t* environment);
+EXPORT const irhal_executable_library_header_t**
+iree_hal_executable_library_query(
+    uint32_t max_version, const irhal_executable_environment_v0_t* environment);
 
-EXPORT const irhal_executable_library_header_t** iree_hal_executable_library_query(
+EXPORT const irhal_executable_library_header_t**
+iree_hal_executable_library_query(
     uint32_t max_version,
     const irhal_executable_environment_v0_t* environment) {
   if (!initialized || max_version != IRHAL_EXECUTABLE_LIBRARY_VERSION_0_6) {

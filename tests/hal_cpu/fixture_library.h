@@ -8,16 +8,16 @@
 #define IREED_TESTS_HAL_CPU_FIXTURE_LIBRARY_H
 
 enum {
-  FIXTURE_PLAIN = 0,            // exports CHECK_STATE and FAIL_AT_TWO
-  FIXTURE_IMPORTS = 1,          // + CALL_IMPORT; imports below
-  FIXTURE_QUERY_NULL = 2,       // query returns NULL
-  FIXTURE_BAD_VERSION = 3,      // header version 5
-  FIXTURE_NO_ATTRS = 4,         // attrs == NULL
+  FIXTURE_PLAIN = 0,              // exports CHECK_STATE and FAIL_AT_TWO
+  FIXTURE_IMPORTS = 1,            // + CALL_IMPORT; imports below
+  FIXTURE_QUERY_NULL = 2,         // query returns NULL
+  FIXTURE_BAD_VERSION = 3,        // header version 5
+  FIXTURE_NO_ATTRS = 4,           // attrs == NULL
   FIXTURE_TOO_MANY_BINDINGS = 5,  // binding_count 65
-  FIXTURE_NULL_NAME = 6,        // names[0] == NULL
-  FIXTURE_SANITIZER = 7,        // header sanitizer THREAD
-  FIXTURE_NULL_FUNCTION = 8,    // ptrs[0] == NULL
-  FIXTURE_FEATURES = 9,         // header features 0x1
+  FIXTURE_NULL_NAME = 6,          // names[0] == NULL
+  FIXTURE_SANITIZER = 7,          // header sanitizer THREAD
+  FIXTURE_NULL_FUNCTION = 8,      // ptrs[0] == NULL
+  FIXTURE_FEATURES = 9,           // header features 0x1
   FIXTURE_VARIANT_COUNT,
 };
 
@@ -34,9 +34,9 @@ enum {
 // u32[FIXTURE_STATS_COUNT] of running statistics. Returns a FIXTURE_ERROR_*
 // code when the state it receives breaks the ABI.
 enum {
-  FIXTURE_STATS_CALLS = 0,         // incremented through a GOT reference
+  FIXTURE_STATS_CALLS = 0,           // incremented through a GOT reference
   FIXTURE_STATS_CALLS_VIA_DATA = 1,  // same counter read through a data pointer
-  FIXTURE_STATS_MXCSR = 2,         // x86_64 MXCSR seen by the last call
+  FIXTURE_STATS_MXCSR = 2,           // x86_64 MXCSR seen by the last call
   FIXTURE_STATS_MAX_CONCURRENCY = 3,
   FIXTURE_STATS_COUNT = 4,
 };

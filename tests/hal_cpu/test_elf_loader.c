@@ -15,9 +15,12 @@
 #include "tests/hal_cpu/vmfb_elf.h"
 
 static const char* const kRealImages[] = {
-    "v3.11/simple_mul.vmfb",     "v3.11/matmul.vmfb",
-    "v3.11/add.vmfb",            "v3.11/simple_add_f64.vmfb",
-    "v3.11/multi_output.vmfb",   "v3.11/scale.vmfb",
+    "v3.11/simple_mul.vmfb",
+    "v3.11/matmul.vmfb",
+    "v3.11/add.vmfb",
+    "v3.11/simple_add_f64.vmfb",
+    "v3.11/multi_output.vmfb",
+    "v3.11/scale.vmfb",
     "v3.11/simple_mul_elodin.vmfb",
 };
 
@@ -97,8 +100,8 @@ static void test_loads_real_images(void** state) {
     void* query = NULL;
     assert_true(irt_status_is_ok(irhal_elf_module_lookup(
         module, IRHAL_EXECUTABLE_LIBRARY_QUERY_SYMBOL, &query)));
-    assert_true(irhal_cpu_image_contains(&image, query, 1,
-                                         IRHAL_CPU_ACCESS_EXECUTE));
+    assert_true(
+        irhal_cpu_image_contains(&image, query, 1, IRHAL_CPU_ACCESS_EXECUTE));
     expect_status(irhal_elf_module_lookup(module, "no_such_symbol", &query),
                   IRT_STATUS_NOT_FOUND, "no_such_symbol");
     const irhal_cpu_image_segment_t* last =
@@ -305,7 +308,8 @@ static Elf64_Rela* first_rela(const image_t* image) {
 }
 
 static Elf64_Sym* symbol(const image_t* image, unsigned index) {
-  Elf64_Sym* symbols = at_vaddr(image, find_dynamic(image, DT_SYMTAB)->d_un.d_ptr);
+  Elf64_Sym* symbols =
+      at_vaddr(image, find_dynamic(image, DT_SYMTAB)->d_un.d_ptr);
   return &symbols[index];
 }
 
@@ -343,7 +347,9 @@ static void load_filesz_above_memsz(image_t* m) {
   Elf64_Phdr* load = find_phdr(m, PT_LOAD, 1);
   load->p_memsz = load->p_filesz - 1;
 }
-static void load_bad_align(image_t* m) { find_phdr(m, PT_LOAD, 0)->p_align = 3; }
+static void load_bad_align(image_t* m) {
+  find_phdr(m, PT_LOAD, 0)->p_align = 3;
+}
 static void load_huge_align(image_t* m) {
   find_phdr(m, PT_LOAD, 0)->p_align = (uint64_t)1 << 40;
 }
@@ -398,9 +404,15 @@ static void rela_pc32_overflow(image_t* m) {
 static void relasz_oversized(image_t* m) {
   find_dynamic(m, DT_RELASZ)->d_un.d_val = 24ull * 100000;
 }
-static void relasz_ragged(image_t* m) { find_dynamic(m, DT_RELASZ)->d_un.d_val -= 1; }
-static void relaent_wrong(image_t* m) { find_dynamic(m, DT_RELAENT)->d_un.d_val = 16; }
-static void syment_wrong(image_t* m) { find_dynamic(m, DT_SYMENT)->d_un.d_val = 16; }
+static void relasz_ragged(image_t* m) {
+  find_dynamic(m, DT_RELASZ)->d_un.d_val -= 1;
+}
+static void relaent_wrong(image_t* m) {
+  find_dynamic(m, DT_RELAENT)->d_un.d_val = 16;
+}
+static void syment_wrong(image_t* m) {
+  find_dynamic(m, DT_SYMENT)->d_un.d_val = 16;
+}
 static void rel_present(image_t* m) {
   find_dynamic(m, DT_RELACOUNT)->d_tag = DT_REL;
 }
@@ -480,18 +492,18 @@ static const corruption_t kCorruptions[] = {
      "e_phentsize"},
     {"e_phoff zero", phoff_zero, IRT_STATUS_FAILED_PRECONDITION,
      "no program header table"},
-    {"e_phoff out of range", phoff_out_of_range,
-     IRT_STATUS_FAILED_PRECONDITION, "program header table (e_phoff)"},
+    {"e_phoff out of range", phoff_out_of_range, IRT_STATUS_FAILED_PRECONDITION,
+     "program header table (e_phoff)"},
     {"e_phoff overflow", phoff_overflow, IRT_STATUS_FAILED_PRECONDITION,
      "extends past"},
     {"e_phnum oversized", phnum_oversized, IRT_STATUS_FAILED_PRECONDITION,
      "extends past"},
-    {"e_shoff out of range", shoff_out_of_range,
-     IRT_STATUS_FAILED_PRECONDITION, "section header table"},
+    {"e_shoff out of range", shoff_out_of_range, IRT_STATUS_FAILED_PRECONDITION,
+     "section header table"},
     {"e_shnum zero", shnum_zero, IRT_STATUS_FAILED_PRECONDITION,
      "no section header table"},
-    {"too many program headers", too_many_phdrs,
-     IRT_STATUS_FAILED_PRECONDITION, "65 program headers"},
+    {"too many program headers", too_many_phdrs, IRT_STATUS_FAILED_PRECONDITION,
+     "65 program headers"},
     {"PT_LOAD past the file", load_past_file, IRT_STATUS_FAILED_PRECONDITION,
      "PT_LOAD #2 file range"},
     {"p_filesz > p_memsz", load_filesz_above_memsz,
@@ -688,8 +700,8 @@ static void test_fatelf_selects_the_host_image(void** state) {
       irhal_fatelf_select(bundle, size, 0, &selected, &selected_size)));
   assert_int_equal(selected_size, x86.size);
   assert_memory_equal(selected, x86.data, x86.size);
-  assert_true(irt_status_is_ok(irhal_fatelf_select(
-      bundle, size, EM_AARCH64, &selected, &selected_size)));
+  assert_true(irt_status_is_ok(irhal_fatelf_select(bundle, size, EM_AARCH64,
+                                                   &selected, &selected_size)));
   assert_int_equal(selected_size, arm.size);
 
   irhal_elf_module_t* module = NULL;
@@ -718,8 +730,8 @@ static void test_fatelf_malformed(void** state) {
 
   // Short or unmarked data passes through unchanged.
   uint8_t plain[16] = {0x7F, 'E', 'L', 'F'};
-  assert_true(irt_status_is_ok(irhal_fatelf_select(plain, sizeof(plain), 0,
-                                                   &selected, &selected_size)));
+  assert_true(irt_status_is_ok(
+      irhal_fatelf_select(plain, sizeof(plain), 0, &selected, &selected_size)));
   assert_ptr_equal(selected, plain);
   assert_int_equal(selected_size, sizeof(plain));
 

@@ -63,8 +63,7 @@ static bool load_library(const char* relative, irt_string_view_t format,
 // result last).
 static void run_three_bindings(const irhal_cpu_library_t* library,
                                uint32_t ordinal, void* a, size_t a_size,
-                               void* b, size_t b_size, void* c,
-                               size_t c_size) {
+                               void* b, size_t b_size, void* c, size_t c_size) {
   void* const ptrs[3] = {a, b, c};
   const size_t lengths[3] = {a_size, b_size, c_size};
   irhal_cpu_dispatch_params_t params = {
@@ -197,8 +196,7 @@ static void test_multi_output(void** state) {
   const float expected_sum[4] = {11, 22, 33, 44};
   const float expected_product[4] = {10, 40, 90, 160};
   assert_memory_equal(&results[0], expected_sum, sizeof(expected_sum));
-  assert_memory_equal(&results[16], expected_product,
-                      sizeof(expected_product));
+  assert_memory_equal(&results[16], expected_product, sizeof(expected_product));
   irhal_cpu_library_free(library);
 }
 
@@ -262,9 +260,8 @@ static void test_format_support(void** state) {
 
 static void test_unknown_formats_are_refused(void** state) {
   (void)state;
-  const char* const formats[] = {"static", "vmvx-bytecode-fb",
-                                 "rocm-hsaco-fb", "pim-isr-fb",
-                                 "system-dll-x86_64"};
+  const char* const formats[] = {"static", "vmvx-bytecode-fb", "rocm-hsaco-fb",
+                                 "pim-isr-fb", "system-dll-x86_64"};
   uint8_t data[4] = {0};
   for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); ++i) {
     irhal_cpu_library_t* library = NULL;
@@ -298,11 +295,11 @@ static void test_foreign_images_are_refused(void** state) {
     test_elf_t elf;
     if (!test_elf_load(kCases[i].file, &elf)) skip();
     irhal_cpu_library_t* library = NULL;
-    expect_status(irhal_cpu_library_load(
-                      irt_allocator_system(),
-                      irt_make_cstring_view(kCases[i].format), elf.data,
-                      elf.size, NULL, &library),
-                  IRT_STATUS_FAILED_PRECONDITION, kCases[i].message);
+    expect_status(
+        irhal_cpu_library_load(irt_allocator_system(),
+                               irt_make_cstring_view(kCases[i].format),
+                               elf.data, elf.size, NULL, &library),
+        IRT_STATUS_FAILED_PRECONDITION, kCases[i].message);
     test_elf_free(&elf);
   }
 }
@@ -334,9 +331,9 @@ static void test_allocation_failures(void** state) {
     irt_counting_allocator_init(&counter, irt_allocator_system());
     counter.fail_after = fail_after;
     irhal_cpu_library_t* library = NULL;
-    irt_status_t status = irhal_cpu_library_load(
-        irt_counting_allocator(&counter), kEmbeddedX86, elf.data, elf.size,
-        NULL, &library);
+    irt_status_t status =
+        irhal_cpu_library_load(irt_counting_allocator(&counter), kEmbeddedX86,
+                               elf.data, elf.size, NULL, &library);
     if (irt_status_is_ok(status)) {
       irhal_cpu_library_free(library);
       assert_int_equal(counter.live_allocations, 0);
@@ -374,7 +371,8 @@ static void test_dispatch_arguments_are_checked(void** state) {
   irhal_cpu_dispatch_params_t params = valid;
   params.binding_count = 2;
   expect_status(irhal_cpu_dispatch_run(irt_allocator_system(), &params),
-                IRT_STATUS_INVALID_ARGUMENT, "got 2 bindings; the export takes 3");
+                IRT_STATUS_INVALID_ARGUMENT,
+                "got 2 bindings; the export takes 3");
   params = valid;
   params.constants = &constant;
   params.constant_count = 1;
@@ -441,14 +439,15 @@ static void test_processor_features(void** state) {
   }
 #if defined(__x86_64__)
   // The compiler runtime's own detection (CPUID + XGETBV) must agree.
-#define FEATURE(name) {name, __builtin_cpu_supports(name) != 0}
+#define FEATURE(name) \
+  { name, __builtin_cpu_supports(name) != 0 }
   const struct {
     const char* name;
     bool supported;
   } checks[] = {
-      FEATURE("sse3"),    FEATURE("ssse3"),    FEATURE("sse4.1"),
-      FEATURE("sse4.2"),  FEATURE("avx"),      FEATURE("avx2"),
-      FEATURE("fma"),     FEATURE("avx512f"),  FEATURE("avx512bw"),
+      FEATURE("sse3"),     FEATURE("ssse3"),    FEATURE("sse4.1"),
+      FEATURE("sse4.2"),   FEATURE("avx"),      FEATURE("avx2"),
+      FEATURE("fma"),      FEATURE("avx512f"),  FEATURE("avx512bw"),
       FEATURE("avx512vl"), FEATURE("avx512dq"), FEATURE("avx512cd"),
   };
 #undef FEATURE

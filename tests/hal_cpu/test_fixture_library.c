@@ -59,10 +59,9 @@ static irt_status_t load_variant(const fixture_t* fixture, uint32_t variant,
       .constant_count = 1,
       .import_provider = provider,
   };
-  return irhal_cpu_library_load(irt_allocator_system(),
-                                irt_make_cstring_view(fixture->format),
-                                fixture->data, fixture->size, &options,
-                                out_library);
+  return irhal_cpu_library_load(
+      irt_allocator_system(), irt_make_cstring_view(fixture->format),
+      fixture->data, fixture->size, &options, out_library);
 }
 
 static irhal_cpu_library_t* load_plain(const fixture_t* fixture) {
@@ -75,7 +74,12 @@ static irhal_cpu_library_t* load_plain(const fixture_t* fixture) {
 // Dispatch state and workgroup iteration
 //===----------------------------------------------------------------------===//
 
-enum { GRID_X = 3, GRID_Y = 2, GRID_Z = 2, GRID_TOTAL = GRID_X * GRID_Y * GRID_Z };
+enum {
+  GRID_X = 3,
+  GRID_Y = 2,
+  GRID_Z = 2,
+  GRID_TOTAL = GRID_X * GRID_Y * GRID_Z
+};
 
 typedef struct check_state_run_s {
   uint32_t constants[2];
@@ -198,12 +202,11 @@ static void test_dispatch_ranges_split_the_grid(void** state) {
                 IRT_STATUS_RESOURCE_EXHAUSTED, "needs 4096 bytes");
   expect_status(irhal_cpu_dispatch_run_range(&dispatch, 0, 1, NULL, 4096),
                 IRT_STATUS_RESOURCE_EXHAUSTED, "the worker has 0");
+  expect_status(irhal_cpu_dispatch_run_range(&dispatch, 10, 3, worker_a, 4096),
+                IRT_STATUS_OUT_OF_RANGE, "[10, +3)");
   expect_status(
-      irhal_cpu_dispatch_run_range(&dispatch, 10, 3, worker_a, 4096),
-      IRT_STATUS_OUT_OF_RANGE, "[10, +3)");
-  expect_status(irhal_cpu_dispatch_run_range(&dispatch, UINT64_MAX, 2,
-                                             worker_a, 4096),
-                IRT_STATUS_OUT_OF_RANGE, NULL);
+      irhal_cpu_dispatch_run_range(&dispatch, UINT64_MAX, 2, worker_a, 4096),
+      IRT_STATUS_OUT_OF_RANGE, NULL);
   free(worker_a);
   free(worker_b);
   irhal_cpu_library_free(library);
@@ -366,12 +369,12 @@ static void test_malformed_libraries_are_rejected(void** state) {
   }
 
   irhal_cpu_library_t* library = NULL;
-  expect_status(irhal_cpu_library_load(irt_allocator_system(),
-                                       irt_make_cstring_view(fixture->format),
-                                       fixture->data, fixture->size, NULL,
-                                       &library),
-                IRT_STATUS_FAILED_PRECONDITION,
-                "declares 1 executable constants but 0 were provided");
+  expect_status(
+      irhal_cpu_library_load(irt_allocator_system(),
+                             irt_make_cstring_view(fixture->format),
+                             fixture->data, fixture->size, NULL, &library),
+      IRT_STATUS_FAILED_PRECONDITION,
+      "declares 1 executable constants but 0 were provided");
 }
 
 //===----------------------------------------------------------------------===//
@@ -423,8 +426,8 @@ static void test_system_library_debug_footer(void** state) {
                                          .constant_count = 1};
   irhal_cpu_library_t* library = NULL;
   expect_ok(irhal_cpu_library_load(irt_allocator_system(),
-                                   irt_make_cstring_view(fixture->format),
-                                   data, size, &options, &library));
+                                   irt_make_cstring_view(fixture->format), data,
+                                   size, &options, &library));
   irhal_cpu_library_free(library);
 
   debug_length = debug_size + 1;  // past the footer
@@ -454,9 +457,9 @@ static void test_system_library_garbage(void** state) {
   memcpy(truncated, fixtures[1].data, 64);
   uint16_t shnum = 1, phnum = 1;
   uint64_t shoff = 64;
-  memcpy(truncated + 0x28, &shoff, 8);     // e_shoff
-  memcpy(truncated + 0x38, &phnum, 2);     // e_phnum
-  memcpy(truncated + 0x3C, &shnum, 2);     // e_shnum
+  memcpy(truncated + 0x28, &shoff, 8);  // e_shoff
+  memcpy(truncated + 0x38, &phnum, 2);  // e_phnum
+  memcpy(truncated + 0x3C, &shnum, 2);  // e_shnum
   expect_status(irhal_cpu_library_load(irt_allocator_system(),
                                        irt_make_cstring_view(format), truncated,
                                        size, NULL, &library),
@@ -489,8 +492,7 @@ static int run_fixture_tests(fixture_t* fixture) {
       cmocka_unit_test_prestate(test_failing_workgroup_stops_the_dispatch,
                                 fixture),
       cmocka_unit_test_prestate(test_imports, fixture),
-      cmocka_unit_test_prestate(test_malformed_libraries_are_rejected,
-                                fixture),
+      cmocka_unit_test_prestate(test_malformed_libraries_are_rejected, fixture),
   };
   return cmocka_run_group_tests_name(fixture->label, tests, NULL, NULL);
 }
@@ -501,10 +503,11 @@ int main(int argc, char** argv) {
     return 77;
   }
   if (argc < 3 ||
-      !read_fixture(argv[1], "embedded ELF fixture", "embedded-elf-", &fixtures[0]) ||
-      !read_fixture(argv[2], "system library fixture", "system-elf-", &fixtures[1])) {
-    fprintf(stderr, "usage: %s <embedded fixture> <system fixture>\n",
-            argv[0]);
+      !read_fixture(argv[1], "embedded ELF fixture", "embedded-elf-",
+                    &fixtures[0]) ||
+      !read_fixture(argv[2], "system library fixture", "system-elf-",
+                    &fixtures[1])) {
+    fprintf(stderr, "usage: %s <embedded fixture> <system fixture>\n", argv[0]);
     return 1;
   }
   const struct CMUnitTest system_tests[] = {
@@ -514,8 +517,8 @@ int main(int argc, char** argv) {
   };
   int result = run_fixture_tests(&fixtures[0]);
   result += run_fixture_tests(&fixtures[1]);
-  result += cmocka_run_group_tests_name("system library", system_tests, NULL,
-                                        NULL);
+  result +=
+      cmocka_run_group_tests_name("system library", system_tests, NULL, NULL);
   free(fixtures[0].data);
   free(fixtures[1].data);
   return result;

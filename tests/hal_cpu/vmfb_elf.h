@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 typedef struct test_elf_s {
-  uint8_t* file;       // whole .vmfb (free with test_elf_free)
+  uint8_t* file;        // whole .vmfb (free with test_elf_free)
   const uint8_t* data;  // the ELF inside |file|
   size_t size;
   char name[128];  // ZIP entry name
