@@ -312,14 +312,18 @@ irt_status_t irvm_fb_table_end(irvm_fb_builder_t* fbb, irvm_fb_ref_t* out_ref) {
 }
 
 irt_status_t irvm_fb_finish(irvm_fb_builder_t* fbb, irvm_fb_ref_t root,
-                            const char* identifier, const uint8_t** out_data,
-                            size_t* out_size) {
+                            const char* identifier, bool size_prefixed,
+                            const uint8_t** out_data, size_t* out_size) {
   IRT_RETURN_IF_ERROR(irvm_fb_check_open(fbb, false, "finish"));
-  size_t header = identifier ? 8 : 4;
+  size_t header = 4 + (identifier ? 4 : 0) + (size_prefixed ? 4 : 0);
   IRT_RETURN_IF_ERROR(irvm_fb_prep(fbb, fbb->min_align < 4 ? 4 : fbb->min_align,
                                    header));
   if (identifier) irvm_fb_push(fbb, identifier, 4);
   IRT_RETURN_IF_ERROR_CTX(irvm_fb_push_uoffset(fbb, root), "root table");
+  if (size_prefixed) {
+    IRT_RETURN_IF_ERROR(irvm_fb_reserve(fbb, 4));
+    irvm_fb_push_u32(fbb, (uint32_t)fbb->size);
+  }
   fbb->finished = true;
   *out_data = irvm_fb_at(fbb, fbb->size);
   *out_size = fbb->size;

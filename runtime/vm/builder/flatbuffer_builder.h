@@ -19,7 +19,8 @@
 //   IRT_RETURN_IF_ERROR(irvm_fb_table_add_u32(&fbb, 1, version, 0));
 //   irvm_fb_ref_t root;
 //   IRT_RETURN_IF_ERROR(irvm_fb_table_end(&fbb, &root));
-//   IRT_RETURN_IF_ERROR(irvm_fb_finish(&fbb, root, "IREE", &data, &size));
+//   IRT_RETURN_IF_ERROR(irvm_fb_finish(&fbb, root, "IREE", false, &data,
+//                                      &size));
 //   ... use data/size ...
 //   irvm_fb_builder_deinit(&fbb);
 //
@@ -113,10 +114,15 @@ irt_status_t irvm_fb_table_end(irvm_fb_builder_t* fbb,
                                irvm_fb_ref_t* out_ref) IRT_MUST_USE;
 
 // Writes the root offset and the 4-byte |identifier| (NULL for none) and
-// pads the buffer to its largest alignment. |*out_data| stays valid until
+// pads the buffer to its largest alignment. With |size_prefixed| a u32 size
+// prefix (the size of the rest) comes first and the alignment covers it, as
+// for the size-prefixed FlatBuffer of a .vmfb: 8-byte fields are then
+// 8-aligned relative to the prefix, i.e. at 4 mod 8 relative to the
+// FlatBuffer's byte 0. |*out_data| (the prefix, if any) stays valid until
 // deinit; no objects can be added afterwards.
 irt_status_t irvm_fb_finish(irvm_fb_builder_t* fbb, irvm_fb_ref_t root,
-                            const char* identifier, const uint8_t** out_data,
+                            const char* identifier, bool size_prefixed,
+                            const uint8_t** out_data,
                             size_t* out_size) IRT_MUST_USE;
 
 #endif  // IRVM_BUILDER_FLATBUFFER_BUILDER_H

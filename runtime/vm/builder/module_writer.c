@@ -634,7 +634,8 @@ static irt_status_t irvm_writer_flatbuffer(irvm_writer_t* w,
       irvm_fb_table_add_offset(fbb, kModuleBytecodeData, bytecode));
   IRT_RETURN_IF_ERROR(irvm_fb_table_add_offset(fbb, kModuleDebugDatabase, debug));
   IRT_RETURN_IF_ERROR(irvm_fb_table_end(fbb, &root));
-  return irvm_fb_finish(fbb, root, "IREE", out_data, out_size);
+  return irvm_fb_finish(fbb, root, "IREE", /*size_prefixed=*/true, out_data,
+                        out_size);
 }
 
 //===----------------------------------------------------------------------===//
@@ -642,10 +643,11 @@ static irt_status_t irvm_writer_flatbuffer(irvm_writer_t* w,
 //===----------------------------------------------------------------------===//
 
 // Writes the file: [ZIP header] L [FlatBuffer] pad | R: [ZIP header] data
-// ... [ZIP directory] (spec 1.1-1.4).
+// ... [ZIP directory] (spec 1.1-1.4). |prefixed| is the size-prefixed
+// FlatBuffer, aligned as a whole.
 static irt_status_t irvm_writer_container(irvm_writer_t* w,
-                                          const uint8_t* flatbuffer,
-                                          size_t flatbuffer_size,
+                                          const uint8_t* prefixed,
+                                          size_t prefixed_size,
                                           irt_allocator_t allocator,
                                           uint8_t** out_data,
                                           size_t* out_size) {
@@ -668,9 +670,9 @@ static irt_status_t irvm_writer_container(irvm_writer_t* w,
   // is padded with 4 to 67 zero bytes so that D + 4 + L is 64-aligned and the
   // entry [D, D + L) covers all of the FlatBuffer.
   uint64_t d = zip ? irvm_zip_local_header_size(&entries[0]) : 0;
-  uint64_t l = flatbuffer_size;
+  uint64_t l = prefixed_size - 4;
   if (zip) {
-    l = irt_align_size(d + 4 + flatbuffer_size + 4, IRVM_CONTAINER_ALIGNMENT) -
+    l = irt_align_size(d + prefixed_size + 4, IRVM_CONTAINER_ALIGNMENT) -
         (d + 4);
   }
   uint64_t rodata_base =
@@ -719,8 +721,8 @@ static irt_status_t irvm_writer_container(irvm_writer_t* w,
     return status;
   }
 
-  irvm_store_u32le(file + d, (uint32_t)l);
-  memcpy(file + d + 4, flatbuffer, flatbuffer_size);
+  memcpy(file + d, prefixed, prefixed_size);
+  irvm_store_u32le(file + d, (uint32_t)l);  // the padded length in ZIP form
   for (size_t i = 0; i < w->rodata_count; ++i) {
     const irvm_rodata_entry_t* entry = irvm_writer_rodata(w, i);
     if (entry->external && entry->length) {
@@ -758,17 +760,17 @@ irt_status_t irvm_module_builder_finish(irvm_module_builder_t* builder,
       .rodata_count = IRVM_GROWABLE_COUNT(builder->rodata, irvm_rodata_entry_t),
   };
   irvm_fb_builder_init(&w.fbb, builder->allocator);
-  const uint8_t* flatbuffer = NULL;
-  size_t flatbuffer_size = 0;
+  const uint8_t* prefixed = NULL;  // the size prefix, then the FlatBuffer
+  size_t prefixed_size = 0;
   irt_status_t status = irvm_writer_check(&w);
   if (status == IRT_OK) status = irvm_writer_sort_types(&w);
   if (status == IRT_OK) status = irvm_writer_layout_bytecode(&w);
   if (status == IRT_OK) status = irvm_writer_layout_rodata(&w);
   if (status == IRT_OK) {
-    status = irvm_writer_flatbuffer(&w, &flatbuffer, &flatbuffer_size);
+    status = irvm_writer_flatbuffer(&w, &prefixed, &prefixed_size);
   }
   if (status == IRT_OK) {
-    status = irvm_writer_container(&w, flatbuffer, flatbuffer_size, allocator,
+    status = irvm_writer_container(&w, prefixed, prefixed_size, allocator,
                                    out_data, out_size);
   }
   irvm_writer_deinit(&w);
