@@ -638,6 +638,52 @@ static void test_missing_query_symbol(void** state) {
   test_elf_free(&elf);
 }
 
+// Random byte damage (fixed seed, so failures reproduce). The dynamic section
+// is spared: damage there could forge a DT_INIT into the image's code, which
+// the loader is required to call. Everything else must load or fail cleanly.
+static void test_random_damage(void** state) {
+  (void)state;
+  if (!host_is_x86_64()) skip();
+  test_elf_t elf;
+  if (!test_elf_load("v3.11/simple_mul.vmfb", &elf)) skip();
+  image_t pristine;
+  image_from(&elf, &pristine);
+  uint64_t dynamic_start = pristine.dynamic_phdr->p_offset;
+  uint64_t dynamic_end = dynamic_start + pristine.dynamic_phdr->p_filesz;
+  // Damage the part of the file that loading reads: headers and segments.
+  uint64_t end = loadable_end(pristine.data);
+  uint64_t random = 0x9E3779B97F4A7C15ull;
+  int loaded = 0;
+  for (int iteration = 0; iteration < 4000; ++iteration) {
+    image_t image;
+    image_from(&elf, &image);
+    int flips = 1 + iteration % 4;
+    for (int i = 0; i < flips; ++i) {
+      random = random * 6364136223846793005ull + 1442695040888963407ull;
+      uint64_t offset = (random >> 33) % end;
+      if (offset >= dynamic_start && offset < dynamic_end) continue;
+      image.data[offset] ^= (uint8_t)(1u << ((random >> 20) & 7));
+    }
+    irhal_elf_module_t* module = NULL;
+    irt_status_t status = load_copy(image.data, image.size, NULL, &module);
+    if (irt_status_is_ok(status)) {
+      void* query = NULL;
+      irt_status_free(irhal_elf_module_lookup(
+          module, IRHAL_EXECUTABLE_LIBRARY_QUERY_SYMBOL, &query));
+      irhal_elf_module_unload(module);
+      ++loaded;
+    } else {
+      assert_null(module);
+      irt_status_free(status);
+    }
+    free(image.data);
+  }
+  // Most single flips hit bytes the loader tolerates (padding, code, data).
+  assert_true(loaded > 0);
+  free(pristine.data);
+  test_elf_free(&elf);
+}
+
 //===----------------------------------------------------------------------===//
 // FatELF
 //===----------------------------------------------------------------------===//
@@ -773,6 +819,7 @@ int main(void) {
       cmocka_unit_test(test_every_prefix_past_the_header_check),
       cmocka_unit_test(test_corruptions_are_rejected),
       cmocka_unit_test(test_missing_query_symbol),
+      cmocka_unit_test(test_random_damage),
       cmocka_unit_test(test_fatelf_selects_the_host_image),
       cmocka_unit_test(test_fatelf_malformed),
   };
