@@ -234,17 +234,23 @@ irt_status_t irvm_fb_table_string(const irvm_fb_table_t* table, uint16_t id,
 irt_status_t irvm_fb_table_table(const irvm_fb_table_t* table, uint16_t id,
                                  irvm_fb_table_t* out_table,
                                  bool* out_present) {
-  memset(out_table, 0, sizeof(*out_table));
+  // |out_table| may alias |table| (walking down a chain).
+  irvm_fb_table_t child;
+  memset(&child, 0, sizeof(child));
   *out_present = false;
   uint32_t slot = 0;
-  IRT_RETURN_IF_ERROR(irvm_fb_field(table, id, 4, &slot));
-  if (!slot) return IRT_OK;
-  uint32_t target = 0;
-  IRT_RETURN_IF_ERROR(irvm_fb_follow(table->reader, slot, 4, "table", &target));
-  IRT_RETURN_IF_ERROR(
-      irvm_fb_verify_table(table->reader, target, table->depth + 1, out_table));
-  *out_present = true;
-  return IRT_OK;
+  irt_status_t status = irvm_fb_field(table, id, 4, &slot);
+  if (status == IRT_OK && slot) {
+    uint32_t target = 0;
+    status = irvm_fb_follow(table->reader, slot, 4, "table", &target);
+    if (status == IRT_OK) {
+      status = irvm_fb_verify_table(table->reader, target, table->depth + 1,
+                                    &child);
+    }
+    *out_present = status == IRT_OK;
+  }
+  *out_table = child;
+  return status;
 }
 
 irt_status_t irvm_fb_table_vector(const irvm_fb_table_t* table, uint16_t id,
@@ -301,10 +307,12 @@ irt_status_t irvm_fb_vector_string(const irvm_fb_vector_t* vector,
 irt_status_t irvm_fb_table_union(const irvm_fb_table_t* table, uint16_t type_id,
                                  uint8_t* out_tag, irvm_fb_table_t* out_value,
                                  bool* out_present) {
-  memset(out_value, 0, sizeof(*out_value));
   *out_present = false;
   IRT_RETURN_IF_ERROR(irvm_fb_table_u8(table, type_id, 0, out_tag));
-  if (*out_tag == 0) return IRT_OK;
+  if (*out_tag == 0) {
+    memset(out_value, 0, sizeof(*out_value));
+    return IRT_OK;
+  }
   return irvm_fb_table_table(table, (uint16_t)(type_id + 1), out_value,
                              out_present);
 }

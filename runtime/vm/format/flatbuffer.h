@@ -110,6 +110,7 @@ irt_status_t irvm_fb_table_string(const irvm_fb_table_t* table, uint16_t id,
                                   bool* out_present) IRT_MUST_USE;
 
 // A table field. Absent: *out_present false and |out_table| zeroed.
+// |out_table| may be |table| itself.
 irt_status_t irvm_fb_table_table(const irvm_fb_table_t* table, uint16_t id,
                                  irvm_fb_table_t* out_table,
                                  bool* out_present) IRT_MUST_USE;
