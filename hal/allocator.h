@@ -21,6 +21,13 @@ static inline irhal_allocator_t* irhal_allocator_deref(const irvm_ref_t* ref) {
              : NULL;
 }
 
+static inline void irhal_allocator_retain(irhal_allocator_t* allocator) {
+  irvm_object_retain(allocator);
+}
+static inline void irhal_allocator_release(irhal_allocator_t* allocator) {
+  irvm_object_release(allocator, &irhal_allocator_type_descriptor);
+}
+
 irt_status_t irhal_allocator_create(irhal_device_t* device,
                                     irhal_allocator_t** out_allocator)
     IRT_MUST_USE;

@@ -11,6 +11,7 @@
 #include "hal/fence.h"
 #include "hal/file.h"
 #include "hal/queue.h"
+#include "hal/ref_types.h"
 #include "hal/semaphore.h"
 #include "hal/types.h"
 

@@ -10,6 +10,7 @@
 #define IRHAL_BUFFER_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "hal/types.h"
@@ -113,6 +114,20 @@ irt_status_t irhal_buffer_check_range(const irhal_buffer_t* buffer,
                                       irhal_device_size_t offset,
                                       irhal_device_size_t* inout_length,
                                       const char* what) IRT_MUST_USE;
+
+// PERMISSION_DENIED, naming |what|, unless |buffer| allows every bit of
+// |usage|.
+irt_status_t irhal_buffer_check_usage(const irhal_buffer_t* buffer,
+                                      uint32_t usage, const char* what)
+    IRT_MUST_USE;
+
+// Allocation preserve count (spec 1.5.2), shared by the root and all its
+// subspans. preserve increments it; discard decrements it (never below 0) and
+// returns true when it dropped from 1 to 0, i.e. the caller was the last
+// preserving owner; is_terminal is true while it is exactly 1.
+void irhal_buffer_allocation_preserve(irhal_buffer_t* buffer);
+bool irhal_buffer_allocation_discard(irhal_buffer_t* buffer);
+bool irhal_buffer_allocation_is_terminal(irhal_buffer_t* buffer);
 
 // Host pointer to [offset, offset + length) of |buffer| (relative to the
 // buffer, not the root), range-checked. Memory stays valid while the buffer

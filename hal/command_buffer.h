@@ -15,6 +15,9 @@
 
 typedef struct irhal_executable_s irhal_executable_t;
 
+// The most bindings one dispatch may pass (spec 1.5.5).
+#define IRHAL_MAX_DISPATCH_BINDINGS 32
+
 // A buffer as recorded: direct (buffer != NULL) or binding-table slot.
 typedef struct irhal_buffer_ref_s {
   irhal_buffer_t* buffer;  // retained when direct
@@ -93,6 +96,13 @@ bool irhal_command_buffer_is_finalized(const irhal_command_buffer_t* cb);
 // Ends recording (FAILED_PRECONDITION if already finalized).
 irt_status_t irhal_command_buffer_finalize(irhal_command_buffer_t* cb)
     IRT_MUST_USE;
+
+// Fill arguments shared by command buffers and queue fills: a pattern of 1,
+// 2 or 4 bytes, and an offset and length (unless IRHAL_WHOLE_LENGTH) that
+// are multiples of it. INVALID_ARGUMENT otherwise.
+irt_status_t irhal_check_fill_pattern(irhal_device_size_t offset,
+                                      irhal_device_size_t length,
+                                      uint32_t pattern_length) IRT_MUST_USE;
 
 // Recording; each fails with FAILED_PRECONDITION after finalize and
 // validates what can be checked at record time (pattern sizes, alignment,
