@@ -60,6 +60,72 @@ static void test_identity_i64_body(void** state) {
   irvm_module_builder_destroy(builder);
 }
 
+// The example of docs/module-builder.md, verbatim.
+static irt_status_t build_example(irt_allocator_t allocator, uint8_t** out_data,
+                                  size_t* out_size) {
+  irvm_module_builder_t* b = NULL;
+  IRT_RETURN_IF_ERROR(irvm_module_builder_create(allocator, "example", 0, &b));
+  irt_status_t status = IRT_OK;
+  irvm_function_builder_t* fn = NULL;
+
+  // add: the arguments arrive in %i0 and %i1 (cconv "0ii_i", spec 5.3).
+  if (!status) {
+    status = irvm_module_builder_begin_exported_function(b, "add", "0ii_i", &fn);
+  }
+  if (!status) {
+    status = irvm_fn_add_attr(fn, "iree.abi.declaration",
+                              "sync func @add(%a: i32, %b: i32) -> i32");
+  }
+  if (!status) {  // %i2 = vm.add.i32 %i0, %i1
+    status = irvm_fn_op3(fn, IRVM_INSN_ADD_I32, irvm_reg_i32(2),
+                         irvm_reg_i32(0), irvm_reg_i32(1));
+  }
+  if (!status) {  // vm.return %i2
+    status = IRVM_EMIT(fn, IRVM_INSN_RETURN, IRVM_LIST(irvm_reg_i32(2)));
+  }
+
+  // count_devices: %i0 = vm.call @hal.devices.count(); vm.return %i0
+  uint32_t devices_count = 0;
+  if (!status) status = irvm_module_builder_add_dependency(b, "hal", 6, IRVM_FLAG_REQUIRED);
+  if (!status) {
+    status = irvm_module_builder_add_import(b, "hal.devices.count", "0v_i",
+                                            IRVM_FLAG_REQUIRED, &devices_count);
+  }
+  if (!status) {
+    status = irvm_module_builder_begin_exported_function(b, "count_devices", "0v_i", &fn);
+  }
+  if (!status) {
+    status = irvm_fn_call(fn, irvm_opnd_import(devices_count), NULL, 0,
+                          (const irvm_reg_t[]){irvm_reg_i32(0)}, 1);
+  }
+  if (!status) status = irvm_fn_return(fn, (const irvm_reg_t[]){irvm_reg_i32(0)}, 1);
+
+  if (!status) status = irvm_module_builder_finish(b, NULL, allocator, out_data, out_size);
+  irvm_module_builder_destroy(b);
+  return status;  // free *out_data with irt_allocator_free(allocator, ...)
+}
+
+static void test_documented_example(void** state) {
+  (void)state;
+  irt_allocator_t allocator = irt_allocator_system();
+  bt_module_t m = {0};
+  ASSERT_OK(build_example(allocator, &m.data, &m.size));
+  ASSERT_OK(irvm_module_def_parse(m.data, m.size, allocator, &m.def));
+  uint32_t length = 0;
+  const uint8_t* code = bt_function_code(&m.def, 0, &length);
+  ASSERT_BYTES(code, length, 0x79, 0x22, 0x00, 0x00, 0x01, 0x00, 0x02, 0x00,
+               0x5A, 0x00, 0x01, 0x00, 0x02, 0x00);
+  const irvm_function_descriptor_t* d = m.def.function_descriptors;
+  assert_int_equal(d[0].block_count, 1);
+  assert_int_equal(d[0].i32_register_count, 3);
+  assert_int_equal(d[0].ref_register_count, 0);
+  assert_int_equal(d[0].requirements, 0);
+  assert_int_equal(d[1].bytecode_offset, 16);
+  assert_int_equal(d[1].requirements, IRVM_FEATURE_UNWIND);
+  assert_int_equal(m.def.export_count, 2);
+  bt_module_free(&m);
+}
+
 // Spec 10.2 at pc 0x8E: `%r5 = vm.call @hal.buffer_view.buffer(%R0)` where
 // the argument list would start at an odd pc, so one pad byte precedes it;
 // and the variadic call at odd pc 0x6F whose segment list needs no pad.
@@ -709,6 +775,7 @@ static void test_block_structure_is_enforced(void** state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_identity_i64_body),
+      cmocka_unit_test(test_documented_example),
       cmocka_unit_test(test_call_list_padding),
       cmocka_unit_test(test_branch_remap_padding),
       cmocka_unit_test(test_br_table_layout),
