@@ -90,7 +90,8 @@ irt_status_t irhal_host_buffer_allocate(irt_allocator_t host_allocator,
 
 // A buffer aliasing |length| bytes of host memory at |data| without copying;
 // |release| runs when the buffer is destroyed (e.g. to release the vm.buffer
-// or file mapping that owns the bytes).
+// or file mapping that owns the bytes); not on failure, where the caller
+// keeps ownership.
 irt_status_t irhal_host_buffer_wrap(irt_allocator_t host_allocator, void* data,
                                     irhal_device_size_t length,
                                     uint32_t memory_type,

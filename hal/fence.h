@@ -55,7 +55,10 @@ void irhal_fence_fail(irhal_fence_t* fence, irt_status_t status);
 irt_status_t irhal_fence_wait(irhal_fence_t* fence, int64_t deadline_ns)
     IRT_MUST_USE;
 // Calls |fn| once when every timepoint is reached (OK) or any semaphore
-// fails (the first failure). Immediately for NULL / empty fences.
+// fails (the first failure). Immediately for NULL / empty fences. An error
+// return means |fn| is never called; failures after registration started
+// are delivered through |fn| instead. |fence| must stay alive during the
+// call (not until the callback).
 irt_status_t irhal_fence_notify(irhal_fence_t* fence,
                                 irhal_semaphore_callback_t fn, void* user_data)
     IRT_MUST_USE;

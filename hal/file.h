@@ -23,8 +23,9 @@ static inline void irhal_file_release(irhal_file_t* file) {
   irvm_object_release(file, &irhal_file_type_descriptor);
 }
 
-// A memory file over |length| bytes at |data|; |release| runs on destroy.
-// |access| is a subset of READ | WRITE.
+// A memory file over |length| bytes at |data|; |release| runs on destroy
+// (not on failure: the caller keeps ownership). |access| is a subset of
+// READ | WRITE.
 irt_status_t irhal_file_create_from_memory(void* data, uint64_t length,
                                            uint32_t access,
                                            irhal_release_callback_t release,

@@ -58,8 +58,9 @@ irt_status_t irhal_semaphore_wait(irhal_semaphore_t* semaphore, uint64_t value,
 // Calls |fn(user_data, status)| exactly once: when the payload reaches
 // |value| (status OK) or the semaphore fails (a status the callee owns). May
 // run synchronously inside this call when already due, otherwise on the
-// thread that signals or fails the semaphore. The semaphore is retained
-// until the callback ran.
+// thread that signals or fails the semaphore, always outside the
+// semaphore's lock. The semaphore is retained until the callback ran. An
+// error return (out of memory) means |fn| is never called.
 typedef void (*irhal_semaphore_callback_t)(void* user_data,
                                            irt_status_t status);
 irt_status_t irhal_semaphore_notify(irhal_semaphore_t* semaphore,
