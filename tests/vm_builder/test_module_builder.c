@@ -291,7 +291,7 @@ typedef struct rodata_case_s {
 
 static void test_rodata_in_both_forms(void** state) {
   (void)state;
-  static uint8_t big[5000];
+  static uint8_t big[5000 + 16];  // case i reads from big + i
   for (size_t i = 0; i < sizeof(big); ++i) big[i] = (uint8_t)(i * 7 + 1);
   const rodata_case_t cases[] = {
       {13, {0}, false, NULL},
@@ -675,12 +675,20 @@ static void test_overrides_build_malformed_modules(void** state) {
   ASSERT_STATUS(irvm_module_def_parse(data, size, allocator, &def),
                 IRT_STATUS_INVALID_ARGUMENT, NULL);
   irt_allocator_free(allocator, data);
-  // Computed counts beyond the descriptor limits are an error.
+  // Overridden counts may exceed the loader's limits (the reader refuses
+  // them); computed ones may not.
   ASSERT_OK(irvm_fn_set_overrides(
       raw, &(irvm_function_overrides_t){
-               .fields = IRVM_FN_OVERRIDE_REF_REGISTER_COUNT,
+               .fields = IRVM_FN_OVERRIDE_REF_REGISTER_COUNT |
+                         IRVM_FN_OVERRIDE_BLOCK_COUNT,
+               .block_count = 1,
                .ref_register_count = 0x4000,
            }));
+  ASSERT_OK(irvm_module_builder_finish(builder, NULL, allocator, &data, &size));
+  ASSERT_STATUS(irvm_module_def_parse(data, size, allocator, &def),
+                IRT_STATUS_INVALID_ARGUMENT, "exceed the limits");
+  irt_allocator_free(allocator, data);
+  ASSERT_OK(irvm_fn_op1(raw, IRVM_INSN_CONST_REF_ZERO, irvm_reg_ref(0x3FFF)));
   ASSERT_STATUS(irvm_module_builder_finish(builder, NULL, allocator, &data,
                                            &size),
                 IRT_STATUS_RESOURCE_EXHAUSTED, "16384 ref registers");

@@ -312,23 +312,26 @@ static irt_status_t irvm_writer_descriptor(const irvm_writer_t* w, size_t index,
   const irvm_function_builder_t* fn = irvm_writer_function(w, index);
   const irvm_function_overrides_t* o = &fn->overrides;
   uint32_t fields = o->fields;
-  uint32_t i32_count = (fields & IRVM_FN_OVERRIDE_I32_REGISTER_COUNT)
-                           ? o->i32_register_count
-                           : fn->i32_register_count;
-  uint32_t ref_count = (fields & IRVM_FN_OVERRIDE_REF_REGISTER_COUNT)
-                           ? o->ref_register_count
-                           : fn->ref_register_count;
-  uint32_t block_count = (fields & IRVM_FN_OVERRIDE_BLOCK_COUNT)
-                             ? o->block_count
-                             : fn->block_count;
-  // The loader's limits (spec 3.7 check 11); overrides may exceed them.
-  if (i32_count > 0x7FFF || ref_count > 0x3FFF || block_count > 0x7FFF) {
+  // The loader's limits (spec 3.7 check 11) apply to computed counts;
+  // overrides may exceed them on purpose.
+  if (fn->i32_register_count > 0x7FFF || fn->ref_register_count > 0x3FFF ||
+      fn->block_count > 0x7FFF) {
     return irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
                            "function %zu needs %u i32 registers (max 32767), "
                            "%u ref registers (max 16383), %u blocks (max "
                            "32767)",
-                           index, i32_count, ref_count, block_count);
+                           index, fn->i32_register_count,
+                           fn->ref_register_count, fn->block_count);
   }
+  uint16_t i32_count = (fields & IRVM_FN_OVERRIDE_I32_REGISTER_COUNT)
+                           ? o->i32_register_count
+                           : (uint16_t)fn->i32_register_count;
+  uint16_t ref_count = (fields & IRVM_FN_OVERRIDE_REF_REGISTER_COUNT)
+                           ? o->ref_register_count
+                           : (uint16_t)fn->ref_register_count;
+  uint16_t block_count = (fields & IRVM_FN_OVERRIDE_BLOCK_COUNT)
+                             ? o->block_count
+                             : (uint16_t)fn->block_count;
   *out = (irvm_descriptor_t){
       .bytecode_offset = (fields & IRVM_FN_OVERRIDE_BYTECODE_OFFSET)
                              ? o->bytecode_offset
@@ -340,9 +343,9 @@ static irt_status_t irvm_writer_descriptor(const irvm_writer_t* w, size_t index,
                           ? o->requirements
                           : fn->requirements,
       .reserved = (fields & IRVM_FN_OVERRIDE_RESERVED) ? o->reserved : 0,
-      .block_count = (uint16_t)block_count,
-      .i32_register_count = (uint16_t)i32_count,
-      .ref_register_count = (uint16_t)ref_count,
+      .block_count = block_count,
+      .i32_register_count = i32_count,
+      .ref_register_count = ref_count,
   };
   return IRT_OK;
 }
