@@ -67,8 +67,7 @@ static void irhal_host_buffer_destroy(irhal_buffer_t* root) {
   if (release.fn) release.fn(release.user_data);
 }
 
-static irt_status_t irhal_host_buffer_map(irhal_buffer_t* root,
-                                          uint32_t access,
+static irt_status_t irhal_host_buffer_map(irhal_buffer_t* root, uint32_t access,
                                           irhal_device_size_t offset,
                                           irhal_device_size_t length,
                                           void** out_ptr) {
@@ -113,19 +112,15 @@ irt_status_t irhal_host_buffer_allocate(irt_allocator_t host_allocator,
   return IRT_OK;
 }
 
-irt_status_t irhal_host_buffer_wrap(irt_allocator_t host_allocator, void* data,
-                                    irhal_device_size_t length,
-                                    uint32_t memory_type,
-                                    uint32_t allowed_usage,
-                                    uint32_t allowed_access,
-                                    irhal_release_callback_t release,
-                                    irhal_buffer_t** out_buffer) {
+irt_status_t irhal_host_buffer_wrap(
+    irt_allocator_t host_allocator, void* data, irhal_device_size_t length,
+    uint32_t memory_type, uint32_t allowed_usage, uint32_t allowed_access,
+    irhal_release_callback_t release, irhal_buffer_t** out_buffer) {
   *out_buffer = NULL;
   if (!data && length) {
-    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
-                           "wrapped host memory of %" PRIu64
-                           " bytes has a NULL pointer",
-                           length);
+    return irt_make_status(
+        IRT_STATUS_INVALID_ARGUMENT,
+        "wrapped host memory of %" PRIu64 " bytes has a NULL pointer", length);
   }
   irhal_host_buffer_t* buffer = NULL;
   IRT_RETURN_IF_ERROR_CTX(
@@ -173,8 +168,8 @@ irt_status_t irhal_buffer_subspan(irhal_buffer_t* source,
                                   irhal_device_size_t length,
                                   irhal_buffer_t** out_buffer) {
   *out_buffer = NULL;
-  IRT_RETURN_IF_ERROR(irhal_buffer_check_range(source, offset, &length,
-                                               "subspan"));
+  IRT_RETURN_IF_ERROR(
+      irhal_buffer_check_range(source, offset, &length, "subspan"));
   if (offset == 0 && length == source->byte_length) {
     irhal_buffer_retain(source);
     *out_buffer = source;
@@ -182,10 +177,10 @@ irt_status_t irhal_buffer_subspan(irhal_buffer_t* source,
   }
   irhal_buffer_t* root = source->root;
   irhal_buffer_t* subspan = NULL;
-  IRT_RETURN_IF_ERROR_CTX(irt_allocator_malloc(root->host_allocator,
-                                               sizeof(*subspan),
-                                               (void**)&subspan),
-                          "allocating a buffer subspan");
+  IRT_RETURN_IF_ERROR_CTX(
+      irt_allocator_malloc(root->host_allocator, sizeof(*subspan),
+                           (void**)&subspan),
+      "allocating a buffer subspan");
   irt_ref_count_init(&subspan->header.count);
   subspan->vtable = root->vtable;
   subspan->root = root;
@@ -267,8 +262,8 @@ irt_status_t irhal_buffer_map(irhal_buffer_t* buffer, uint32_t access,
                               irhal_device_size_t length, void** out_ptr) {
   *out_ptr = NULL;
   IRT_RETURN_IF_ERROR(irhal_buffer_check_access(buffer, access));
-  IRT_RETURN_IF_ERROR(irhal_buffer_check_range(buffer, offset, &length,
-                                               "mapped"));
+  IRT_RETURN_IF_ERROR(
+      irhal_buffer_check_range(buffer, offset, &length, "mapped"));
   irhal_buffer_t* root = buffer->root;
   if (!root->vtable->map) {
     return irt_make_status(IRT_STATUS_FAILED_PRECONDITION,

@@ -70,10 +70,9 @@ irt_status_t irhal_buffer_view_byte_length(const irhal_buffer_view_t* view,
       irhal_element_bit_count(type) % 8 != 0) {
     char name[32];
     irhal_element_type_format(type, name, sizeof(name));
-    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
-                           "element type %s (0x%08" PRIx32
-                           ") has no dense byte size",
-                           name, type);
+    return irt_make_status(
+        IRT_STATUS_INVALID_ARGUMENT,
+        "element type %s (0x%08" PRIx32 ") has no dense byte size", name, type);
   }
   uint64_t count = 0;
   if (!irhal_buffer_view_element_count(view, &count) ||
@@ -166,7 +165,8 @@ static bool irhal_parse_bit_count(irt_string_view_t text, uint32_t* out_bits) {
 bool irhal_element_type_parse(irt_string_view_t text,
                               irhal_element_type_t* out_element_type) {
   for (size_t i = 0; i < IRHAL_ARRAY_SIZE(irhal_named_element_types); ++i) {
-    if (irt_string_view_equal_cstring(text, irhal_named_element_types[i].name)) {
+    if (irt_string_view_equal_cstring(text,
+                                      irhal_named_element_types[i].name)) {
       *out_element_type = irhal_named_element_types[i].type;
       return true;
     }
@@ -179,7 +179,8 @@ bool irhal_element_type_parse(irt_string_view_t text,
     // The table lists "si"/"ui" before "i" and "bf"/"cf" before "f" so the
     // longest prefix wins.
     for (size_t i = 0; i < IRHAL_ARRAY_SIZE(irhal_numerical_prefixes); ++i) {
-      if (irt_string_view_starts_with(text, irhal_numerical_prefixes[i].prefix)) {
+      if (irt_string_view_starts_with(text,
+                                      irhal_numerical_prefixes[i].prefix)) {
         numerical = irhal_numerical_prefixes[i].numerical_type;
         prefix_length = strlen(irhal_numerical_prefixes[i].prefix);
         break;
@@ -188,8 +189,8 @@ bool irhal_element_type_parse(irt_string_view_t text,
     if (!prefix_length) return false;
   }
   uint32_t bits = 0;
-  irt_string_view_t digits = irt_make_string_view(
-      text.data + prefix_length, text.size - prefix_length);
+  irt_string_view_t digits = irt_make_string_view(text.data + prefix_length,
+                                                  text.size - prefix_length);
   if (!irhal_parse_bit_count(digits, &bits)) return false;
   // A typed element of zero bits means nothing; only "*0" (NONE) exists.
   if (numerical != IRHAL_NUMERICAL_TYPE_UNKNOWN && bits == 0) return false;
@@ -197,14 +198,15 @@ bool irhal_element_type_parse(irt_string_view_t text,
   return true;
 }
 
-void irhal_format_shape_and_type(uint32_t rank, const irhal_device_size_t* shape,
+void irhal_format_shape_and_type(uint32_t rank,
+                                 const irhal_device_size_t* shape,
                                  irhal_element_type_t element_type,
                                  char* buffer, size_t capacity) {
   if (!capacity) return;
   size_t length = 0;
   for (uint32_t i = 0; i < rank && length < capacity; ++i) {
-    int n = snprintf(buffer + length, capacity - length, "%" PRIu64 "x",
-                     shape[i]);
+    int n =
+        snprintf(buffer + length, capacity - length, "%" PRIu64 "x", shape[i]);
     if (n < 0) break;
     length += (size_t)n;
   }

@@ -191,8 +191,7 @@ irt_status_t irhal_check_fill_pattern(irhal_device_size_t offset,
       (length != IRHAL_WHOLE_LENGTH && length % pattern_length)) {
     return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
                            "fill range [%" PRIu64 ", +%" PRIu64
-                           ") is not aligned to the %" PRIu32
-                           "-byte pattern",
+                           ") is not aligned to the %" PRIu32 "-byte pattern",
                            offset, length, pattern_length);
   }
   return IRT_OK;
@@ -200,8 +199,8 @@ irt_status_t irhal_check_fill_pattern(irhal_device_size_t offset,
 
 irt_status_t irhal_command_buffer_barrier(irhal_command_buffer_t* cb) {
   IRT_RETURN_IF_ERROR(irhal_command_buffer_begin(cb, 0, "a barrier"));
-  irhal_command_buffer_append(cb,
-                              &(irhal_command_t){.kind = IRHAL_COMMAND_BARRIER});
+  irhal_command_buffer_append(
+      cb, &(irhal_command_t){.kind = IRHAL_COMMAND_BARRIER});
   return IRT_OK;
 }
 
@@ -209,8 +208,8 @@ irt_status_t irhal_command_buffer_fill(irhal_command_buffer_t* cb,
                                        irhal_buffer_ref_t target,
                                        uint64_t pattern,
                                        uint32_t pattern_length) {
-  IRT_RETURN_IF_ERROR(
-      irhal_command_buffer_begin(cb, IRHAL_COMMAND_CATEGORY_TRANSFER, "a fill"));
+  IRT_RETURN_IF_ERROR(irhal_command_buffer_begin(
+      cb, IRHAL_COMMAND_CATEGORY_TRANSFER, "a fill"));
   IRT_RETURN_IF_ERROR(irhal_command_buffer_check_ref(
       cb, &target, IRHAL_BUFFER_USAGE_TRANSFER_TARGET, "fill target"));
   IRT_RETURN_IF_ERROR(
@@ -257,8 +256,8 @@ irt_status_t irhal_command_buffer_update(irhal_command_buffer_t* cb,
 irt_status_t irhal_command_buffer_copy(irhal_command_buffer_t* cb,
                                        irhal_buffer_ref_t source,
                                        irhal_buffer_ref_t target) {
-  IRT_RETURN_IF_ERROR(
-      irhal_command_buffer_begin(cb, IRHAL_COMMAND_CATEGORY_TRANSFER, "a copy"));
+  IRT_RETURN_IF_ERROR(irhal_command_buffer_begin(
+      cb, IRHAL_COMMAND_CATEGORY_TRANSFER, "a copy"));
   IRT_RETURN_IF_ERROR(irhal_command_buffer_check_ref(
       cb, &source, IRHAL_BUFFER_USAGE_TRANSFER_SOURCE, "copy source"));
   IRT_RETURN_IF_ERROR(irhal_command_buffer_check_ref(
@@ -440,8 +439,7 @@ irt_status_t irhal_command_buffer_resolve(const irhal_buffer_ref_t* ref,
                           "binding table slot %" PRIu32, ref->slot);
   if (ref->offset > available) {
     return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
-                           "offset %" PRIu64
-                           " is beyond the %" PRIu64
+                           "offset %" PRIu64 " is beyond the %" PRIu64
                            " bytes of binding table slot %" PRIu32,
                            ref->offset, available, ref->slot);
   }

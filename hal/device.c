@@ -31,7 +31,8 @@ void irhal_device_initialize(irhal_device_t* device,
 
 // Glob match: '*' matches any run (including none), '?' any one character.
 // Backtracks only to the most recent '*', so time is O(|pattern| x |text|).
-static bool irhal_glob_match(irt_string_view_t pattern, irt_string_view_t text) {
+static bool irhal_glob_match(irt_string_view_t pattern,
+                             irt_string_view_t text) {
   size_t p = 0, t = 0;
   size_t star_p = SIZE_MAX, star_t = 0;
   while (t < text.size) {
@@ -131,12 +132,9 @@ static irt_status_t irhal_check_file(const irhal_file_t* file, uint32_t access,
   return IRT_OK;
 }
 
-static irt_status_t irhal_device_create_op(irhal_device_t* device,
-                                           irhal_queue_op_kind_t kind,
-                                           uint64_t affinity,
-                                           irhal_fence_t* wait,
-                                           irhal_fence_t* signal,
-                                           irhal_queue_op_t** out_op) {
+static irt_status_t irhal_device_create_op(
+    irhal_device_t* device, irhal_queue_op_kind_t kind, uint64_t affinity,
+    irhal_fence_t* wait, irhal_fence_t* signal, irhal_queue_op_t** out_op) {
   return irhal_queue_op_create(kind, affinity, wait, signal,
                                device->host_allocator, out_op);
 }
@@ -160,8 +158,9 @@ irt_status_t irhal_device_queue_barrier(irhal_device_t* device,
   return irhal_device_submit(device, op);
 }
 
-irt_status_t irhal_device_queue_alloca(irhal_device_t* device, uint64_t affinity,
-                                       irhal_fence_t* wait, irhal_fence_t* signal,
+irt_status_t irhal_device_queue_alloca(irhal_device_t* device,
+                                       uint64_t affinity, irhal_fence_t* wait,
+                                       irhal_fence_t* signal,
                                        uint32_t memory_type, uint32_t usage,
                                        irhal_device_size_t size,
                                        irhal_buffer_t** out_buffer) {
@@ -169,11 +168,13 @@ irt_status_t irhal_device_queue_alloca(irhal_device_t* device, uint64_t affinity
   // The memory is committed now; the barrier keeps the signal ordered after
   // the wait as the fence contract requires (spec 1.8.6).
   irhal_buffer_t* buffer = NULL;
-  IRT_RETURN_IF_ERROR_CTX(
-      device->vtable->allocate_buffer(device, memory_type, usage, size, &buffer),
-      "queue.alloca of %" PRIu64 " bytes (memory type 0x%x, usage 0x%x)", size,
-      memory_type, usage);
-  irt_status_t status = irhal_device_queue_barrier(device, affinity, wait, signal);
+  IRT_RETURN_IF_ERROR_CTX(device->vtable->allocate_buffer(device, memory_type,
+                                                          usage, size, &buffer),
+                          "queue.alloca of %" PRIu64
+                          " bytes (memory type 0x%x, usage 0x%x)",
+                          size, memory_type, usage);
+  irt_status_t status =
+      irhal_device_queue_barrier(device, affinity, wait, signal);
   if (status) {
     irhal_buffer_release(buffer);
     return status;
@@ -192,13 +193,10 @@ irt_status_t irhal_device_queue_dealloca(irhal_device_t* device,
   return irhal_device_queue_barrier(device, affinity, wait, signal);
 }
 
-irt_status_t irhal_device_queue_fill(irhal_device_t* device, uint64_t affinity,
-                                     irhal_fence_t* wait, irhal_fence_t* signal,
-                                     irhal_buffer_t* target,
-                                     irhal_device_size_t offset,
-                                     irhal_device_size_t length,
-                                     uint64_t pattern,
-                                     uint32_t pattern_length) {
+irt_status_t irhal_device_queue_fill(
+    irhal_device_t* device, uint64_t affinity, irhal_fence_t* wait,
+    irhal_fence_t* signal, irhal_buffer_t* target, irhal_device_size_t offset,
+    irhal_device_size_t length, uint64_t pattern, uint32_t pattern_length) {
   IRT_RETURN_IF_ERROR(irhal_check_transfer_buffer(
       target, offset, &length, IRHAL_BUFFER_USAGE_TRANSFER_TARGET,
       "queue.fill target"));
@@ -215,11 +213,10 @@ irt_status_t irhal_device_queue_fill(irhal_device_t* device, uint64_t affinity,
   return irhal_device_submit(device, op);
 }
 
-irt_status_t irhal_device_queue_update(irhal_device_t* device, uint64_t affinity,
-                                       irhal_fence_t* wait, irhal_fence_t* signal,
-                                       const void* source, irhal_buffer_t* target,
-                                       irhal_device_size_t offset,
-                                       irhal_device_size_t length) {
+irt_status_t irhal_device_queue_update(
+    irhal_device_t* device, uint64_t affinity, irhal_fence_t* wait,
+    irhal_fence_t* signal, const void* source, irhal_buffer_t* target,
+    irhal_device_size_t offset, irhal_device_size_t length) {
   IRT_RETURN_IF_ERROR(irhal_check_transfer_buffer(
       target, offset, &length, IRHAL_BUFFER_USAGE_TRANSFER_TARGET,
       "queue.update target"));
@@ -236,9 +233,8 @@ irt_status_t irhal_device_queue_update(irhal_device_t* device, uint64_t affinity
                                              (void**)&op->update.data);
   if (status) {
     irhal_queue_op_destroy(op);
-    return irt_status_annotate(status, "capturing %" PRIu64
-                                       " bytes for queue.update",
-                               length);
+    return irt_status_annotate(
+        status, "capturing %" PRIu64 " bytes for queue.update", length);
   }
   if (length) memcpy(op->update.data, source, (size_t)length);
   irhal_buffer_retain(target);
@@ -313,12 +309,11 @@ irt_status_t irhal_device_queue_read(irhal_device_t* device, uint64_t affinity,
                                      target_offset, length);
 }
 
-irt_status_t irhal_device_queue_write(irhal_device_t* device, uint64_t affinity,
-                                      irhal_fence_t* wait, irhal_fence_t* signal,
-                                      irhal_buffer_t* source,
-                                      irhal_device_size_t source_offset,
-                                      irhal_file_t* target, uint64_t file_offset,
-                                      irhal_device_size_t length) {
+irt_status_t irhal_device_queue_write(
+    irhal_device_t* device, uint64_t affinity, irhal_fence_t* wait,
+    irhal_fence_t* signal, irhal_buffer_t* source,
+    irhal_device_size_t source_offset, irhal_file_t* target,
+    uint64_t file_offset, irhal_device_size_t length) {
   return irhal_device_queue_transfer(device, IRHAL_QUEUE_OP_WRITE, affinity,
                                      wait, signal, target, file_offset, source,
                                      source_offset, length);
@@ -342,10 +337,10 @@ irt_status_t irhal_device_queue_execute(irhal_device_t* device,
     const irhal_buffer_ref_t* entry = &table->entries[i];
     if (!entry->buffer) continue;  // only an error if a command uses it
     irhal_device_size_t length = entry->length;
-    IRT_RETURN_IF_ERROR_CTX(irhal_buffer_check_range(entry->buffer,
-                                                     entry->offset, &length,
-                                                     "binding"),
-                            "queue.execute binding table slot %" PRIu32, i);
+    IRT_RETURN_IF_ERROR_CTX(
+        irhal_buffer_check_range(entry->buffer, entry->offset, &length,
+                                 "binding"),
+        "queue.execute binding table slot %" PRIu32, i);
   }
   irhal_queue_op_t* op = NULL;
   IRT_RETURN_IF_ERROR(irhal_device_create_op(device, IRHAL_QUEUE_OP_EXECUTE,
@@ -357,9 +352,8 @@ irt_status_t irhal_device_queue_execute(irhal_device_t* device,
         op->host_allocator, count, sizeof(*entries), (void**)&entries);
     if (status) {
       irhal_queue_op_destroy(op);
-      return irt_status_annotate(status, "capturing a binding table of %" PRIu32
-                                         " entries",
-                                 count);
+      return irt_status_annotate(
+          status, "capturing a binding table of %" PRIu32 " entries", count);
     }
     memcpy(entries, table->entries, count * sizeof(*entries));
     for (uint32_t i = 0; i < count; ++i) irhal_buffer_retain(entries[i].buffer);

@@ -79,7 +79,8 @@ irt_status_t irhal_fence_insert(irhal_fence_t* fence,
                                 irhal_semaphore_t* semaphore, uint64_t value) {
   for (uint32_t i = 0; i < fence->count; ++i) {
     if (fence->timepoints[i].semaphore == semaphore) {
-      if (value > fence->timepoints[i].value) fence->timepoints[i].value = value;
+      if (value > fence->timepoints[i].value)
+        fence->timepoints[i].value = value;
       return IRT_OK;
     }
   }
@@ -122,17 +123,19 @@ irt_status_t irhal_fence_join(irhal_fence_t* const* fences, uint32_t count,
                               irhal_fence_t** out_fence) {
   *out_fence = NULL;
   uint64_t total = 0;
-  for (uint32_t i = 0; i < count; ++i) total += irhal_fence_timepoint_count(fences[i]);
+  for (uint32_t i = 0; i < count; ++i)
+    total += irhal_fence_timepoint_count(fences[i]);
   if (total == 0) return IRT_OK;  // "already reached"
   // Duplicates collapse, so the total only bounds the initial capacity.
   irhal_fence_t* joined = NULL;
-  IRT_RETURN_IF_ERROR(irhal_fence_create(
-      total > UINT32_MAX ? UINT32_MAX : (uint32_t)total, host_allocator,
-      &joined));
+  IRT_RETURN_IF_ERROR(
+      irhal_fence_create(total > UINT32_MAX ? UINT32_MAX : (uint32_t)total,
+                         host_allocator, &joined));
   for (uint32_t i = 0; i < count; ++i) {
     for (uint32_t j = 0; j < irhal_fence_timepoint_count(fences[i]); ++j) {
       irhal_timepoint_t* tp = &fences[i]->timepoints[j];
-      irt_status_t status = irhal_fence_insert(joined, tp->semaphore, tp->value);
+      irt_status_t status =
+          irhal_fence_insert(joined, tp->semaphore, tp->value);
       if (status) {
         irhal_fence_release(joined);
         return status;
@@ -180,9 +183,10 @@ irt_status_t irhal_fence_query(irhal_fence_t* fence) {
 
 irt_status_t irhal_fence_signal(irhal_fence_t* fence) {
   for (uint32_t i = 0; i < irhal_fence_timepoint_count(fence); ++i) {
-    IRT_RETURN_IF_ERROR_CTX(irhal_semaphore_signal(fence->timepoints[i].semaphore,
-                                                   fence->timepoints[i].value),
-                            "signalling fence timepoint %" PRIu32, i);
+    IRT_RETURN_IF_ERROR_CTX(
+        irhal_semaphore_signal(fence->timepoints[i].semaphore,
+                               fence->timepoints[i].value),
+        "signalling fence timepoint %" PRIu32, i);
   }
   return IRT_OK;
 }
@@ -294,10 +298,10 @@ static void irhal_fence_waiter_wake(void* user_data, irt_status_t status) {
 static irt_status_t irhal_fence_wait_many(irhal_fence_t* fence,
                                           int64_t deadline_ns) {
   irhal_fence_waiter_t* waiter = NULL;
-  IRT_RETURN_IF_ERROR_CTX(irt_allocator_calloc(fence->host_allocator,
-                                               sizeof(*waiter),
-                                               (void**)&waiter),
-                          "allocating a fence waiter");
+  IRT_RETURN_IF_ERROR_CTX(
+      irt_allocator_calloc(fence->host_allocator, sizeof(*waiter),
+                           (void**)&waiter),
+      "allocating a fence waiter");
   pthread_condattr_t attr;
   pthread_condattr_init(&attr);
   pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);

@@ -62,9 +62,9 @@ irt_status_t irhal_file_create_from_memory(void* data, uint64_t length,
                                            irhal_file_t** out_file) {
   *out_file = NULL;
   if (!data && length) {
-    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
-                           "memory file of %" PRIu64 " bytes has a NULL pointer",
-                           length);
+    return irt_make_status(
+        IRT_STATUS_INVALID_ARGUMENT,
+        "memory file of %" PRIu64 " bytes has a NULL pointer", length);
   }
   IRT_RETURN_IF_ERROR(
       irhal_file_allocate(access, length, host_allocator, out_file));
@@ -83,7 +83,8 @@ irt_status_t irhal_file_create_from_fd(int fd, uint64_t length, uint32_t access,
                            length);
   }
   irhal_file_t* file = NULL;
-  IRT_RETURN_IF_ERROR(irhal_file_allocate(access, length, host_allocator, &file));
+  IRT_RETURN_IF_ERROR(
+      irhal_file_allocate(access, length, host_allocator, &file));
   file->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (file->fd < 0) {
     int error = errno;
@@ -104,9 +105,9 @@ void* irhal_file_host_data(const irhal_file_t* file) {
   return file->fd >= 0 ? NULL : file->data;
 }
 
-static irt_status_t irhal_file_check(const irhal_file_t* file,
-                                     uint32_t access, uint64_t offset,
-                                     uint64_t length, const char* what) {
+static irt_status_t irhal_file_check(const irhal_file_t* file, uint32_t access,
+                                     uint64_t offset, uint64_t length,
+                                     const char* what) {
   if (!(file->access & access)) {
     return irt_make_status(IRT_STATUS_PERMISSION_DENIED,
                            "file does not allow %s (access 0x%x)", what,
@@ -142,14 +143,13 @@ irt_status_t irhal_file_read(irhal_file_t* file, uint64_t offset, void* target,
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       return irt_make_status(IRT_STATUS_DATA_LOSS,
-                             "reading %zu bytes at file offset %" PRIu64
-                             ": %s",
+                             "reading %zu bytes at file offset %" PRIu64 ": %s",
                              chunk, offset + done, strerror(errno));
     }
     if (n == 0) {
       return irt_make_status(IRT_STATUS_DATA_LOSS,
-                             "file ends at %" PRIu64
-                             " before the %" PRIu64 " bytes read at %" PRIu64,
+                             "file ends at %" PRIu64 " before the %" PRIu64
+                             " bytes read at %" PRIu64,
                              offset + done, length, offset);
     }
     done += (uint64_t)n;
@@ -175,8 +175,7 @@ irt_status_t irhal_file_write(irhal_file_t* file, uint64_t offset,
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       return irt_make_status(IRT_STATUS_DATA_LOSS,
-                             "writing %zu bytes at file offset %" PRIu64
-                             ": %s",
+                             "writing %zu bytes at file offset %" PRIu64 ": %s",
                              chunk, offset + done,
                              n < 0 ? strerror(errno) : "nothing written");
     }

@@ -55,10 +55,10 @@ irt_status_t irhal_semaphore_create(uint64_t initial_value,
                            initial_value, IRHAL_SEMAPHORE_MAX_VALUE);
   }
   irhal_semaphore_t* semaphore = NULL;
-  IRT_RETURN_IF_ERROR_CTX(irt_allocator_calloc(host_allocator,
-                                               sizeof(*semaphore),
-                                               (void**)&semaphore),
-                          "allocating a semaphore");
+  IRT_RETURN_IF_ERROR_CTX(
+      irt_allocator_calloc(host_allocator, sizeof(*semaphore),
+                           (void**)&semaphore),
+      "allocating a semaphore");
   pthread_condattr_t attr;
   pthread_condattr_init(&attr);
   pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -130,8 +130,8 @@ irt_status_t irhal_semaphore_signal(irhal_semaphore_t* semaphore,
   if (semaphore->failure) {
     irt_status_t failure = irt_status_clone(semaphore->failure);
     pthread_mutex_unlock(&semaphore->mutex);
-    return irt_status_annotate(failure, "signalling a failed semaphore to %" PRIu64,
-                               value);
+    return irt_status_annotate(
+        failure, "signalling a failed semaphore to %" PRIu64, value);
   }
   if (value <= semaphore->value || value > IRHAL_SEMAPHORE_MAX_VALUE) {
     uint64_t current = semaphore->value;

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
 #include <string.h>
 
 #include "hal/buffer.h"
@@ -34,7 +35,8 @@ static void assert_code(irt_status_t status, irt_status_code_t code) {
 static irhal_buffer_t* allocate(irhal_device_size_t size) {
   irhal_buffer_t* buffer = NULL;
   assert_null(irhal_host_buffer_allocate(
-      allocator(), IRHAL_MEMORY_TYPE_HOST_LOCAL | IRHAL_MEMORY_TYPE_DEVICE_VISIBLE,
+      allocator(),
+      IRHAL_MEMORY_TYPE_HOST_LOCAL | IRHAL_MEMORY_TYPE_DEVICE_VISIBLE,
       IRHAL_BUFFER_USAGE_DEFAULT, size, &buffer));
   return buffer;
 }
@@ -56,7 +58,8 @@ static void test_host_allocate_is_aligned_and_zeroed(void** state) {
     uint8_t* bytes = NULL;
     assert_null(irhal_buffer_map(buffer, IRHAL_MEMORY_ACCESS_READ, 0,
                                  IRHAL_WHOLE_LENGTH, (void**)&bytes));
-    for (irhal_device_size_t i = 0; i < size; ++i) assert_int_equal(bytes[i], 0);
+    for (irhal_device_size_t i = 0; i < size; ++i)
+      assert_int_equal(bytes[i], 0);
     irhal_buffer_release(buffer);
   }
 }
@@ -64,8 +67,9 @@ static void test_host_allocate_is_aligned_and_zeroed(void** state) {
 static void test_host_allocate_failures(void** state) {
   (void)state;
   irhal_buffer_t* buffer = (irhal_buffer_t*)1;
-  assert_code(irhal_host_buffer_allocate(allocator(), 0, 0, UINT64_MAX, &buffer),
-              IRT_STATUS_RESOURCE_EXHAUSTED);
+  assert_code(
+      irhal_host_buffer_allocate(allocator(), 0, 0, UINT64_MAX, &buffer),
+      IRT_STATUS_RESOURCE_EXHAUSTED);
   assert_null(buffer);
   counter.fail_after = counter.total_allocations;
   assert_code(irhal_host_buffer_allocate(allocator(), 0, 0, 16, &buffer),
@@ -94,20 +98,20 @@ static void test_wrap_releases_once(void** state) {
   irhal_buffer_release(buffer);
   assert_int_equal(release_calls, 0);  // the subspan keeps the root
   uint8_t* bytes = NULL;
-  assert_null(irhal_buffer_map(sub, IRHAL_MEMORY_ACCESS_READ, 0, 2,
-                               (void**)&bytes));
+  assert_null(
+      irhal_buffer_map(sub, IRHAL_MEMORY_ACCESS_READ, 0, 2, (void**)&bytes));
   assert_int_equal(bytes[0], 2);
   assert_int_equal(bytes[1], 3);
   // Read-only memory refuses writes; ANY bypasses the check.
-  assert_code(irhal_buffer_map(sub, IRHAL_MEMORY_ACCESS_WRITE, 0, 1,
-                               (void**)&bytes),
-              IRT_STATUS_PERMISSION_DENIED);
-  assert_code(irhal_buffer_map(sub, IRHAL_MEMORY_ACCESS_DISCARD, 0, 1,
-                               (void**)&bytes),
-              IRT_STATUS_PERMISSION_DENIED);
-  assert_null(irhal_buffer_map(sub, IRHAL_MEMORY_ACCESS_ANY |
-                                        IRHAL_MEMORY_ACCESS_WRITE,
-                               0, 1, (void**)&bytes));
+  assert_code(
+      irhal_buffer_map(sub, IRHAL_MEMORY_ACCESS_WRITE, 0, 1, (void**)&bytes),
+      IRT_STATUS_PERMISSION_DENIED);
+  assert_code(
+      irhal_buffer_map(sub, IRHAL_MEMORY_ACCESS_DISCARD, 0, 1, (void**)&bytes),
+      IRT_STATUS_PERMISSION_DENIED);
+  assert_null(
+      irhal_buffer_map(sub, IRHAL_MEMORY_ACCESS_ANY | IRHAL_MEMORY_ACCESS_WRITE,
+                       0, 1, (void**)&bytes));
   irhal_buffer_release(sub);
   assert_int_equal(release_calls, 1);
 }
@@ -170,8 +174,8 @@ static void test_subspans_reference_the_root(void** state) {
   uint8_t* b_bytes = NULL;
   assert_null(irhal_buffer_map(root, IRHAL_MEMORY_ACCESS_WRITE, 0,
                                IRHAL_WHOLE_LENGTH, (void**)&root_bytes));
-  assert_null(irhal_buffer_map(b, IRHAL_MEMORY_ACCESS_READ, 2, 1,
-                               (void**)&b_bytes));
+  assert_null(
+      irhal_buffer_map(b, IRHAL_MEMORY_ACCESS_READ, 2, 1, (void**)&b_bytes));
   assert_ptr_equal(b_bytes, root_bytes + 17);
 
   irhal_buffer_release(root);
@@ -226,11 +230,10 @@ static void test_check_range(void** state) {
 static void test_usage_check(void** state) {
   (void)state;
   irhal_buffer_t* root = NULL;
-  assert_null(irhal_host_buffer_allocate(allocator(), 0,
-                                         IRHAL_BUFFER_USAGE_TRANSFER_SOURCE, 4,
-                                         &root));
-  assert_null(irhal_buffer_check_usage(root, IRHAL_BUFFER_USAGE_TRANSFER_SOURCE,
-                                       "x"));
+  assert_null(irhal_host_buffer_allocate(
+      allocator(), 0, IRHAL_BUFFER_USAGE_TRANSFER_SOURCE, 4, &root));
+  assert_null(
+      irhal_buffer_check_usage(root, IRHAL_BUFFER_USAGE_TRANSFER_SOURCE, "x"));
   irt_status_t status = irhal_buffer_check_usage(
       root, IRHAL_BUFFER_USAGE_TRANSFER, "copy target");
   assert_non_null(strstr(irt_status_message(status), "copy target"));
@@ -250,10 +253,9 @@ static void test_unmappable_memory(void** state) {
   (void)state;
   irhal_buffer_t* root = NULL;
   assert_null(irt_allocator_malloc(allocator(), sizeof(*root), (void**)&root));
-  irhal_buffer_initialize_root(root, &device_only_vtable, allocator(),
-                               IRHAL_MEMORY_TYPE_DEVICE_LOCAL,
-                               IRHAL_BUFFER_USAGE_DEFAULT,
-                               IRHAL_MEMORY_ACCESS_ALL, 64, NULL);
+  irhal_buffer_initialize_root(
+      root, &device_only_vtable, allocator(), IRHAL_MEMORY_TYPE_DEVICE_LOCAL,
+      IRHAL_BUFFER_USAGE_DEFAULT, IRHAL_MEMORY_ACCESS_ALL, 64, NULL);
   void* ptr = NULL;
   assert_code(irhal_buffer_map(root, IRHAL_MEMORY_ACCESS_READ, 0, 1, &ptr),
               IRT_STATUS_FAILED_PRECONDITION);
@@ -302,10 +304,9 @@ static void test_view_create_and_sizes(void** state) {
   irhal_buffer_t* buffer = allocate(24);
   irhal_device_size_t shape[2] = {3, 2};
   irhal_buffer_view_t* view = NULL;
-  assert_null(irhal_buffer_view_create(buffer, 2, shape,
-                                       IRHAL_ELEMENT_TYPE_FLOAT_32,
-                                       IRHAL_ENCODING_TYPE_DENSE_ROW_MAJOR,
-                                       allocator(), &view));
+  assert_null(irhal_buffer_view_create(
+      buffer, 2, shape, IRHAL_ELEMENT_TYPE_FLOAT_32,
+      IRHAL_ENCODING_TYPE_DENSE_ROW_MAJOR, allocator(), &view));
   irhal_buffer_release(buffer);  // the view keeps it
   assert_ptr_equal(view->buffer, buffer);
   assert_int_equal(view->rank, 2);
@@ -325,9 +326,8 @@ static void test_view_scalar_and_limits(void** state) {
   (void)state;
   irhal_buffer_t* buffer = allocate(8);
   irhal_buffer_view_t* view = NULL;
-  assert_null(irhal_buffer_view_create(buffer, 0, NULL,
-                                       IRHAL_ELEMENT_TYPE_INT_64, 1,
-                                       allocator(), &view));
+  assert_null(irhal_buffer_view_create(
+      buffer, 0, NULL, IRHAL_ELEMENT_TYPE_INT_64, 1, allocator(), &view));
   uint64_t count = 0;
   assert_true(irhal_buffer_view_element_count(view, &count));
   assert_int_equal(count, 1);
@@ -337,19 +337,19 @@ static void test_view_scalar_and_limits(void** state) {
   irhal_buffer_view_release(view);
 
   irhal_device_size_t shape[IRHAL_MAX_RANK + 1] = {0};
-  assert_code(irhal_buffer_view_create(buffer, IRHAL_MAX_RANK + 1, shape,
-                                       IRHAL_ELEMENT_TYPE_INT_8, 1, allocator(),
-                                       &view),
-              IRT_STATUS_OUT_OF_RANGE);
+  assert_code(
+      irhal_buffer_view_create(buffer, IRHAL_MAX_RANK + 1, shape,
+                               IRHAL_ELEMENT_TYPE_INT_8, 1, allocator(), &view),
+      IRT_STATUS_OUT_OF_RANGE);
   assert_null(view);
   assert_code(irhal_buffer_view_create(NULL, 0, NULL, IRHAL_ELEMENT_TYPE_INT_8,
                                        1, allocator(), &view),
               IRT_STATUS_INVALID_ARGUMENT);
   counter.fail_after = counter.total_allocations;
-  assert_code(irhal_buffer_view_create(buffer, 0, NULL,
-                                       IRHAL_ELEMENT_TYPE_INT_8, 1, allocator(),
-                                       &view),
-              IRT_STATUS_RESOURCE_EXHAUSTED);
+  assert_code(
+      irhal_buffer_view_create(buffer, 0, NULL, IRHAL_ELEMENT_TYPE_INT_8, 1,
+                               allocator(), &view),
+      IRT_STATUS_RESOURCE_EXHAUSTED);
   counter.fail_after = SIZE_MAX;
 
   // Max rank is fine; overflowing products are reported.
@@ -363,9 +363,8 @@ static void test_view_scalar_and_limits(void** state) {
   irhal_buffer_view_release(view);
   // Elements x bytes overflowing on the last multiplication.
   shape[0] = UINT64_MAX / 2;
-  assert_null(irhal_buffer_view_create(buffer, 1, shape,
-                                       IRHAL_ELEMENT_TYPE_INT_32, 1,
-                                       allocator(), &view));
+  assert_null(irhal_buffer_view_create(
+      buffer, 1, shape, IRHAL_ELEMENT_TYPE_INT_32, 1, allocator(), &view));
   assert_true(irhal_buffer_view_element_count(view, &count));
   assert_code(irhal_buffer_view_byte_length(view, &length),
               IRT_STATUS_OUT_OF_RANGE);
@@ -378,9 +377,9 @@ static void test_view_byte_length_needs_dense_type(void** state) {
   irhal_buffer_t* buffer = allocate(8);
   irhal_device_size_t shape[1] = {4};
   const irhal_element_type_t types[] = {
-      IRHAL_ELEMENT_TYPE(0x10, 4),   // i4: sub-byte
-      IRHAL_ELEMENT_TYPE(0x00, 8),   // *8: opaque
-      IRHAL_ELEMENT_TYPE(0x00, 0),   // *0
+      IRHAL_ELEMENT_TYPE(0x10, 4),  // i4: sub-byte
+      IRHAL_ELEMENT_TYPE(0x00, 8),  // *8: opaque
+      IRHAL_ELEMENT_TYPE(0x00, 0),  // *0
   };
   for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); ++i) {
     irhal_buffer_view_t* view = NULL;
@@ -403,21 +402,21 @@ static const struct {
   irhal_element_type_t type;
   const char* text;
 } named_types[] = {
-    {0x00000000, "*0"},        {0x00000008, "*8"},
-    {0x00000010, "*16"},       {0x00000020, "*32"},
-    {0x00000040, "*64"},       {0x13000008, "i1"},
-    {0x10000004, "i4"},        {0x11000004, "si4"},
-    {0x12000004, "ui4"},       {0x10000008, "i8"},
-    {0x11000008, "si8"},       {0x12000008, "ui8"},
-    {0x10000010, "i16"},       {0x11000010, "si16"},
-    {0x12000010, "ui16"},      {0x10000020, "i32"},
-    {0x11000020, "si32"},      {0x12000020, "ui32"},
-    {0x10000040, "i64"},       {0x11000040, "si64"},
-    {0x12000040, "ui64"},      {0x21000010, "f16"},
-    {0x21000020, "f32"},       {0x21000040, "f64"},
-    {0x22000010, "bf16"},      {0x23000040, "cf64"},
-    {0x23000080, "cf128"},     {0x24000008, "f8E5M2"},
-    {0x25000008, "f8E4M3FN"},  {0x26000008, "f8E5M2FNUZ"},
+    {0x00000000, "*0"},         {0x00000008, "*8"},
+    {0x00000010, "*16"},        {0x00000020, "*32"},
+    {0x00000040, "*64"},        {0x13000008, "i1"},
+    {0x10000004, "i4"},         {0x11000004, "si4"},
+    {0x12000004, "ui4"},        {0x10000008, "i8"},
+    {0x11000008, "si8"},        {0x12000008, "ui8"},
+    {0x10000010, "i16"},        {0x11000010, "si16"},
+    {0x12000010, "ui16"},       {0x10000020, "i32"},
+    {0x11000020, "si32"},       {0x12000020, "ui32"},
+    {0x10000040, "i64"},        {0x11000040, "si64"},
+    {0x12000040, "ui64"},       {0x21000010, "f16"},
+    {0x21000020, "f32"},        {0x21000040, "f64"},
+    {0x22000010, "bf16"},       {0x23000040, "cf64"},
+    {0x23000080, "cf128"},      {0x24000008, "f8E5M2"},
+    {0x25000008, "f8E4M3FN"},   {0x26000008, "f8E5M2FNUZ"},
     {0x27000008, "f8E4M3FNUZ"}, {0x28000008, "f8E8M0FNU"},
 };
 
@@ -461,16 +460,18 @@ static void test_element_type_unusual_values(void** state) {
   assert_int_equal(type, IRHAL_ELEMENT_TYPE(0x12, 24));
   assert_true(irhal_element_type_parse(irt_make_cstring_view("*255"), &type));
   assert_int_equal(type, 0x000000FF);
-  const char* bad[] = {"",     "f",    "x32",  "*",    "*256", "i0",
-                       "f032", "i-8",  "i8x",  "f8E5", "bf",   "i1000",
-                       "F32",  " i32", "si",   "*-1"};
+  const char* bad[] = {"",     "f",    "x32", "*",    "*256", "i0",
+                       "f032", "i-8",  "i8x", "f8E5", "bf",   "i1000",
+                       "F32",  " i32", "si",  "*-1"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i) {
     type = 0x12345678;
-    assert_false(irhal_element_type_parse(irt_make_cstring_view(bad[i]), &type));
+    assert_false(
+        irhal_element_type_parse(irt_make_cstring_view(bad[i]), &type));
     assert_int_equal(type, 0x12345678);
   }
   // Not NUL-terminated input: only the view's bytes count.
-  assert_true(irhal_element_type_parse(irt_make_string_view("f32xyz", 3), &type));
+  assert_true(
+      irhal_element_type_parse(irt_make_string_view("f32xyz", 3), &type));
   assert_int_equal(type, IRHAL_ELEMENT_TYPE_FLOAT_32);
 }
 

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
 #include <string.h>
 
 #include "hal/command_buffer.h"
@@ -101,7 +102,8 @@ static void test_create_finalize(void** state) {
   assert_null(irhal_command_buffer_barrier(cb));
   assert_null(irhal_command_buffer_finalize(cb));
   assert_true(irhal_command_buffer_is_finalized(cb));
-  assert_code(irhal_command_buffer_finalize(cb), IRT_STATUS_FAILED_PRECONDITION);
+  assert_code(irhal_command_buffer_finalize(cb),
+              IRT_STATUS_FAILED_PRECONDITION);
   assert_code(irhal_command_buffer_barrier(cb), IRT_STATUS_FAILED_PRECONDITION);
   irhal_buffer_t* buffer = allocate(8);
   assert_code(irhal_command_buffer_fill(cb, direct(buffer, 0, 8), 0, 1),
@@ -151,9 +153,9 @@ static void test_categories(void** state) {
   irhal_buffer_t* buffer = allocate(8);
   assert_code(irhal_command_buffer_fill(cb, direct(buffer, 0, 8), 0, 1),
               IRT_STATUS_FAILED_PRECONDITION);
-  assert_code(irhal_command_buffer_copy(cb, direct(buffer, 0, 4),
-                                        direct(buffer, 4, 4)),
-              IRT_STATUS_FAILED_PRECONDITION);
+  assert_code(
+      irhal_command_buffer_copy(cb, direct(buffer, 0, 4), direct(buffer, 4, 4)),
+      IRT_STATUS_FAILED_PRECONDITION);
   uint8_t data[4] = {0};
   assert_code(irhal_command_buffer_update(cb, data, direct(buffer, 0, 4)),
               IRT_STATUS_FAILED_PRECONDITION);
@@ -179,20 +181,20 @@ static void test_fill_validation(void** state) {
   (void)state;
   irhal_command_buffer_t* cb = create(3, 2);
   irhal_buffer_t* buffer = allocate(16);
-  assert_null(irhal_command_buffer_fill(cb, direct(buffer, 4, IRHAL_WHOLE_LENGTH),
-                                        0xAABBCCDD, 4));
+  assert_null(irhal_command_buffer_fill(
+      cb, direct(buffer, 4, IRHAL_WHOLE_LENGTH), 0xAABBCCDD, 4));
   const irhal_command_t* command = irhal_command_buffer_command(cb, 0);
   assert_int_equal(command->kind, IRHAL_COMMAND_FILL);
   assert_int_equal(command->fill.target.length, 12);  // resolved now
   assert_int_equal(command->fill.pattern_length, 4);
   assert_null(irhal_command_buffer_fill(cb, direct(buffer, 16, 0), 0, 1));
-  assert_null(irhal_command_buffer_fill(cb, slot(1, 2, IRHAL_WHOLE_LENGTH), 0,
-                                        2));
+  assert_null(
+      irhal_command_buffer_fill(cb, slot(1, 2, IRHAL_WHOLE_LENGTH), 0, 2));
   const uint32_t bad_lengths[] = {0, 3, 8};
   for (size_t i = 0; i < 3; ++i) {
-    assert_code(irhal_command_buffer_fill(cb, direct(buffer, 0, 4), 0,
-                                          bad_lengths[i]),
-                IRT_STATUS_INVALID_ARGUMENT);
+    assert_code(
+        irhal_command_buffer_fill(cb, direct(buffer, 0, 4), 0, bad_lengths[i]),
+        IRT_STATUS_INVALID_ARGUMENT);
   }
   assert_code(irhal_command_buffer_fill(cb, direct(buffer, 2, 4), 0, 4),
               IRT_STATUS_INVALID_ARGUMENT);
@@ -208,8 +210,8 @@ static void test_fill_validation(void** state) {
               IRT_STATUS_OUT_OF_RANGE);
   assert_code(irhal_command_buffer_fill(cb, slot(2, 0, 4), 0, 4),
               IRT_STATUS_OUT_OF_RANGE);
-  irhal_buffer_t* no_target = allocate_with_usage(
-      16, IRHAL_BUFFER_USAGE_TRANSFER_SOURCE);
+  irhal_buffer_t* no_target =
+      allocate_with_usage(16, IRHAL_BUFFER_USAGE_TRANSFER_SOURCE);
   assert_code(irhal_command_buffer_fill(cb, direct(no_target, 0, 4), 0, 4),
               IRT_STATUS_PERMISSION_DENIED);
   assert_int_equal(irhal_command_buffer_command_count(cb), 3);
@@ -238,9 +240,9 @@ static void test_update_captures_data(void** state) {
   assert_int_equal(second->update.data[0], 5);
   assert_null(second->update.target.buffer);
 
-  assert_code(irhal_command_buffer_update(cb, data, slot(0, 0,
-                                                         IRHAL_WHOLE_LENGTH)),
-              IRT_STATUS_INVALID_ARGUMENT);
+  assert_code(
+      irhal_command_buffer_update(cb, data, slot(0, 0, IRHAL_WHOLE_LENGTH)),
+      IRT_STATUS_INVALID_ARGUMENT);
   assert_code(irhal_command_buffer_update(cb, NULL, direct(buffer, 0, 4)),
               IRT_STATUS_INVALID_ARGUMENT);
   assert_code(irhal_command_buffer_update(cb, data, direct(buffer, 12, 8)),
@@ -259,36 +261,36 @@ static void test_update_captures_data(void** state) {
 static void test_copy_validation(void** state) {
   (void)state;
   irhal_command_buffer_t* cb = create(3, 2);
-  irhal_buffer_t* source = allocate_with_usage(
-      16, IRHAL_BUFFER_USAGE_TRANSFER_SOURCE);
-  irhal_buffer_t* target = allocate_with_usage(
-      16, IRHAL_BUFFER_USAGE_TRANSFER_TARGET);
+  irhal_buffer_t* source =
+      allocate_with_usage(16, IRHAL_BUFFER_USAGE_TRANSFER_SOURCE);
+  irhal_buffer_t* target =
+      allocate_with_usage(16, IRHAL_BUFFER_USAGE_TRANSFER_TARGET);
   assert_null(irhal_command_buffer_copy(cb, direct(source, 0, 8),
                                         direct(target, 8, 8)));
-  assert_null(irhal_command_buffer_copy(cb, slot(0, 0, 4),
-                                        direct(target, 0, 4)));
-  assert_null(irhal_command_buffer_copy(cb, direct(source, 12,
-                                                   IRHAL_WHOLE_LENGTH),
+  assert_null(
+      irhal_command_buffer_copy(cb, slot(0, 0, 4), direct(target, 0, 4)));
+  assert_null(irhal_command_buffer_copy(cb,
+                                        direct(source, 12, IRHAL_WHOLE_LENGTH),
                                         slot(1, 0, IRHAL_WHOLE_LENGTH)));
   const irhal_command_t* command = irhal_command_buffer_command(cb, 0);
   assert_int_equal(command->kind, IRHAL_COMMAND_COPY);
   assert_ptr_equal(command->copy.source.buffer, source);
   assert_int_equal(command->copy.target.offset, 8);
-  assert_code(irhal_command_buffer_copy(cb, direct(target, 0, 4),
-                                        direct(target, 4, 4)),
-              IRT_STATUS_PERMISSION_DENIED);
-  assert_code(irhal_command_buffer_copy(cb, direct(source, 0, 4),
-                                        direct(source, 4, 4)),
-              IRT_STATUS_PERMISSION_DENIED);
-  assert_code(irhal_command_buffer_copy(cb, direct(source, 0, 4),
-                                        direct(target, 0, 8)),
-              IRT_STATUS_INVALID_ARGUMENT);
+  assert_code(
+      irhal_command_buffer_copy(cb, direct(target, 0, 4), direct(target, 4, 4)),
+      IRT_STATUS_PERMISSION_DENIED);
+  assert_code(
+      irhal_command_buffer_copy(cb, direct(source, 0, 4), direct(source, 4, 4)),
+      IRT_STATUS_PERMISSION_DENIED);
+  assert_code(
+      irhal_command_buffer_copy(cb, direct(source, 0, 4), direct(target, 0, 8)),
+      IRT_STATUS_INVALID_ARGUMENT);
   assert_code(irhal_command_buffer_copy(cb, direct(source, 10, 8),
                                         direct(target, 0, 8)),
               IRT_STATUS_OUT_OF_RANGE);
-  assert_code(irhal_command_buffer_copy(cb, slot(5, 0, 8),
-                                        direct(target, 0, 8)),
-              IRT_STATUS_OUT_OF_RANGE);
+  assert_code(
+      irhal_command_buffer_copy(cb, slot(5, 0, 8), direct(target, 0, 8)),
+      IRT_STATUS_OUT_OF_RANGE);
   irhal_buffer_release(source);
   irhal_buffer_release(target);
   irhal_command_buffer_release(cb);
@@ -323,9 +325,9 @@ static void test_dispatch_records_copies(void** state) {
   irhal_executable_t* executable = create_executable(true);
   irhal_buffer_t* buffer = allocate(64);
   uint32_t constants[2] = {7, 9};
-  irhal_buffer_ref_t bindings[3] = {
-      direct(buffer, 0, 16), slot(3, 4, IRHAL_WHOLE_LENGTH),
-      direct(buffer, 16, IRHAL_WHOLE_LENGTH)};
+  irhal_buffer_ref_t bindings[3] = {direct(buffer, 0, 16),
+                                    slot(3, 4, IRHAL_WHOLE_LENGTH),
+                                    direct(buffer, 16, IRHAL_WHOLE_LENGTH)};
   irhal_command_t command =
       make_dispatch(executable, 0, constants, 2, bindings, 3);
   assert_null(irhal_command_buffer_dispatch(cb, &command));

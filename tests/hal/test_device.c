@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -48,9 +49,9 @@ static void assert_code(irt_status_t status, irt_status_code_t code) {
 
 typedef struct {
   irhal_device_t base;
-  bool hold;              // keep ops in |held| instead of running them
-  bool refuse;            // queue_submit rejects every op
-  bool answer_queries;    // query_i64 answers "test" :: "answer"
+  bool hold;            // keep ops in |held| instead of running them
+  bool refuse;          // queue_submit rejects every op
+  bool answer_queries;  // query_i64 answers "test" :: "answer"
   int submits;
   irhal_queue_op_t* held[MAX_HELD];
   int held_count;
@@ -120,8 +121,8 @@ static irt_status_t run_commands(const irhal_command_buffer_t* cb,
       case IRHAL_COMMAND_BARRIER:
         break;
       case IRHAL_COMMAND_FILL:
-        IRT_RETURN_IF_ERROR(irhal_command_buffer_resolve(
-            &command->fill.target, table, &target));
+        IRT_RETURN_IF_ERROR(irhal_command_buffer_resolve(&command->fill.target,
+                                                         table, &target));
         IRT_RETURN_IF_ERROR(
             map_range(target.buffer, target.offset, target.length, &t));
         fill_bytes(t, target.length, command->fill.pattern,
@@ -135,10 +136,10 @@ static irt_status_t run_commands(const irhal_command_buffer_t* cb,
         memcpy(t, command->update.data, target.length);
         break;
       case IRHAL_COMMAND_COPY:
-        IRT_RETURN_IF_ERROR(irhal_command_buffer_resolve(
-            &command->copy.source, table, &source));
-        IRT_RETURN_IF_ERROR(irhal_command_buffer_resolve(
-            &command->copy.target, table, &target));
+        IRT_RETURN_IF_ERROR(irhal_command_buffer_resolve(&command->copy.source,
+                                                         table, &source));
+        IRT_RETURN_IF_ERROR(irhal_command_buffer_resolve(&command->copy.target,
+                                                         table, &target));
         IRT_RETURN_IF_ERROR(
             map_range(source.buffer, source.offset, source.length, &s));
         IRT_RETURN_IF_ERROR(
@@ -312,8 +313,8 @@ static void test_allocator_create_failure(void** state) {
   irhal_device_release(&fake->base);
 }
 
-static bool query(irhal_device_t* device, const char* category,
-                  const char* key, int64_t* out_value) {
+static bool query(irhal_device_t* device, const char* category, const char* key,
+                  int64_t* out_value) {
   bool ok = true;
   *out_value = -1;
   assert_null(irhal_device_query_i64(device, irt_make_cstring_view(category),
@@ -329,12 +330,26 @@ static void test_query_device_id_glob(void** state) {
     const char* pattern;
     int64_t match;
   } cases[] = {
-      {"local*", 1},      {"local-sync", 1}, {"local-?ync", 1},
-      {"*", 1},           {"**", 1},         {"*sync", 1},
-      {"l*l*c", 1},       {"*-*", 1},        {"?????" "-????", 1},
-      {"local", 0},       {"vulkan", 0},     {"", 0},
-      {"local-sync?", 0}, {"*task", 0},      {"l*x*", 0},
-      {"LOCAL*", 0},      {"?", 0},          {"local-sync*", 1},
+      {"local*", 1},
+      {"local-sync", 1},
+      {"local-?ync", 1},
+      {"*", 1},
+      {"**", 1},
+      {"*sync", 1},
+      {"l*l*c", 1},
+      {"*-*", 1},
+      {"?????"
+       "-????",
+       1},
+      {"local", 0},
+      {"vulkan", 0},
+      {"", 0},
+      {"local-sync?", 0},
+      {"*task", 0},
+      {"l*x*", 0},
+      {"LOCAL*", 0},
+      {"?", 0},
+      {"local-sync*", 1},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
     int64_t value = 0;
@@ -348,11 +363,11 @@ static void test_query_formats_and_vtable(void** state) {
   (void)state;
   fake_device_t* fake = create_device(allocator());
   int64_t value = 0;
-  assert_true(query(&fake->base, "hal.executable.format", "fake-elf-x86_64",
-                    &value));
+  assert_true(
+      query(&fake->base, "hal.executable.format", "fake-elf-x86_64", &value));
   assert_int_equal(value, 1);
-  assert_true(query(&fake->base, "hal.executable.format", "vulkan-spirv-fb",
-                    &value));
+  assert_true(
+      query(&fake->base, "hal.executable.format", "vulkan-spirv-fb", &value));
   assert_int_equal(value, 0);
   // Device-specific keys go to the vtable; NOT_FOUND means "not answered".
   assert_false(query(&fake->base, "test", "answer", &value));
@@ -362,9 +377,9 @@ static void test_query_formats_and_vtable(void** state) {
   assert_int_equal(value, 42);
   assert_false(query(&fake->base, "hal.device", "nonsense", &value));
   bool ok = true;
-  irt_status_t status = irhal_device_query_i64(
-      &fake->base, irt_make_cstring_view("test"),
-      irt_make_cstring_view("broken"), &ok, &value);
+  irt_status_t status =
+      irhal_device_query_i64(&fake->base, irt_make_cstring_view("test"),
+                             irt_make_cstring_view("broken"), &ok, &value);
   assert_false(ok);
   assert_code(status, IRT_STATUS_INTERNAL);
   irhal_device_release(&fake->base);
@@ -384,9 +399,9 @@ static void test_query_formats_and_vtable(void** state) {
 static void test_ref_types(void** state) {
   (void)state;
   const char* names[IRHAL_REF_TYPE_COUNT] = {
-      "hal.allocator", "hal.buffer",     "hal.buffer_view", "hal.channel",
-      "hal.command_buffer", "hal.device", "hal.event",      "hal.executable",
-      "hal.fence",     "hal.file",       "hal.semaphore",
+      "hal.allocator",      "hal.buffer", "hal.buffer_view", "hal.channel",
+      "hal.command_buffer", "hal.device", "hal.event",       "hal.executable",
+      "hal.fence",          "hal.file",   "hal.semaphore",
   };
   for (int i = 0; i < IRHAL_REF_TYPE_COUNT; ++i) {
     assert_string_equal(irhal_ref_types[i]->name, names[i]);
@@ -428,10 +443,9 @@ static void test_alloca_and_dealloca(void** state) {
   irhal_fence_t* wait = new_fence();
   irhal_fence_t* allocated = new_fence();
   irhal_buffer_t* buffer = NULL;
-  assert_null(irhal_device_queue_alloca(&fake->base, ~0ull, wait, allocated,
-                                        IRHAL_MEMORY_TYPE_DEVICE_LOCAL,
-                                        IRHAL_BUFFER_USAGE_DEFAULT, 256,
-                                        &buffer));
+  assert_null(irhal_device_queue_alloca(
+      &fake->base, ~0ull, wait, allocated, IRHAL_MEMORY_TYPE_DEVICE_LOCAL,
+      IRHAL_BUFFER_USAGE_DEFAULT, 256, &buffer));
   // Returned immediately; usable only after |allocated|, which follows |wait|.
   assert_int_equal(buffer->byte_length, 256);
   assert_true(buffer->memory_type & IRHAL_MEMORY_TYPE_DEVICE_LOCAL);
@@ -446,9 +460,9 @@ static void test_alloca_and_dealloca(void** state) {
   // The memory lives while references remain.
   bytes_of(buffer)[255] = 1;
   irhal_buffer_release(buffer);
-  assert_code(irhal_device_queue_dealloca(&fake->base, ~0ull, NULL, freed,
-                                          NULL),
-              IRT_STATUS_INVALID_ARGUMENT);
+  assert_code(
+      irhal_device_queue_dealloca(&fake->base, ~0ull, NULL, freed, NULL),
+      IRT_STATUS_INVALID_ARGUMENT);
   irhal_fence_release(wait);
   irhal_fence_release(allocated);
   irhal_fence_release(freed);
@@ -460,8 +474,8 @@ static void test_alloca_failures(void** state) {
   fake_device_t* fake = create_device(allocator());
   irhal_fence_t* signal = new_fence();
   irhal_buffer_t* buffer = (irhal_buffer_t*)1;
-  assert_code(irhal_device_queue_alloca(&fake->base, ~0ull, NULL, signal, 0,
-                                        0, UINT64_MAX, &buffer),
+  assert_code(irhal_device_queue_alloca(&fake->base, ~0ull, NULL, signal, 0, 0,
+                                        UINT64_MAX, &buffer),
               IRT_STATUS_RESOURCE_EXHAUSTED);
   assert_null(buffer);
   // A refused barrier gives the memory back.
@@ -494,29 +508,29 @@ static void test_fill(void** state) {
   assert_null(irhal_device_queue_fill(&fake->base, ~0ull, NULL, signal, buffer,
                                       4, IRHAL_WHOLE_LENGTH, 0x1122, 2));
   assert_null(irhal_fence_wait(signal, 0));
-  const uint8_t expected[16] = {0, 0, 0, 0, 0x22, 0x11, 0x22, 0x11,
+  const uint8_t expected[16] = {0,    0,    0,    0,    0x22, 0x11, 0x22, 0x11,
                                 0x22, 0x11, 0x22, 0x11, 0x22, 0x11, 0x22, 0x11};
   assert_memory_equal(bytes_of(buffer), expected, 16);
 
-  irhal_buffer_t* source_only = allocate_with_usage(
-      16, IRHAL_BUFFER_USAGE_TRANSFER_SOURCE);
-  assert_code(irhal_device_queue_fill(&fake->base, ~0ull, NULL, NULL, NULL, 0,
-                                      4, 0, 4),
-              IRT_STATUS_INVALID_ARGUMENT);
+  irhal_buffer_t* source_only =
+      allocate_with_usage(16, IRHAL_BUFFER_USAGE_TRANSFER_SOURCE);
+  assert_code(
+      irhal_device_queue_fill(&fake->base, ~0ull, NULL, NULL, NULL, 0, 4, 0, 4),
+      IRT_STATUS_INVALID_ARGUMENT);
   assert_code(irhal_device_queue_fill(&fake->base, ~0ull, NULL, NULL,
                                       source_only, 0, 4, 0, 4),
               IRT_STATUS_PERMISSION_DENIED);
-  assert_code(irhal_device_queue_fill(&fake->base, ~0ull, NULL, NULL, buffer,
-                                      8, 12, 0, 4),
+  assert_code(irhal_device_queue_fill(&fake->base, ~0ull, NULL, NULL, buffer, 8,
+                                      12, 0, 4),
               IRT_STATUS_OUT_OF_RANGE);
-  assert_code(irhal_device_queue_fill(&fake->base, ~0ull, NULL, NULL, buffer,
-                                      0, 4, 0, 3),
+  assert_code(irhal_device_queue_fill(&fake->base, ~0ull, NULL, NULL, buffer, 0,
+                                      4, 0, 3),
               IRT_STATUS_INVALID_ARGUMENT);
-  assert_code(irhal_device_queue_fill(&fake->base, ~0ull, NULL, NULL, buffer,
-                                      2, 4, 0, 4),
+  assert_code(irhal_device_queue_fill(&fake->base, ~0ull, NULL, NULL, buffer, 2,
+                                      4, 0, 4),
               IRT_STATUS_INVALID_ARGUMENT);
-  assert_code(irhal_device_queue_fill(&fake->base, ~0ull, NULL, NULL, buffer,
-                                      2, IRHAL_WHOLE_LENGTH, 0, 4),
+  assert_code(irhal_device_queue_fill(&fake->base, ~0ull, NULL, NULL, buffer, 2,
+                                      IRHAL_WHOLE_LENGTH, 0, 4),
               IRT_STATUS_INVALID_ARGUMENT);  // the resolved 14 bytes
   assert_int_equal(fake->submits, 1);
   irhal_buffer_release(source_only);
@@ -571,10 +585,10 @@ static void test_update_captures_host_bytes(void** state) {
 static void test_copy(void** state) {
   (void)state;
   fake_device_t* fake = create_device(allocator());
-  irhal_buffer_t* source = allocate_with_usage(
-      8, IRHAL_BUFFER_USAGE_TRANSFER_SOURCE);
-  irhal_buffer_t* target = allocate_with_usage(
-      16, IRHAL_BUFFER_USAGE_TRANSFER_TARGET);
+  irhal_buffer_t* source =
+      allocate_with_usage(8, IRHAL_BUFFER_USAGE_TRANSFER_SOURCE);
+  irhal_buffer_t* target =
+      allocate_with_usage(16, IRHAL_BUFFER_USAGE_TRANSFER_TARGET);
   for (int i = 0; i < 8; ++i) bytes_of(source)[i] = (uint8_t)(i + 1);
   irhal_fence_t* signal = new_fence();
   assert_null(irhal_device_queue_copy(&fake->base, ~0ull, NULL, signal, source,
@@ -630,8 +644,8 @@ static void test_read_write_files(void** state) {
   assert_code(irhal_device_queue_read(&fake->base, ~0ull, NULL, NULL, NULL, 0,
                                       buffer, 0, 6),
               IRT_STATUS_INVALID_ARGUMENT);
-  irhal_buffer_t* no_target = allocate_with_usage(
-      8, IRHAL_BUFFER_USAGE_TRANSFER_SOURCE);
+  irhal_buffer_t* no_target =
+      allocate_with_usage(8, IRHAL_BUFFER_USAGE_TRANSFER_SOURCE);
   assert_code(irhal_device_queue_read(&fake->base, ~0ull, NULL, NULL,
                                       memory_file, 0, no_target, 0, 4),
               IRT_STATUS_PERMISSION_DENIED);
@@ -648,15 +662,14 @@ static void test_read_write_files(void** state) {
       &fd_file));
   close(fd);
   signal = new_fence();
-  assert_null(irhal_device_queue_write(&fake->base, ~0ull, NULL, signal,
-                                       buffer, 0, fd_file, 8,
-                                       IRHAL_WHOLE_LENGTH));
+  assert_null(irhal_device_queue_write(&fake->base, ~0ull, NULL, signal, buffer,
+                                       0, fd_file, 8, IRHAL_WHOLE_LENGTH));
   assert_null(irhal_fence_wait(signal, 0));
   irhal_fence_release(signal);
   irhal_buffer_t* back = allocate(8);
   signal = new_fence();
-  assert_null(irhal_device_queue_read(&fake->base, ~0ull, NULL, signal,
-                                      fd_file, 8, back, 0, 8));
+  assert_null(irhal_device_queue_read(&fake->base, ~0ull, NULL, signal, fd_file,
+                                      8, back, 0, 8));
   assert_null(irhal_fence_wait(signal, 0));
   assert_memory_equal(bytes_of(back), bytes_of(buffer), 8);
   assert_code(irhal_device_queue_write(&fake->base, ~0ull, NULL, NULL,
@@ -682,8 +695,8 @@ static void test_read_failure_fails_signal(void** state) {
   close(fd);
   irhal_buffer_t* buffer = allocate(8);
   irhal_fence_t* signal = new_fence();
-  assert_null(irhal_device_queue_read(&fake->base, ~0ull, NULL, signal, file,
-                                      0, buffer, 0, 8));
+  assert_null(irhal_device_queue_read(&fake->base, ~0ull, NULL, signal, file, 0,
+                                      buffer, 0, 8));
   assert_code(irhal_fence_wait(signal, INT64_MAX), IRT_STATUS_DATA_LOSS);
   irhal_fence_release(signal);
   irhal_buffer_release(buffer);
@@ -702,8 +715,8 @@ static irhal_command_buffer_t* record_transfers(uint32_t capacity) {
   assert_null(irhal_command_buffer_fill(cb, slot0, 0xAB, 1));
   assert_null(irhal_command_buffer_barrier(cb));
   slot0.length = 4;
-  assert_null(irhal_command_buffer_copy(cb, slot0, (irhal_buffer_ref_t){
-                                                       NULL, 1, 0, 4}));
+  assert_null(irhal_command_buffer_copy(cb, slot0,
+                                        (irhal_buffer_ref_t){NULL, 1, 0, 4}));
   const uint8_t data[2] = {0x55, 0x66};
   assert_null(irhal_command_buffer_update(cb, data,
                                           (irhal_buffer_ref_t){NULL, 1, 6, 2}));
@@ -717,16 +730,16 @@ static void test_execute_with_binding_table(void** state) {
   irhal_buffer_t* a = allocate(32);
   irhal_buffer_t* b = allocate(32);
   irhal_fence_t* signal = new_fence();
-  assert_code(irhal_device_queue_execute(&fake->base, ~0ull, NULL, signal, cb,
-                                         NULL),
-              IRT_STATUS_FAILED_PRECONDITION);  // still recording
+  assert_code(
+      irhal_device_queue_execute(&fake->base, ~0ull, NULL, signal, cb, NULL),
+      IRT_STATUS_FAILED_PRECONDITION);  // still recording
   assert_null(irhal_command_buffer_finalize(cb));
-  irhal_buffer_ref_t entries[3] = {{a, 0, 16, 8}, {b, 0, 8, IRHAL_WHOLE_LENGTH},
-                                   {NULL, 0, 0, 0}};
+  irhal_buffer_ref_t entries[3] = {
+      {a, 0, 16, 8}, {b, 0, 8, IRHAL_WHOLE_LENGTH}, {NULL, 0, 0, 0}};
   irhal_binding_table_t table = {3, entries};
   fake->hold = true;
-  assert_null(irhal_device_queue_execute(&fake->base, ~0ull, NULL, signal, cb,
-                                         &table));
+  assert_null(
+      irhal_device_queue_execute(&fake->base, ~0ull, NULL, signal, cb, &table));
   // The table was captured and its buffers retained.
   memset(entries, 0, sizeof(entries));
   irhal_command_buffer_release(cb);
@@ -753,9 +766,9 @@ static void test_execute_errors(void** state) {
   irhal_command_buffer_t* cb = record_transfers(2);
   assert_null(irhal_command_buffer_finalize(cb));
   irhal_buffer_t* a = allocate(16);
-  assert_code(irhal_device_queue_execute(&fake->base, ~0ull, NULL, NULL, NULL,
-                                         NULL),
-              IRT_STATUS_INVALID_ARGUMENT);
+  assert_code(
+      irhal_device_queue_execute(&fake->base, ~0ull, NULL, NULL, NULL, NULL),
+      IRT_STATUS_INVALID_ARGUMENT);
   irhal_buffer_ref_t bad[1] = {{a, 0, 8, 9}};
   irhal_binding_table_t bad_table = {1, bad};
   assert_code(irhal_device_queue_execute(&fake->base, ~0ull, NULL, NULL, cb,
@@ -819,8 +832,8 @@ static void test_ops_wait_for_their_fence(void** state) {
   // Submitted in reverse dependency order: the copy waits for the fill.
   assert_null(irhal_device_queue_copy(&fake->base, ~0ull, filled, copied,
                                       buffer, 0, target, 0, 4));
-  assert_null(irhal_device_queue_fill(&fake->base, ~0ull, start, filled,
-                                      buffer, 0, 4, 0x7F, 1));
+  assert_null(irhal_device_queue_fill(&fake->base, ~0ull, start, filled, buffer,
+                                      0, 4, 0x7F, 1));
   assert_int_equal(bytes_of(target)[0], 0);
   assert_code(irhal_fence_query(copied), IRT_STATUS_DEFERRED);
   // Compiled code drops its references right after submission.
@@ -842,8 +855,8 @@ static void test_failure_propagates_along_chains(void** state) {
   irhal_fence_t* start = new_fence();
   irhal_fence_t* middle = new_fence();
   irhal_fence_t* end = new_fence();
-  assert_null(irhal_device_queue_fill(&fake->base, ~0ull, start, middle,
-                                      buffer, 0, 4, 1, 1));
+  assert_null(irhal_device_queue_fill(&fake->base, ~0ull, start, middle, buffer,
+                                      0, 4, 1, 1));
   assert_null(irhal_device_queue_fill(&fake->base, ~0ull, middle, end, buffer,
                                       0, 4, 2, 1));
   irhal_fence_fail(start, irt_make_status(IRT_STATUS_ABORTED, "upstream"));
@@ -932,17 +945,17 @@ static void test_refused_submissions_release_everything(void** state) {
   assert_code(irhal_device_queue_read(&fake->base, ~0ull, NULL, signal, file, 0,
                                       buffer, 0, 8),
               IRT_STATUS_UNAVAILABLE);
-  assert_code(irhal_device_queue_write(&fake->base, ~0ull, NULL, signal,
-                                       buffer, 0, file, 0, 8),
+  assert_code(irhal_device_queue_write(&fake->base, ~0ull, NULL, signal, buffer,
+                                       0, file, 0, 8),
               IRT_STATUS_UNAVAILABLE);
   irhal_command_buffer_t* cb = NULL;
   assert_null(irhal_command_buffer_create(0, 3, 1, allocator(), &cb));
   assert_null(irhal_command_buffer_finalize(cb));
   irhal_buffer_ref_t entries[1] = {{buffer, 0, 0, 8}};
   irhal_binding_table_t table = {1, entries};
-  assert_code(irhal_device_queue_execute(&fake->base, ~0ull, NULL, signal, cb,
-                                         &table),
-              IRT_STATUS_UNAVAILABLE);
+  assert_code(
+      irhal_device_queue_execute(&fake->base, ~0ull, NULL, signal, cb, &table),
+      IRT_STATUS_UNAVAILABLE);
   assert_int_equal(fake->submits, 7);
   // Everything the ops retained was released with them.
   irhal_command_buffer_release(cb);
@@ -968,18 +981,18 @@ static void test_op_allocation_failures(void** state) {
   counter.fail_after = counter.total_allocations;
   assert_code(irhal_device_queue_barrier(&fake->base, 0, NULL, signal),
               IRT_STATUS_RESOURCE_EXHAUSTED);
-  assert_code(irhal_device_queue_fill(&fake->base, 0, NULL, signal, buffer, 0,
-                                      8, 0, 1),
-              IRT_STATUS_RESOURCE_EXHAUSTED);
+  assert_code(
+      irhal_device_queue_fill(&fake->base, 0, NULL, signal, buffer, 0, 8, 0, 1),
+      IRT_STATUS_RESOURCE_EXHAUSTED);
   assert_code(irhal_device_queue_copy(&fake->base, 0, NULL, signal, buffer, 0,
                                       buffer, 0, 8),
               IRT_STATUS_RESOURCE_EXHAUSTED);
   assert_code(irhal_device_queue_read(&fake->base, 0, NULL, signal, file, 0,
                                       buffer, 0, 8),
               IRT_STATUS_RESOURCE_EXHAUSTED);
-  assert_code(irhal_device_queue_execute(&fake->base, 0, NULL, signal, cb,
-                                         NULL),
-              IRT_STATUS_RESOURCE_EXHAUSTED);
+  assert_code(
+      irhal_device_queue_execute(&fake->base, 0, NULL, signal, cb, NULL),
+      IRT_STATUS_RESOURCE_EXHAUSTED);
   counter.fail_after = SIZE_MAX;
   assert_int_equal(fake->submits, 0);
   irhal_command_buffer_release(cb);
@@ -1023,7 +1036,8 @@ static void test_threads_chain_of_ops(void** state) {
     }
     assert_null(irhal_fence_wait(fences[CHAIN], INT64_MAX));
     pthread_join(thread, NULL);
-    for (int i = 0; i < CHAIN; ++i) assert_int_equal(bytes_of(buffer)[i], i + 1);
+    for (int i = 0; i < CHAIN; ++i)
+      assert_int_equal(bytes_of(buffer)[i], i + 1);
     for (int i = 0; i <= CHAIN; ++i) irhal_fence_release(fences[i]);
     irhal_buffer_release(buffer);
     irhal_device_release(&fake->base);

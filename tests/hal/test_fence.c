@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -500,9 +501,8 @@ static void test_threads_notify_exactly_once(void** state) {
     assert_null(irhal_fence_notify(fence, atomic_callback, &log));
     join_all(threads);
     assert_int_equal(atomic_load(&log.calls), 1);
-    assert_int_equal(atomic_load(&log.code), fail_index >= 0
-                                                 ? IRT_STATUS_UNAVAILABLE
-                                                 : IRT_STATUS_OK);
+    assert_int_equal(atomic_load(&log.code),
+                     fail_index >= 0 ? IRT_STATUS_UNAVAILABLE : IRT_STATUS_OK);
     irhal_fence_release(fence);
   }
 }

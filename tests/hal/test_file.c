@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,9 +107,9 @@ static void test_memory_file_create_errors(void** state) {
                                             allocator(), &file),
               IRT_STATUS_INVALID_ARGUMENT);
   assert_null(file);
-  assert_code(irhal_file_create_from_memory(NULL, 4, READ, release, allocator(),
-                                            &file),
-              IRT_STATUS_INVALID_ARGUMENT);
+  assert_code(
+      irhal_file_create_from_memory(NULL, 4, READ, release, allocator(), &file),
+      IRT_STATUS_INVALID_ARGUMENT);
   counter.fail_after = counter.total_allocations;
   assert_code(irhal_file_create_from_memory(bytes, 4, READ, release,
                                             allocator(), &file),

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -360,9 +361,8 @@ static void test_threads_observe_failure(void** state) {
   waiter_t waiters[THREADS];
   for (int i = 0; i < THREADS; ++i) {
     // Half block forever, half with a generous deadline.
-    waiters[i] = (waiter_t){semaphore, 10,
-                            i % 2 ? INT64_MAX : irhal_deadline_after_ms(60000),
-                            -1};
+    waiters[i] = (waiter_t){
+        semaphore, 10, i % 2 ? INT64_MAX : irhal_deadline_after_ms(60000), -1};
     pthread_create(&threads[i], NULL, wait_thread, &waiters[i]);
   }
   assert_null(irhal_semaphore_signal(semaphore, 1));
@@ -467,9 +467,8 @@ static void* notify_thread(void* arg) {
   notifier_t* n = arg;
   for (int i = 0; i < NOTIFIES_PER_THREAD; ++i) {
     uint64_t value = (uint64_t)(i * 7 + n->thread_index) % 300 + 1;
-    irt_status_t status = irhal_semaphore_notify(n->semaphore, value,
-                                                 counting_callback,
-                                                 &n->slots[i]);
+    irt_status_t status = irhal_semaphore_notify(
+        n->semaphore, value, counting_callback, &n->slots[i]);
     if (status) {
       irt_status_free(status);
       atomic_store(&n->slots[i], -1000);
