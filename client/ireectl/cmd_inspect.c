@@ -36,7 +36,8 @@ static int ireectl_file_map(const char* path, ireectl_file_t* out_file) {
   } else if (S_ISDIR(info.st_mode)) {
     error = EISDIR;
   } else if (info.st_size > 0) {
-    void* data = mmap(NULL, (size_t)info.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    void* data =
+        mmap(NULL, (size_t)info.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (data == MAP_FAILED) {
       error = errno;
     } else {
@@ -73,14 +74,22 @@ static bool ireectl_rodata_equals(const irvm_rodata_def_t* segment,
 
 static const char* ireectl_elf_machine(uint16_t machine) {
   switch (machine) {
-    case 0x03: return "x86";
-    case 0x08: return "MIPS";
-    case 0x28: return "ARM";
-    case 0x3E: return "x86-64";
-    case 0xB7: return "AArch64";
-    case 0xE0: return "AMDGPU";
-    case 0xF3: return "RISC-V";
-    default: return NULL;
+    case 0x03:
+      return "x86";
+    case 0x08:
+      return "MIPS";
+    case 0x28:
+      return "ARM";
+    case 0x3E:
+      return "x86-64";
+    case 0xB7:
+      return "AArch64";
+    case 0xE0:
+      return "AMDGPU";
+    case 0xF3:
+      return "RISC-V";
+    default:
+      return NULL;
   }
 }
 
@@ -88,7 +97,10 @@ static const char* ireectl_elf_machine(uint16_t machine) {
 static void ireectl_print_rodata_kind(const irvm_rodata_def_t* segment) {
   const uint8_t* data = segment->data;
   uint64_t length = segment->length;
-  if (length >= 20 && memcmp(data, "\x7F" "ELF", 4) == 0) {
+  if (length >= 20 && memcmp(data,
+                             "\x7F"
+                             "ELF",
+                             4) == 0) {
     bool little = data[5] == 1;
     uint16_t type = little ? irvm_load_u16(data + 16)
                            : (uint16_t)(data[16] << 8 | data[17]);
@@ -120,7 +132,8 @@ static void ireectl_print_rodata_kind(const irvm_rodata_def_t* segment) {
 static void ireectl_collect_formats(const irvm_module_def_t* def,
                                     bool* is_format) {
   for (uint32_t f = 0; f < def->function_count; ++f) {
-    const irvm_function_descriptor_t* descriptor = &def->function_descriptors[f];
+    const irvm_function_descriptor_t* descriptor =
+        &def->function_descriptors[f];
     const uint8_t* code = def->bytecode_data + descriptor->bytecode_offset;
     bool after_key = false;
     irvm_instruction_t instruction;
@@ -197,12 +210,13 @@ static void ireectl_print_summary(const char* path,
          def->has_zip_header ? "ZIP (polyglot)" : "flat",
          (unsigned long long)def->flatbuffer_offset,
          (unsigned long long)def->rodata_base);
-  printf("sizes:               file %zu, used %llu, FlatBuffer %llu, "
-         "bytecode %zu, rodata %llu (embedded %llu, external %llu)\n",
-         def->file_size, (unsigned long long)used,
-         (unsigned long long)def->flatbuffer_size, def->bytecode_size,
-         (unsigned long long)(embedded + external),
-         (unsigned long long)embedded, (unsigned long long)external);
+  printf(
+      "sizes:               file %zu, used %llu, FlatBuffer %llu, "
+      "bytecode %zu, rodata %llu (embedded %llu, external %llu)\n",
+      def->file_size, (unsigned long long)used,
+      (unsigned long long)def->flatbuffer_size, def->bytecode_size,
+      (unsigned long long)(embedded + external), (unsigned long long)embedded,
+      (unsigned long long)external);
   printf("module state:        %u global bytes, %u ref globals\n",
          def->global_bytes_capacity, def->global_ref_count);
   ireectl_print_formats(def);
@@ -248,16 +262,18 @@ static void ireectl_print_tables(const irvm_module_def_t* def) {
 
   printf("\ninternal functions (%u):\n", def->function_count);
   for (uint32_t i = 0; i < def->function_count; ++i) {
-    const irvm_function_descriptor_t* descriptor = &def->function_descriptors[i];
+    const irvm_function_descriptor_t* descriptor =
+        &def->function_descriptors[i];
     char name[256], features[128];
     irvm_function_name(def, i, name, sizeof(name));
     irvm_features_format(descriptor->requirements, features, sizeof(features));
-    printf("  [%u] %s  %.*s  bytecode offset %u length %u, %u blocks, "
-           "%u i32 + %u ref registers, requires %s\n",
-           i, name, IRT_SV_ARG(def->function_signatures[i].calling_convention),
-           descriptor->bytecode_offset, descriptor->bytecode_length,
-           descriptor->block_count, descriptor->i32_register_count,
-           descriptor->ref_register_count, features);
+    printf(
+        "  [%u] %s  %.*s  bytecode offset %u length %u, %u blocks, "
+        "%u i32 + %u ref registers, requires %s\n",
+        i, name, IRT_SV_ARG(def->function_signatures[i].calling_convention),
+        descriptor->bytecode_offset, descriptor->bytecode_length,
+        descriptor->block_count, descriptor->i32_register_count,
+        descriptor->ref_register_count, features);
   }
 
   printf("\nrodata segments (%u):\n", def->rodata_count);

@@ -106,7 +106,8 @@ uint32_t irvm_test_decode_all(const irvm_module_def_t* def, bool format) {
   uint32_t failures = 0;
   char text[512];
   for (uint32_t f = 0; f < def->function_count; ++f) {
-    const irvm_function_descriptor_t* descriptor = &def->function_descriptors[f];
+    const irvm_function_descriptor_t* descriptor =
+        &def->function_descriptors[f];
     const uint8_t* code = def->bytecode_data + descriptor->bytecode_offset;
     irvm_instruction_t instruction;
     uint32_t pc = 0;

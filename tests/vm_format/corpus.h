@@ -14,13 +14,13 @@
 // printing why, once) when the corpus directory is missing.
 bool irvm_test_corpus_path(const char* relative, char* path, size_t capacity);
 
-#define IRVM_TEST_REQUIRE_CORPUS()                                   \
-  do {                                                               \
-    char irvm_corpus_path_[512];                                     \
-    if (!irvm_test_corpus_path("", irvm_corpus_path_,                \
-                               sizeof(irvm_corpus_path_))) {         \
-      skip();                                                        \
-    }                                                                \
+#define IRVM_TEST_REQUIRE_CORPUS()                           \
+  do {                                                       \
+    char irvm_corpus_path_[512];                             \
+    if (!irvm_test_corpus_path("", irvm_corpus_path_,        \
+                               sizeof(irvm_corpus_path_))) { \
+      skip();                                                \
+    }                                                        \
   } while (0)
 
 // Reads a whole file into a 64-byte aligned allocation of exactly its size

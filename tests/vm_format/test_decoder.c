@@ -83,8 +83,8 @@ static void test_list_alignment(void** state) {
   (void)state;
   // vm.return at pc 2: its count would be at odd pc 3, so a pad byte (of any
   // value) is skipped and the count sits at pc 4.
-  static const uint8_t code[] = {0x79, 0x79, 0x5A, 0xEE, 0x02, 0x00,
-                                 0x03, 0x00, 0x05, 0x80};
+  static const uint8_t code[] = {0x79, 0x79, 0x5A, 0xEE, 0x02,
+                                 0x00, 0x03, 0x00, 0x05, 0x80};
   irvm_instruction_t ret = decode_ok(code, sizeof(code), 2);
   assert_int_equal(ret.operands[0].pc, 4);
   assert_int_equal(ret.operands[0].list.count, 2);
@@ -135,8 +135,8 @@ static void test_extension_prefixes(void** state) {
       0xE0, 0x0A, 0x01, 0x00, 0x02, 0x00, 0x03, 0x00,
       // pc 9: %i8:9 = vm.switch.f64 %i0, %i2:3, [%i4:5, %i6:7]: the list
       // count would be at odd pc 15 (the prefix byte counts), so pad.
-      0xE1, 0x09, 0x00, 0x00, 0x02, 0x00, 0x00, 0x02, 0x00, 0x04, 0x00,
-      0x06, 0x00, 0x08, 0x00};
+      0xE1, 0x09, 0x00, 0x00, 0x02, 0x00, 0x00, 0x02, 0x00, 0x04, 0x00, 0x06,
+      0x00, 0x08, 0x00};
   irvm_instruction_t insn = decode_ok(code, sizeof(code), 1);
   assert_int_equal(insn.info->table, IRVM_OP_TABLE_EXT_F32);
   assert_string_equal(insn.info->mnemonic, "vm.add.f32");
@@ -160,10 +160,9 @@ static void test_branches(void** state) {
   (void)state;
   static const uint8_t code[] = {
       // pc 0: vm.cond_br %i1, ^0x20(%i2 -> %i3), ^0x30
-      0x57, 0x01, 0x00,
-      0x20, 0x00, 0x00, 0x00,  // pc 3: target; pc 7 odd: pad
-      0x00, 0x01, 0x00, 0x02, 0x00, 0x03, 0x00,
-      0x30, 0x00, 0x00, 0x00,  // pc 14: target; pc 18 even
+      0x57, 0x01, 0x00, 0x20, 0x00, 0x00, 0x00,  // pc 3: target; pc 7 odd: pad
+      0x00, 0x01, 0x00, 0x02, 0x00, 0x03, 0x00, 0x30, 0x00, 0x00,
+      0x00,  // pc 14: target; pc 18 even
       0x00, 0x00,
       // pc 20: vm.cond_break ^0x40 (compiler layout: no condition)
       0x60, 0x40, 0x00, 0x00, 0x00, 0x00 /* pad at 25 */, 0x00, 0x00};
@@ -190,13 +189,13 @@ static void test_branches(void** state) {
 static void test_br_table(void** state) {
   (void)state;
   static const uint8_t code[] = {
-      0x83, 0x01, 0x00,              // vm.br_table %i1
-      0x10, 0x00, 0x00, 0x00, 0xAA,  // default ^0x10, pad at odd pc 7
-      0x00, 0x00,                    // no remaps
-      0x02, 0x00,                    // 2 cases
-      0x20, 0x00, 0x00, 0x00,        // case 0: ^0x20 (pc 16 even)
+      0x83, 0x01, 0x00,                    // vm.br_table %i1
+      0x10, 0x00, 0x00, 0x00, 0xAA,        // default ^0x10, pad at odd pc 7
+      0x00, 0x00,                          // no remaps
+      0x02, 0x00,                          // 2 cases
+      0x20, 0x00, 0x00, 0x00,              // case 0: ^0x20 (pc 16 even)
       0x01, 0x00, 0x01, 0x00, 0x02, 0x00,  // (%i1 -> %i2)
-      0x30, 0x00, 0x00, 0x00,        // case 1: ^0x30
+      0x30, 0x00, 0x00, 0x00,              // case 1: ^0x30
       0x00, 0x00};
   irvm_instruction_t insn = decode_ok(code, sizeof(code), 0);
   assert_int_equal(insn.next_pc, sizeof(code));
@@ -286,7 +285,8 @@ static void test_errors(void** state) {
     for (unsigned second = 0; second < 256; second += 17) {
       uint8_t code[64] = {(uint8_t)opcode, (uint8_t)second};
       irvm_instruction_t insn;
-      irt_status_t status = irvm_instruction_decode(code, sizeof(code), 0, &insn);
+      irt_status_t status =
+          irvm_instruction_decode(code, sizeof(code), 0, &insn);
       if (status == IRT_OK) {
         assert_true(insn.next_pc <= sizeof(code));
       } else {
@@ -329,10 +329,12 @@ static void test_simple_mul_elodin_pcs(void** state) {
   assert_int_equal(blocks, descriptor->block_count);
 
   // Spot checks: the yieldable await and the conditional branch.
-  irvm_instruction_t await = decode_ok(code, descriptor->bytecode_length, 0x186);
+  irvm_instruction_t await =
+      decode_ok(code, descriptor->bytecode_length, 0x186);
   assert_int_equal(await.operands[0].u32, 0x80000010u);
   assert_int_equal(await.operands[3].branch.target, 0x1A4);
-  irvm_instruction_t branch = decode_ok(code, descriptor->bytecode_length, 0x1A5);
+  irvm_instruction_t branch =
+      decode_ok(code, descriptor->bytecode_length, 0x1A5);
   assert_int_equal(branch.operands[1].branch.target, 0x1E0);
   assert_int_equal(branch.operands[2].branch.target, 0x1B4);
   irvm_module_def_deinit(&def);

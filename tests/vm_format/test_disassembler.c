@@ -63,9 +63,10 @@ static void test_simple_mul_elodin_listing(void** state) {
   assert_null(irvm_disassemble_function(&def, 2, "  ", out));
   fclose(out);
   assert_non_null(strstr(text, "  03D3  %r1 = vm.call @module@0()\n"));
-  assert_non_null(strstr(
-      text, "vm.br ^0064(%r1 -> %r2, %i6 -> %i10, %i7 -> %i11, %i6 -> %i14, "
-            "%i7 -> %i15)\n"));
+  assert_non_null(
+      strstr(text,
+             "vm.br ^0064(%r1 -> %r2, %i6 -> %i10, %i7 -> %i11, %i6 -> %i14, "
+             "%i7 -> %i15)\n"));
   free(text);
   irvm_module_def_deinit(&def);
   free(data);
@@ -163,8 +164,7 @@ static void test_hand_built(void** state) {
   expect_text(&module, code, length, 76, "vm.print \"a\\\"\\x01\", [%i1]");
   expect_text(&module, code, length, 86, "%i3 = vm.mul.f32 %i1, %i2");
   expect_text(&module, code, length, 94, "%r0 = vm.const.ref.rodata @rodata0");
-  expect_text(&module, code, length, 101,
-              "vm.call @<import 5 out of range>()");
+  expect_text(&module, code, length, 101, "vm.call @<import 5 out of range>()");
 
   // Truncated output still reports the full length.
   irvm_instruction_t insn;
@@ -192,8 +192,9 @@ static void test_decode_error_in_listing(void** state) {
   irt_status_format_brief(status, brief, sizeof(brief));
   irt_status_free(status);
   assert_non_null(strstr(brief, "in function main (internal 0)"));
-  assert_non_null(strstr(text, "0000  ^0000:\n0001  <error: bytecode data "
-                               "overrun at pc 0x0001"));
+  assert_non_null(strstr(text,
+                         "0000  ^0000:\n0001  <error: bytecode data "
+                         "overrun at pc 0x0001"));
   free(text);
   status = irvm_disassemble_function(&module.def, 1, "", stdout);
   assert_int_equal(irt_status_consume_code(status), IRT_STATUS_OUT_OF_RANGE);

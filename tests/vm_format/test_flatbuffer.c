@@ -155,8 +155,9 @@ static void test_table_rules(void** state) {
   expect_root_error(table_past_end, "declares 100 bytes");
   expect_root_error(wrong_identifier, "identifier is 'TES?', expected 'TEST'");
   irvm_fb_reader_t reader;
-  expect_error(irvm_fb_reader_init(&reader, (const uint8_t*)"1234567", 7, false),
-               "too small");
+  expect_error(
+      irvm_fb_reader_init(&reader, (const uint8_t*)"1234567", 7, false),
+      "too small");
 }
 
 // Applies |mutate| and expects reading field |field| of the root (through
@@ -260,7 +261,7 @@ static void build_unions(uint8_t* b) {
   w32(b, 36, 28);  // -> table at 64
   w32(b, 40, 2);   // tags [1, 0]
   b[44] = 1;
-  w32(b, 48, 2);   // values [-> 64, none]
+  w32(b, 48, 2);  // values [-> 64, none]
   w32(b, 52, 12);
   w32(b, 64, (uint32_t)-8);  // leaf table, vtable at 72
   w32(b, 68, 5);
@@ -287,12 +288,12 @@ static void test_unions(void** state) {
   irvm_fb_vector_t tags, values;
   assert_null(irvm_fb_table_union_vector(&root, 0, &tags, &values));
   assert_int_equal(tags.count, 2);
-  assert_null(irvm_fb_union_vector_get(&tags, &values, 0, &tag, &value,
-                                       &present));
+  assert_null(
+      irvm_fb_union_vector_get(&tags, &values, 0, &tag, &value, &present));
   assert_int_equal(tag, 1);
   assert_true(present);
-  assert_null(irvm_fb_union_vector_get(&tags, &values, 1, &tag, &value,
-                                       &present));
+  assert_null(
+      irvm_fb_union_vector_get(&tags, &values, 1, &tag, &value, &present));
   assert_int_equal(tag, 0);
   assert_false(present);
 

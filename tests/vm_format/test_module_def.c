@@ -105,12 +105,11 @@ static void test_identity_i64(void** state) {
   assert_int_equal(map->entry_count, 1);
   assert_int_equal(map->entries[0].bytecode_offset, 1);
   assert_int_equal(map->entries[0].location, 0);
-  assert_int_equal(irvm_module_def_find_export(
-                       &def, irt_make_cstring_view("identity_i64")),
-                   0);
   assert_int_equal(
-      irvm_module_def_find_export(&def, irt_make_cstring_view("identity")),
-      -1);
+      irvm_module_def_find_export(&def, irt_make_cstring_view("identity_i64")),
+      0);
+  assert_int_equal(
+      irvm_module_def_find_export(&def, irt_make_cstring_view("identity")), -1);
   irvm_module_def_deinit(&def);
   free(data);
 }
@@ -128,10 +127,16 @@ static void test_simple_mul_elodin(void** state) {
   assert_int_equal(def.rodata_base, 4928);
   assert_int_equal(def.requirements & ~IRVM_FEATURES_ALL, 0);
 
-  static const char* const types[] = {
-      "i32",          "i64",           "!hal.allocator",     "!hal.buffer",
-      "!hal.buffer_view", "!hal.command_buffer", "!hal.device",
-      "!hal.executable", "!hal.fence", "!vm.buffer"};
+  static const char* const types[] = {"i32",
+                                      "i64",
+                                      "!hal.allocator",
+                                      "!hal.buffer",
+                                      "!hal.buffer_view",
+                                      "!hal.command_buffer",
+                                      "!hal.device",
+                                      "!hal.executable",
+                                      "!hal.fence",
+                                      "!vm.buffer"};
   assert_int_equal(def.type_count, 10);
   for (uint32_t i = 0; i < 10; ++i) assert_sv(def.types[i], types[i]);
 
@@ -191,9 +196,14 @@ static void test_simple_mul_elodin(void** state) {
                    3096);
   assert_int_equal(def.function_descriptors[2].bytecode_offset, 744);
 
-  static const char* const strings[] = {
-      "hal.device.id", "local*", "hal.executable.format",
-      "embedded-elf-x86_64", NULL, "input0", "tensor", "input1"};
+  static const char* const strings[] = {"hal.device.id",
+                                        "local*",
+                                        "hal.executable.format",
+                                        "embedded-elf-x86_64",
+                                        NULL,
+                                        "input0",
+                                        "tensor",
+                                        "input1"};
   assert_int_equal(def.rodata_count, 8);
   for (uint32_t i = 0; i < 8; ++i) {
     const irvm_rodata_def_t* segment = &def.rodata[i];
@@ -209,7 +219,10 @@ static void test_simple_mul_elodin(void** state) {
   assert_int_equal(elf->length, 3592);
   assert_int_equal(elf->file_offset, 5040);
   assert_ptr_equal(elf->data, data + 5040);
-  assert_memory_equal(elf->data, "\x7F" "ELF", 4);
+  assert_memory_equal(elf->data,
+                      "\x7F"
+                      "ELF",
+                      4);
   assert_memory_equal(data + 4928, "PK\x03\x04", 4);
 
   assert_true(def.has_debug_database);
@@ -382,18 +395,18 @@ static void test_simple_mul_elodin_corruptions(void** state) {
   free(data);
 
   data = irvm_test_copy(original, size);
-  patch_u32(data,
-            (size_t)((const uint8_t*)def.imports[3].full_name.data - original) -
-                4,
-            0x7FFFFFFF);
+  patch_u32(
+      data,
+      (size_t)((const uint8_t*)def.imports[3].full_name.data - original) - 4,
+      0x7FFFFFFF);
   expect_parse_error(data, size, IRT_STATUS_INVALID_ARGUMENT,
                      "in imported_functions[3].full_name");
   free(data);
 
   data = irvm_test_copy(original, size);
   patch_u32(data,
-            (size_t)((const uint8_t*)def.imports[16].signature
-                         .calling_convention.data -
+            (size_t)((const uint8_t*)def.imports[16]
+                         .signature.calling_convention.data -
                      original) -
                 4,
             0x7FFFFFFF);
@@ -484,8 +497,8 @@ static void test_flatbuffer_truncation(void** state) {
       uint8_t* data = irvm_test_copy(original, start + 4 + cut);
       patch_u32(data, start, cut);
       irvm_module_def_t def;
-      irt_status_t status = irvm_module_def_parse(
-          data, start + 4 + cut, irt_allocator_system(), &def);
+      irt_status_t status = irvm_module_def_parse(data, start + 4 + cut,
+                                                  irt_allocator_system(), &def);
       if (status == IRT_OK) {
         irvm_test_decode_all(&def, true);
         irvm_module_def_deinit(&def);

@@ -94,8 +94,8 @@ static irt_status_t irvm_cursor_operand(irvm_cursor_t* cursor, char kind,
       uint16_t length = 0;
       IRT_RETURN_IF_ERROR(irvm_cursor_u16(cursor, &length));
       IRT_RETURN_IF_ERROR(irvm_cursor_need(cursor, length));
-      out_operand->string = irt_make_string_view(
-          (const char*)cursor->code + cursor->pc, length);
+      out_operand->string =
+          irt_make_string_view((const char*)cursor->code + cursor->pc, length);
       cursor->pc += length;
       return IRT_OK;
     }
@@ -105,10 +105,10 @@ static irt_status_t irvm_cursor_operand(irvm_cursor_t* cursor, char kind,
     case 'K':
     case 'M':
     case 'S':
-      IRT_RETURN_IF_ERROR(irvm_cursor_counted(cursor, 2,
-                                              &out_operand->list.entries,
-                                              &out_operand->list.count));
-      out_operand->pc = (uint32_t)(out_operand->list.entries - cursor->code) - 2;
+      IRT_RETURN_IF_ERROR(irvm_cursor_counted(
+          cursor, 2, &out_operand->list.entries, &out_operand->list.count));
+      out_operand->pc =
+          (uint32_t)(out_operand->list.entries - cursor->code) - 2;
       return IRT_OK;
     case 'B':
     case 'b':
@@ -144,19 +144,20 @@ irt_status_t irvm_instruction_decode(const uint8_t* code, uint32_t code_length,
   if (opcode == IRVM_OP_PREFIX_EXT_F32 || opcode == IRVM_OP_PREFIX_EXT_F64) {
     table = opcode == IRVM_OP_PREFIX_EXT_F32 ? IRVM_OP_TABLE_EXT_F32
                                              : IRVM_OP_TABLE_EXT_F64;
-    cursor.mnemonic = opcode == IRVM_OP_PREFIX_EXT_F32 ? "an ExtF32 instruction"
-                                                       : "an ExtF64 instruction";
+    cursor.mnemonic = opcode == IRVM_OP_PREFIX_EXT_F32
+                          ? "an ExtF32 instruction"
+                          : "an ExtF64 instruction";
     IRT_RETURN_IF_ERROR(irvm_cursor_need(&cursor, 1));
     uint8_t prefix = opcode;
     opcode = code[cursor.pc++];
     out_instruction->info = irvm_op_info(table, opcode);
     if (!out_instruction->info) {
-      return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
-                             "unrecognized opcode 0x%02X 0x%02X at pc 0x%04X "
-                             "(not in the %s table)",
-                             prefix, opcode, pc,
-                             table == IRVM_OP_TABLE_EXT_F32 ? "ExtF32"
-                                                            : "ExtF64");
+      return irt_make_status(
+          IRT_STATUS_INVALID_ARGUMENT,
+          "unrecognized opcode 0x%02X 0x%02X at pc 0x%04X "
+          "(not in the %s table)",
+          prefix, opcode, pc,
+          table == IRVM_OP_TABLE_EXT_F32 ? "ExtF32" : "ExtF64");
     }
   } else {
     out_instruction->info = irvm_op_info(table, opcode);

@@ -112,10 +112,9 @@ typedef struct irvm_instruction_s {
 // field lies beyond |code_length|; INVALID_ARGUMENT "unrecognized opcode 0x..
 // at pc X" for a reserved opcode or prefix (prefixes 0xE0/0xE1 select the
 // ExtF32/ExtF64 tables). On error |out_instruction| is unspecified.
-irt_status_t irvm_instruction_decode(const uint8_t* code, uint32_t code_length,
-                                     uint32_t pc,
-                                     irvm_instruction_t* out_instruction)
-    IRT_MUST_USE;
+irt_status_t irvm_instruction_decode(
+    const uint8_t* code, uint32_t code_length, uint32_t pc,
+    irvm_instruction_t* out_instruction) IRT_MUST_USE;
 
 // Iterates the cases of a decoded 'T' operand in order (cases have variable
 // size, so there is no random access). Only valid on an operand returned by

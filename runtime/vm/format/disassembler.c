@@ -14,8 +14,8 @@ typedef struct irvm_text_s {
 
 IRT_PRINTF_LIKE(2, 3)
 static void irvm_text_append(irvm_text_t* text, const char* format, ...) {
-  size_t room = text->length < text->capacity ? text->capacity - text->length
-                                              : 0;
+  size_t room =
+      text->length < text->capacity ? text->capacity - text->length : 0;
   va_list args;
   va_start(args, format);
   int written =
@@ -31,8 +31,7 @@ static void irvm_text_truncate(irvm_text_t* text, size_t length) {
 }
 
 // Printable ASCII as is, quotes and backslashes escaped, the rest as \xHH.
-static void irvm_text_quoted(irvm_text_t* text, const char* data,
-                             size_t size) {
+static void irvm_text_quoted(irvm_text_t* text, const char* data, size_t size) {
   irvm_text_append(text, "\"");
   for (size_t i = 0; i < size; ++i) {
     unsigned char c = (unsigned char)data[i];
@@ -118,7 +117,8 @@ static bool irvm_cconv_split(irt_string_view_t cconv, irt_string_view_t* args,
   const char* end = cconv.data + cconv.size;
   const char* split = memchr(begin, '_', (size_t)(end - begin));
   *args = irt_make_string_view(begin, (size_t)((split ? split : end) - begin));
-  if (split) *results = irt_make_string_view(split + 1, (size_t)(end - split - 1));
+  if (split)
+    *results = irt_make_string_view(split + 1, (size_t)(end - split - 1));
   if (irt_string_view_equal_cstring(*args, "v")) args->size = 0;
   if (irt_string_view_equal_cstring(*results, "v")) results->size = 0;
   return true;
@@ -140,8 +140,7 @@ static bool irvm_text_cconv_list(irvm_text_t* text, irt_string_view_t types,
     uint32_t repeat = 1;
     bool is_span = type == 'C';
     if (is_span) {
-      const char* close =
-          memchr(types.data + i, 'D', types.size - i);
+      const char* close = memchr(types.data + i, 'D', types.size - i);
       if (!close || !segs || argument >= segs->list.count) goto mismatch;
       int16_t count = (int16_t)irvm_operand_list_entry(segs, argument);
       if (count < 0) goto mismatch;
@@ -186,18 +185,17 @@ static void irvm_text_list(irvm_text_t* text, const irvm_operand_t* list) {
   }
 }
 
-// A list rendered by |cconv_part| when it matches, else entry by entry.
-static void irvm_text_typed_list(irvm_text_t* text, bool cconv_ok,
+// A list rendered by |cconv_part| when it matches (returns true), else
+// entry by entry.
+static bool irvm_text_typed_list(irvm_text_t* text, bool cconv_ok,
                                  irt_string_view_t cconv_part,
                                  const irvm_operand_t* list,
                                  const irvm_operand_t* segs) {
-  if (cconv_ok && irvm_text_cconv_list(text, cconv_part, list, segs)) return;
-  irvm_text_list(text, list);
-  if (segs) {
-    irvm_text_append(text, " segs[");
-    irvm_text_list(text, segs);
-    irvm_text_append(text, "]");
+  if (cconv_ok && irvm_text_cconv_list(text, cconv_part, list, segs)) {
+    return true;
   }
+  irvm_text_list(text, list);
+  return false;
 }
 
 static void irvm_text_branch(irvm_text_t* text, const irvm_branch_t* branch) {
@@ -327,11 +325,20 @@ static void irvm_text_call(irvm_text_t* text, const irvm_module_def_t* def,
   for (uint8_t i = 0; i < instruction->operand_count; ++i) {
     const irvm_operand_t* operand = &instruction->operands[i];
     switch (operand->kind) {
-      case 'f': callee = operand; break;
-      case 'S': segs = operand; break;
-      case 'b': resume = operand; break;
-      case 'L': *(operand->is_result ? &results : &args) = operand; break;
-      default: break;
+      case 'f':
+        callee = operand;
+        break;
+      case 'S':
+        segs = operand;
+        break;
+      case 'b':
+        resume = operand;
+        break;
+      case 'L':
+        *(operand->is_result ? &results : &args) = operand;
+        break;
+      default:
+        break;
     }
   }
   irt_string_view_t cconv_args, cconv_results;
@@ -344,8 +351,13 @@ static void irvm_text_call(irvm_text_t* text, const irvm_module_def_t* def,
   irvm_text_append(text, "%s ", instruction->info->mnemonic);
   irvm_text_operand(text, def, callee);
   irvm_text_append(text, "(");
-  irvm_text_typed_list(text, cconv_ok, cconv_args, args, segs);
+  bool grouped = irvm_text_typed_list(text, cconv_ok, cconv_args, args, segs);
   irvm_text_append(text, ")");
+  if (segs && !grouped) {
+    irvm_text_append(text, " segs[");
+    irvm_text_list(text, segs);
+    irvm_text_append(text, "]");
+  }
   if (resume) {
     irvm_text_append(text, " -> ");
     irvm_text_branch(text, &resume->branch);
@@ -369,9 +381,8 @@ size_t irvm_disassemble_instruction(const irvm_module_def_t* def,
   }
   if (info->table == IRVM_OP_TABLE_CORE && info->opcode == IRVM_OP_RETURN) {
     irt_string_view_t cconv_args, cconv_results;
-    bool cconv_ok = irvm_cconv_split(
-        irvm_function_cconv(def, function_ordinal), &cconv_args,
-        &cconv_results);
+    bool cconv_ok = irvm_cconv_split(irvm_function_cconv(def, function_ordinal),
+                                     &cconv_args, &cconv_results);
     irvm_text_append(&text, "%s", info->mnemonic);
     if (instruction->operands[0].list.count) irvm_text_append(&text, " ");
     irvm_text_typed_list(&text, cconv_ok, cconv_results,

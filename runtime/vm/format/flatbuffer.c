@@ -4,7 +4,8 @@
 
 #include "runtime/base/math.h"
 
-#define IRVM_FB_ERROR(...) irt_make_status(IRT_STATUS_INVALID_ARGUMENT, __VA_ARGS__)
+#define IRVM_FB_ERROR(...) \
+  irt_make_status(IRT_STATUS_INVALID_ARGUMENT, __VA_ARGS__)
 
 irt_status_t irvm_fb_reader_init(irvm_fb_reader_t* reader, const uint8_t* data,
                                  size_t size, bool size_prefixed) {
@@ -43,9 +44,10 @@ static irt_status_t irvm_fb_follow(const irvm_fb_reader_t* reader,
                                    const char* what, uint32_t* out_target) {
   uint64_t target = (uint64_t)slot + irvm_load_u32(reader->data + slot);
   if (!irt_range_fits(target, min_size, reader->size)) {
-    return IRVM_FB_ERROR("%s offset at 0x%X points to 0x%llX, outside the "
-                         "%u-byte FlatBuffer",
-                         what, slot, (unsigned long long)target, reader->size);
+    return IRVM_FB_ERROR(
+        "%s offset at 0x%X points to 0x%llX, outside the "
+        "%u-byte FlatBuffer",
+        what, slot, (unsigned long long)target, reader->size);
   }
   if (target % 4 != 0) {
     return IRVM_FB_ERROR("%s at 0x%llX is not 4-byte aligned", what,
@@ -60,17 +62,18 @@ static irt_status_t irvm_fb_verify_table(irvm_fb_reader_t* reader,
                                          irvm_fb_table_t* out_table) {
   memset(out_table, 0, sizeof(*out_table));
   if (depth > IRVM_FB_MAX_DEPTH) {
-    return IRVM_FB_ERROR("table at 0x%X nests deeper than %d levels",
-                         position, IRVM_FB_MAX_DEPTH);
+    return IRVM_FB_ERROR("table at 0x%X nests deeper than %d levels", position,
+                         IRVM_FB_MAX_DEPTH);
   }
   IRT_RETURN_IF_ERROR(irvm_fb_charge(reader, 1));
   // |position| came from irvm_fb_follow: 4 bytes in bounds and aligned.
   int32_t soffset = (int32_t)irvm_load_u32(reader->data + position);
   int64_t vtable = (int64_t)position - soffset;
   if (vtable < 0 || !irt_range_fits((uint64_t)vtable, 4, reader->size)) {
-    return IRVM_FB_ERROR("table at 0x%X has its vtable at %lld, outside the "
-                         "%u-byte FlatBuffer",
-                         position, (long long)vtable, reader->size);
+    return IRVM_FB_ERROR(
+        "table at 0x%X has its vtable at %lld, outside the "
+        "%u-byte FlatBuffer",
+        position, (long long)vtable, reader->size);
   }
   if (vtable % 2 != 0) {
     return IRVM_FB_ERROR("vtable of the table at 0x%X is misaligned (0x%llX)",
@@ -81,14 +84,16 @@ static irt_status_t irvm_fb_verify_table(irvm_fb_reader_t* reader,
   uint16_t table_size = irvm_load_u16(header + 2);
   if (vtable_size < 4 || vtable_size % 2 != 0 ||
       !irt_range_fits((uint64_t)vtable, vtable_size, reader->size)) {
-    return IRVM_FB_ERROR("vtable at 0x%llX of the table at 0x%X has an invalid "
-                         "size %u",
-                         (unsigned long long)vtable, position, vtable_size);
+    return IRVM_FB_ERROR(
+        "vtable at 0x%llX of the table at 0x%X has an invalid "
+        "size %u",
+        (unsigned long long)vtable, position, vtable_size);
   }
   if (table_size < 4 || !irt_range_fits(position, table_size, reader->size)) {
-    return IRVM_FB_ERROR("table at 0x%X declares %u bytes, beyond the %u-byte "
-                         "FlatBuffer or smaller than its header",
-                         position, table_size, reader->size);
+    return IRVM_FB_ERROR(
+        "table at 0x%X declares %u bytes, beyond the %u-byte "
+        "FlatBuffer or smaller than its header",
+        position, table_size, reader->size);
   }
   out_table->reader = reader;
   out_table->position = position;
@@ -137,9 +142,10 @@ static irt_status_t irvm_fb_field(const irvm_fb_table_t* table, uint16_t id,
   uint16_t offset = irvm_fb_field_offset(table, id);
   if (offset == 0) return IRT_OK;
   if ((uint32_t)offset + size > table->table_size) {
-    return IRVM_FB_ERROR("field %u of the table at 0x%X (offset %u, %u bytes) "
-                         "lies outside the table's %u bytes",
-                         id, table->position, offset, size, table->table_size);
+    return IRVM_FB_ERROR(
+        "field %u of the table at 0x%X (offset %u, %u bytes) "
+        "lies outside the table's %u bytes",
+        id, table->position, offset, size, table->table_size);
   }
   uint32_t position = table->position + offset;
   if ((position + table->reader->alignment_origin) % size != 0) {
@@ -205,9 +211,10 @@ static irt_status_t irvm_fb_string_at(irvm_fb_reader_t* reader, uint32_t slot,
   // The length, the bytes and the NUL terminator.
   if (!irt_range_fits((uint64_t)target + 4, (uint64_t)length + 1,
                       reader->size)) {
-    return IRVM_FB_ERROR("string at 0x%X of %u bytes runs past the end of the "
-                         "%u-byte FlatBuffer",
-                         target, length, reader->size);
+    return IRVM_FB_ERROR(
+        "string at 0x%X of %u bytes runs past the end of the "
+        "%u-byte FlatBuffer",
+        target, length, reader->size);
   }
   const char* text = (const char*)reader->data + target + 4;
   if (text[length] != 0) {
@@ -244,8 +251,8 @@ irt_status_t irvm_fb_table_table(const irvm_fb_table_t* table, uint16_t id,
     uint32_t target = 0;
     status = irvm_fb_follow(table->reader, slot, 4, "table", &target);
     if (status == IRT_OK) {
-      status = irvm_fb_verify_table(table->reader, target, table->depth + 1,
-                                    &child);
+      status =
+          irvm_fb_verify_table(table->reader, target, table->depth + 1, &child);
     }
     *out_present = status == IRT_OK;
   }
@@ -271,14 +278,16 @@ irt_status_t irvm_fb_table_vector(const irvm_fb_table_t* table, uint16_t id,
   uint64_t bytes = (uint64_t)count * element_size;  // < 2^64: both are u32
   uint32_t first = target + 4;
   if (!irt_range_fits(first, bytes, reader->size)) {
-    return IRVM_FB_ERROR("vector at 0x%X of %u elements of %u bytes runs past "
-                         "the end of the %u-byte FlatBuffer",
-                         target, count, element_size, reader->size);
+    return IRVM_FB_ERROR(
+        "vector at 0x%X of %u elements of %u bytes runs past "
+        "the end of the %u-byte FlatBuffer",
+        target, count, element_size, reader->size);
   }
   if ((first + reader->alignment_origin) % element_alignment != 0) {
-    return IRVM_FB_ERROR("vector at 0x%X is not aligned to its %u-byte "
-                         "elements",
-                         target, element_alignment);
+    return IRVM_FB_ERROR(
+        "vector at 0x%X is not aligned to its %u-byte "
+        "elements",
+        target, element_alignment);
   }
   IRT_RETURN_IF_ERROR(
       irvm_fb_charge(reader, 1 + (element_size >= 4 ? (uint64_t)count : 0)));
@@ -292,7 +301,8 @@ irt_status_t irvm_fb_vector_table(const irvm_fb_vector_t* vector,
                                   uint32_t index, irvm_fb_table_t* out_table) {
   uint32_t slot = vector->position + index * 4u;
   uint32_t target = 0;
-  IRT_RETURN_IF_ERROR(irvm_fb_follow(vector->reader, slot, 4, "table", &target));
+  IRT_RETURN_IF_ERROR(
+      irvm_fb_follow(vector->reader, slot, 4, "table", &target));
   return irvm_fb_verify_table(vector->reader, target, vector->depth + 1,
                               out_table);
 }
@@ -325,9 +335,10 @@ irt_status_t irvm_fb_table_union_vector(const irvm_fb_table_t* table,
   IRT_RETURN_IF_ERROR(
       irvm_fb_table_vector(table, (uint16_t)(type_id + 1), 4, 4, out_values));
   if (out_tags->count != out_values->count) {
-    return IRVM_FB_ERROR("union vector of the table at 0x%X has %u type tags "
-                         "but %u values",
-                         table->position, out_tags->count, out_values->count);
+    return IRVM_FB_ERROR(
+        "union vector of the table at 0x%X has %u type tags "
+        "but %u values",
+        table->position, out_tags->count, out_values->count);
   }
   return IRT_OK;
 }

@@ -134,11 +134,9 @@ irt_status_t irvm_fb_table_union(const irvm_fb_table_t* table, uint16_t type_id,
 // A vector of unions: the u8 tag vector is field |type_id| and the offset
 // vector field |type_id| + 1; both must have the same length (or both be
 // absent). Read element i with irvm_fb_union_vector_get.
-irt_status_t irvm_fb_table_union_vector(const irvm_fb_table_t* table,
-                                        uint16_t type_id,
-                                        irvm_fb_vector_t* out_tags,
-                                        irvm_fb_vector_t* out_values)
-    IRT_MUST_USE;
+irt_status_t irvm_fb_table_union_vector(
+    const irvm_fb_table_t* table, uint16_t type_id, irvm_fb_vector_t* out_tags,
+    irvm_fb_vector_t* out_values) IRT_MUST_USE;
 // Element |index| (< count) of a union vector: tag 0 has no value.
 irt_status_t irvm_fb_union_vector_get(const irvm_fb_vector_t* tags,
                                       const irvm_fb_vector_t* values,

@@ -11,8 +11,8 @@
 #define IRVM_ZIP_LOCAL_HEADER_SIGNATURE 0x04034B50u
 #define IRVM_ZIP_LOCAL_HEADER_SIZE 30u
 #define IRVM_RODATA_BASE_ALIGNMENT 64u
-#define IRVM_SUPPORTED_BYTECODE_VERSION                  \
-  (((uint32_t)IRT_VM_BYTECODE_VERSION_MAJOR << 16) |     \
+#define IRVM_SUPPORTED_BYTECODE_VERSION              \
+  (((uint32_t)IRT_VM_BYTECODE_VERSION_MAJOR << 16) | \
    (uint32_t)IRT_VM_BYTECODE_VERSION_MINOR)
 
 // BytecodeModuleDef field ids (spec 3.2).
@@ -90,17 +90,6 @@ static irt_status_t irvm_field_error(irvm_parser_t* p, irt_status_t status,
     }                                                           \
   } while (0)
 
-IRT_PRINTF_LIKE(2, 3)
-static irt_status_t irvm_invalid(irvm_parser_t* p, const char* format, ...) {
-  (void)p;
-  va_list args;
-  va_start(args, format);
-  irt_status_t status = irt_status_createv(IRT_STATUS_INVALID_ARGUMENT,
-                                           __FILE__, __LINE__, format, args);
-  va_end(args);
-  return status;
-}
-
 static irt_status_t irvm_alloc_array(irvm_parser_t* p, uint32_t count,
                                      size_t element_size, void** out_array) {
   size_t bytes = 0;
@@ -174,10 +163,10 @@ static irt_status_t irvm_parse_attrs(irvm_parser_t* p,
 static irt_status_t irvm_parse_signature(irvm_parser_t* p,
                                          const irvm_fb_table_t* table,
                                          irvm_signature_def_t* out_signature) {
-  IRVM_READ(p,
-            irvm_fb_table_string(table, 0, &out_signature->calling_convention,
-                                 NULL),
-            "calling_convention");
+  IRVM_READ(
+      p,
+      irvm_fb_table_string(table, 0, &out_signature->calling_convention, NULL),
+      "calling_convention");
   return irvm_parse_attrs(p, table, 1, &out_signature->attr_count,
                           &out_signature->attrs);
 }
@@ -193,7 +182,8 @@ static irt_status_t irvm_parse_types(irvm_parser_t* p,
   for (uint32_t i = 0; i < vector.count; ++i) {
     irvm_fb_table_t type;
     size_t path = 0;
-    IRT_RETURN_IF_ERROR(irvm_vector_element(p, &vector, "types", i, &type, &path));
+    IRT_RETURN_IF_ERROR(
+        irvm_vector_element(p, &vector, "types", i, &type, &path));
     IRVM_READ(p, irvm_fb_table_string(&type, 0, &types[i], NULL), "full_name");
     irvm_path_pop(p, path);
   }
@@ -218,13 +208,11 @@ static irt_status_t irvm_parse_dependencies(irvm_parser_t* p,
         irvm_vector_element(p, &vector, "dependencies", i, &table, &path));
     IRVM_READ(p, irvm_fb_table_string(&table, 0, &dependency->name, NULL),
               "name");
-    IRVM_READ(p,
-              irvm_fb_table_u32(&table, 1, 0, &dependency->minimum_version),
+    IRVM_READ(p, irvm_fb_table_u32(&table, 1, 0, &dependency->minimum_version),
               "minimum_version");
-    IRVM_READ(p,
-              irvm_fb_table_u32(&table, 2, IRVM_FLAG_REQUIRED,
-                                &dependency->flags),
-              "flags");
+    IRVM_READ(
+        p, irvm_fb_table_u32(&table, 2, IRVM_FLAG_REQUIRED, &dependency->flags),
+        "flags");
     irvm_path_pop(p, path);
   }
   def->dependency_count = vector.count;
@@ -245,8 +233,8 @@ static irt_status_t irvm_parse_imports(irvm_parser_t* p,
     irvm_fb_table_t table;
     size_t path = 0;
     irvm_import_def_t* import = &imports[i];
-    IRT_RETURN_IF_ERROR(irvm_vector_element(p, &vector, "imported_functions",
-                                            i, &table, &path));
+    IRT_RETURN_IF_ERROR(irvm_vector_element(p, &vector, "imported_functions", i,
+                                            &table, &path));
     IRVM_READ(p, irvm_fb_table_string(&table, 0, &import->full_name, NULL),
               "full_name");
     irvm_fb_table_t signature;
@@ -256,12 +244,12 @@ static irt_status_t irvm_parse_imports(irvm_parser_t* p,
     import->signature.calling_convention = irt_make_string_view("", 0);
     if (has_signature) {
       size_t signature_path = irvm_path_push(p, "signature");
-      IRT_RETURN_IF_ERROR(irvm_parse_signature(p, &signature,
-                                               &import->signature));
+      IRT_RETURN_IF_ERROR(
+          irvm_parse_signature(p, &signature, &import->signature));
       irvm_path_pop(p, signature_path);
     }
-    IRVM_READ(p, irvm_fb_table_u32(&table, 2, IRVM_FLAG_REQUIRED,
-                                   &import->flags),
+    IRVM_READ(p,
+              irvm_fb_table_u32(&table, 2, IRVM_FLAG_REQUIRED, &import->flags),
               "flags");
     irvm_path_pop(p, path);
   }
@@ -282,8 +270,8 @@ static irt_status_t irvm_parse_exports(irvm_parser_t* p,
   for (uint32_t i = 0; i < vector.count; ++i) {
     irvm_fb_table_t table;
     size_t path = 0;
-    IRT_RETURN_IF_ERROR(irvm_vector_element(p, &vector, "exported_functions",
-                                            i, &table, &path));
+    IRT_RETURN_IF_ERROR(irvm_vector_element(p, &vector, "exported_functions", i,
+                                            &table, &path));
     IRVM_READ(p, irvm_fb_table_string(&table, 0, &exports[i].local_name, NULL),
               "local_name");
     IRVM_READ(p, irvm_fb_table_u32(&table, 1, 0, &exports[i].internal_ordinal),
@@ -331,8 +319,8 @@ static irt_status_t irvm_parse_rodata(irvm_parser_t* p,
     irvm_fb_table_t table;
     size_t path = 0;
     irvm_rodata_def_t* segment = &segments[i];
-    IRT_RETURN_IF_ERROR(irvm_vector_element(p, &vector, "rodata_segments", i,
-                                            &table, &path));
+    IRT_RETURN_IF_ERROR(
+        irvm_vector_element(p, &vector, "rodata_segments", i, &table, &path));
     uint8_t compression_tag = 0;
     irvm_fb_table_t compression;
     bool has_compression = false;
@@ -365,16 +353,15 @@ static irt_status_t irvm_parse_rodata(irvm_parser_t* p,
 static irt_status_t irvm_parse_rwdata(irvm_parser_t* p,
                                       const irvm_fb_table_t* root) {
   irvm_fb_vector_t vector;
-  IRVM_READ(p,
-            irvm_fb_table_vector(root, IRVM_MODULE_RWDATA_SEGMENTS, 4, 4,
-                                 &vector),
-            "rwdata_segments");
+  IRVM_READ(
+      p, irvm_fb_table_vector(root, IRVM_MODULE_RWDATA_SEGMENTS, 4, 4, &vector),
+      "rwdata_segments");
   for (uint32_t i = 0; i < vector.count; ++i) {
     irvm_fb_table_t table;
     size_t path = 0;
     int32_t byte_size = 0;
-    IRT_RETURN_IF_ERROR(irvm_vector_element(p, &vector, "rwdata_segments", i,
-                                            &table, &path));
+    IRT_RETURN_IF_ERROR(
+        irvm_vector_element(p, &vector, "rwdata_segments", i, &table, &path));
     IRVM_READ(p, irvm_fb_table_i32(&table, 0, 0, &byte_size), "byte_size");
     irvm_path_pop(p, path);
   }
@@ -385,10 +372,9 @@ static irt_status_t irvm_parse_module_state(irvm_parser_t* p,
                                             const irvm_fb_table_t* root) {
   irvm_fb_table_t table;
   bool present = false;
-  IRVM_READ(p,
-            irvm_fb_table_table(root, IRVM_MODULE_MODULE_STATE, &table,
-                                &present),
-            "module_state");
+  IRVM_READ(
+      p, irvm_fb_table_table(root, IRVM_MODULE_MODULE_STATE, &table, &present),
+      "module_state");
   if (!present) return IRT_OK;
   int32_t capacity = 0, ref_count = 0;
   IRVM_READ(p, irvm_fb_table_i32(&table, 0, 0, &capacity),
@@ -396,10 +382,10 @@ static irt_status_t irvm_parse_module_state(irvm_parser_t* p,
   IRVM_READ(p, irvm_fb_table_i32(&table, 1, 0, &ref_count),
             "module_state.global_ref_count");
   if (capacity < 0 || ref_count < 0) {
-    return irvm_invalid(p,
-                        "module_state has a negative size "
-                        "(global_bytes_capacity %d, global_ref_count %d)",
-                        capacity, ref_count);
+    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
+                           "module_state has a negative size "
+                           "(global_bytes_capacity %d, global_ref_count %d)",
+                           capacity, ref_count);
   }
   p->def->global_bytes_capacity = (uint32_t)capacity;
   p->def->global_ref_count = (uint32_t)ref_count;
@@ -459,30 +445,31 @@ static irt_status_t irvm_parse_location(irvm_parser_t* p, uint8_t tag,
                                         irvm_location_def_t* out_location) {
   switch (tag) {
     case IRVM_LOCATION_CALL_SITE:
-      IRVM_READ(p, irvm_fb_table_i32(table, 0, 0, &out_location->call_site.callee),
+      IRVM_READ(p,
+                irvm_fb_table_i32(table, 0, 0, &out_location->call_site.callee),
                 "callee");
-      IRVM_READ(p, irvm_fb_table_i32(table, 1, 0, &out_location->call_site.caller),
+      IRVM_READ(p,
+                irvm_fb_table_i32(table, 1, 0, &out_location->call_site.caller),
                 "caller");
       break;
     case IRVM_LOCATION_FILE_LINE_COL:
       IRVM_READ(p,
-                irvm_fb_table_string(table, 0,
-                                     &out_location->file_line_col.filename,
-                                     NULL),
+                irvm_fb_table_string(
+                    table, 0, &out_location->file_line_col.filename, NULL),
                 "filename");
-      IRVM_READ(p,
-                irvm_fb_table_i32(table, 1, 0, &out_location->file_line_col.line),
-                "line");
-      IRVM_READ(p,
-                irvm_fb_table_i32(table, 2, 0,
-                                  &out_location->file_line_col.column),
-                "column");
+      IRVM_READ(
+          p, irvm_fb_table_i32(table, 1, 0, &out_location->file_line_col.line),
+          "line");
+      IRVM_READ(
+          p,
+          irvm_fb_table_i32(table, 2, 0, &out_location->file_line_col.column),
+          "column");
       break;
     case IRVM_LOCATION_FUSED: {
-      IRVM_READ(p,
-                irvm_fb_table_string(table, 0, &out_location->fused.metadata,
-                                     NULL),
-                "metadata");
+      IRVM_READ(
+          p,
+          irvm_fb_table_string(table, 0, &out_location->fused.metadata, NULL),
+          "metadata");
       irvm_fb_vector_t locations;
       IRVM_READ(p, irvm_fb_table_vector(table, 1, 4, 4, &locations),
                 "locations");
@@ -492,13 +479,13 @@ static irt_status_t irvm_parse_location(irvm_parser_t* p, uint8_t tag,
       break;
     }
     case IRVM_LOCATION_NAME:
-      IRVM_READ(p, irvm_fb_table_string(table, 0, &out_location->name.name, NULL),
+      IRVM_READ(p,
+                irvm_fb_table_string(table, 0, &out_location->name.name, NULL),
                 "name");
       out_location->name.has_child = irvm_fb_table_has(table, 1);
-      IRVM_READ(p,
-                irvm_fb_table_i32(table, 1, 0,
-                                  &out_location->name.child_location),
-                "child_location");
+      IRVM_READ(
+          p, irvm_fb_table_i32(table, 1, 0, &out_location->name.child_location),
+          "child_location");
       break;
     default:
       // Unknown kinds (newer compilers) stay NONE: the database is advisory.
@@ -513,9 +500,8 @@ static irt_status_t irvm_parse_source_maps(irvm_parser_t* p,
                                            irvm_debug_database_def_t* out_db) {
   irvm_fb_vector_t vector;
   irvm_source_map_def_t* maps = NULL;
-  IRT_RETURN_IF_ERROR(irvm_open_table_vector(p, database, 2, "functions",
-                                             sizeof(*maps), &vector,
-                                             (void**)&maps));
+  IRT_RETURN_IF_ERROR(irvm_open_table_vector(
+      p, database, 2, "functions", sizeof(*maps), &vector, (void**)&maps));
   for (uint32_t i = 0; i < vector.count; ++i) {
     irvm_fb_table_t table;
     size_t path = 0;
@@ -529,8 +515,8 @@ static irt_status_t irvm_parse_source_maps(irvm_parser_t* p,
                                    &entries),
               "locations");
     irvm_source_map_entry_t* copies = NULL;
-    IRT_RETURN_IF_ERROR(irvm_alloc_array(p, entries.count, sizeof(*copies),
-                                         (void**)&copies));
+    IRT_RETURN_IF_ERROR(
+        irvm_alloc_array(p, entries.count, sizeof(*copies), (void**)&copies));
     for (uint32_t k = 0; k < entries.count; ++k) {
       const uint8_t* bytes = irvm_fb_vector_element(&entries, k);
       copies[k].bytecode_offset = (int32_t)irvm_load_u32(bytes);
@@ -567,10 +553,9 @@ static irt_status_t irvm_parse_debug_database(irvm_parser_t* p,
     uint8_t tag = 0;
     irvm_fb_table_t table;
     bool present = false;
-    IRVM_READ(p,
-              irvm_fb_union_vector_get(&tags, &values, i, &tag, &table,
-                                       &present),
-              "");
+    IRVM_READ(
+        p, irvm_fb_union_vector_get(&tags, &values, i, &tag, &table, &present),
+        "");
     if (present) {
       IRT_RETURN_IF_ERROR(irvm_parse_location(p, tag, &table, &locations[i]));
     }
@@ -578,7 +563,8 @@ static irt_status_t irvm_parse_debug_database(irvm_parser_t* p,
   }
   def->debug_database.location_count = values.count;
   def->debug_database.locations = locations;
-  IRT_RETURN_IF_ERROR(irvm_parse_source_maps(p, &database, &def->debug_database));
+  IRT_RETURN_IF_ERROR(
+      irvm_parse_source_maps(p, &database, &def->debug_database));
   irvm_path_pop(p, path);
   return IRT_OK;
 }
@@ -632,18 +618,19 @@ static irt_status_t irvm_parse_root(irvm_parser_t* p,
                                     const irvm_fb_table_t* root) {
   irvm_module_def_t* def = p->def;
   bool has_name = false;
-  IRVM_READ(p, irvm_fb_table_string(root, IRVM_MODULE_NAME, &def->name,
-                                    &has_name),
+  IRVM_READ(p,
+            irvm_fb_table_string(root, IRVM_MODULE_NAME, &def->name, &has_name),
             "name");
   if (!has_name) {
-    return irvm_invalid(p, "required field name is missing");
+    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
+                           "required field name is missing");
   }
   IRVM_READ(p, irvm_fb_table_u32(root, IRVM_MODULE_VERSION, 0, &def->version),
             "version");
-  IRVM_READ(p,
-            irvm_fb_table_u32(root, IRVM_MODULE_REQUIREMENTS, 0,
-                              &def->requirements),
-            "requirements");
+  IRVM_READ(
+      p,
+      irvm_fb_table_u32(root, IRVM_MODULE_REQUIREMENTS, 0, &def->requirements),
+      "requirements");
   IRT_RETURN_IF_ERROR(irvm_parse_attrs(p, root, IRVM_MODULE_ATTRS,
                                        &def->attr_count, &def->attrs));
   IRT_RETURN_IF_ERROR(irvm_parse_types(p, root));
@@ -656,10 +643,9 @@ static irt_status_t irvm_parse_root(irvm_parser_t* p,
   IRT_RETURN_IF_ERROR(irvm_parse_module_state(p, root));
   IRT_RETURN_IF_ERROR(irvm_parse_descriptors(p, root, &p->descriptor_count));
   irvm_fb_vector_t bytecode;
-  IRVM_READ(p,
-            irvm_fb_table_vector(root, IRVM_MODULE_BYTECODE_DATA, 1, 1,
-                                 &bytecode),
-            "bytecode_data");
+  IRVM_READ(
+      p, irvm_fb_table_vector(root, IRVM_MODULE_BYTECODE_DATA, 1, 1, &bytecode),
+      "bytecode_data");
   def->bytecode_data = irvm_fb_vector_element(&bytecode, 0);
   def->bytecode_size = bytecode.count;
   return irvm_parse_debug_database(p, root);
@@ -720,8 +706,8 @@ static irt_status_t irvm_check_rodata(const irvm_parser_t* p) {
   return IRT_OK;
 }
 
-static irt_status_t irvm_check_function_descriptor(
-    const irvm_module_def_t* def, uint32_t i) {
+static irt_status_t irvm_check_function_descriptor(const irvm_module_def_t* def,
+                                                   uint32_t i) {
   const irvm_function_descriptor_t* descriptor = &def->function_descriptors[i];
   int32_t offset = (int32_t)descriptor->bytecode_offset;
   int32_t length = (int32_t)descriptor->bytecode_length;
@@ -741,8 +727,7 @@ static irt_status_t irvm_check_function_descriptor(
                            "negative",
                            i, offset);
   }
-  if (!irt_range_fits((uint64_t)offset, (uint64_t)length,
-                      def->bytecode_size)) {
+  if (!irt_range_fits((uint64_t)offset, (uint64_t)length, def->bytecode_size)) {
     return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
                            "function_descriptors[%u] bytecode range [%d, %lld) "
                            "exceeds the %zu bytes of bytecode_data",
@@ -819,7 +804,7 @@ static irt_status_t irvm_check_module(irvm_parser_t* p) {
       return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
                              "exported_functions[%u].internal_ordinal %d out "
                              "of range (%u functions)",
-                             i, (int32_t)export->internal_ordinal,
+                             i, (int32_t) export->internal_ordinal,
                              def->function_count);
     }
   }
@@ -845,9 +830,9 @@ static irt_status_t irvm_module_def_parse_into(irvm_module_def_t* def) {
       /*size_prefixed=*/true);
   if (status == IRT_OK) status = irvm_fb_reader_root(&p.fb, "IREE", &root);
   if (status != IRT_OK) {
-    irt_status_t reworded = irt_make_status(
-        irt_status_code(status), "not a VM bytecode module: %s",
-        irt_status_message(status));
+    irt_status_t reworded =
+        irt_make_status(irt_status_code(status), "not a VM bytecode module: %s",
+                        irt_status_message(status));
     irt_status_free(status);
     return reworded;
   }
@@ -914,8 +899,7 @@ bool irvm_attrs_lookup(uint32_t attr_count, const irvm_attr_def_t* attrs,
   return false;
 }
 
-size_t irvm_features_format(uint32_t features, char* buffer,
-                            size_t capacity) {
+size_t irvm_features_format(uint32_t features, char* buffer, size_t capacity) {
   static const char* const names[] = {"EXT_F32", "EXT_F64", "YIELD", "UNWIND"};
   size_t length = 0;
   int written = 0;

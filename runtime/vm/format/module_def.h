@@ -92,10 +92,23 @@ typedef enum irvm_location_kind_e {
 typedef struct irvm_location_def_s {
   irvm_location_kind_t kind;
   union {
-    struct { int32_t callee, caller; } call_site;
-    struct { irt_string_view_t filename; int32_t line, column; } file_line_col;
-    struct { irt_string_view_t metadata; uint32_t count; const int32_t* locations; } fused;
-    struct { irt_string_view_t name; int32_t child_location; bool has_child; } name;
+    struct {
+      int32_t callee, caller;
+    } call_site;
+    struct {
+      irt_string_view_t filename;
+      int32_t line, column;
+    } file_line_col;
+    struct {
+      irt_string_view_t metadata;
+      uint32_t count;
+      const int32_t* locations;
+    } fused;
+    struct {
+      irt_string_view_t name;
+      int32_t child_location;
+      bool has_child;
+    } name;
   };
 } irvm_location_def_t;
 
@@ -130,7 +143,7 @@ typedef struct irvm_module_def_s {
 
   irt_string_view_t name;
   uint32_t version;
-  uint32_t requirements;  // FeatureBits
+  uint32_t requirements;      // FeatureBits
   uint32_t bytecode_version;  // major << 16 | minor (verified 17.0)
 
   uint32_t attr_count;
