@@ -45,7 +45,7 @@
 // function ending in an open block, a label bound twice or used but never
 // bound, a MOVE bit where the layout forbids it, an odd register for a
 // 64-bit operand. Cross references (function/import/rodata/global ordinals,
-// export targets) are checked at finish (unless disabled).
+// export targets) are checked at finish (OUT_OF_RANGE, unless disabled).
 //
 // Malformed modules for verifier tests: begin a function with
 // IRVM_FUNCTION_UNCHECKED to get no entry block and no block-structure
@@ -346,7 +346,8 @@ irt_status_t irvm_module_builder_add_attr(irvm_module_builder_t* builder,
 irt_status_t irvm_module_builder_add_type(irvm_module_builder_t* builder,
                                           const char* full_name,
                                           irvm_type_t* out_type) IRT_MUST_USE;
-// The index |type| has in the sorted table given the types declared so far.
+// The index |type| has in the sorted table given the types declared so far
+// (UINT32_MAX for a handle this builder did not hand out).
 uint32_t irvm_module_builder_type_id(const irvm_module_builder_t* builder,
                                      irvm_type_t type);
 
@@ -448,8 +449,10 @@ typedef struct irvm_finish_options_s {
 } irvm_finish_options_t;
 
 // Encodes the module. |options| NULL = ZIP form with all checks. The file is
-// allocated from |allocator| (free it with irt_allocator_free); the builder
-// is unchanged and may be finished again or extended.
+// allocated from |allocator| (free it with irt_allocator_free), so it is
+// only max_align_t-aligned: copy it to a 64-byte aligned block when rodata
+// alignment must carry over to memory. The builder is unchanged and may be
+// finished again or extended.
 irt_status_t irvm_module_builder_finish(irvm_module_builder_t* builder,
                                         const irvm_finish_options_t* options,
                                         irt_allocator_t allocator,
@@ -464,7 +467,7 @@ irt_status_t irvm_module_builder_finish(irvm_module_builder_t* builder,
 // irvm_fn_emit_bytes allowed: for building malformed functions.
 #define IRVM_FUNCTION_UNCHECKED 0x1u
 
-// Starts internal function number |*out_ordinal|-to-be with calling
+// Starts the next internal function (see irvm_fn_ordinal) with calling
 // convention |cconv| (e.g. "0rI_r"; spans are not allowed here). Its entry
 // block marker is emitted at pc 0. |fn| is owned by |builder| and stays
 // valid (and writable) until the builder is destroyed; any number of
@@ -513,7 +516,8 @@ irt_status_t irvm_fn_bind_label(irvm_function_builder_t* fn,
 //   t       TYPE or TYPE_ID
 //   f       FUNC
 //   s       STRING (at most 65535 bytes)
-//   L       LIST of any registers (MOVE allowed on refs)
+//   L       LIST of any registers (MOVE allowed on refs; give 64-bit
+//           values as irvm_reg_i64 so the count covers both halves)
 //   Q/M     LIST of refs, without / with MOVE allowed
 //   J/K     LIST of I32 / I64 registers
 //   S       SEGMENTS
