@@ -315,6 +315,48 @@ static void test_notify_allocation_failure(void** state) {
   irhal_semaphore_release(semaphore);
 }
 
+// An allocator that signals or fails a semaphore right before allocating:
+// reproduces a notification becoming due while notify allocates its node.
+static irhal_semaphore_t* interfering_semaphore;
+static bool interfering_fail;
+
+static void* interfering_realloc(void* self, void* ptr, size_t size) {
+  irhal_semaphore_t* semaphore = interfering_semaphore;
+  interfering_semaphore = NULL;
+  if (semaphore && interfering_fail) {
+    irhal_semaphore_fail(semaphore, irt_make_status(IRT_STATUS_ABORTED, "x"));
+  } else if (semaphore) {
+    irt_status_free(irhal_semaphore_signal(semaphore, 1));
+  }
+  irt_allocator_t base = allocator();
+  return base.vtable->realloc(base.self, ptr, size);
+}
+
+static void interfering_free(void* self, void* ptr) {
+  irt_allocator_free(allocator(), ptr);
+}
+
+static const irt_allocator_vtable_t interfering_vtable = {
+    .realloc = interfering_realloc,
+    .free = interfering_free,
+};
+
+static void test_notify_due_while_allocating(void** state) {
+  (void)state;
+  irt_allocator_t host = {&interfering_vtable, NULL};
+  for (int fail = 0; fail < 2; ++fail) {
+    irhal_semaphore_t* semaphore = create(0, host);
+    notify_log_t log = {0};
+    interfering_fail = fail;
+    interfering_semaphore = semaphore;
+    assert_null(irhal_semaphore_notify(semaphore, 1, log_callback, &log));
+    assert_null(interfering_semaphore);  // the race happened
+    assert_int_equal(log.calls, 1);
+    assert_int_equal(log.code, fail ? IRT_STATUS_ABORTED : IRT_STATUS_OK);
+    irhal_semaphore_release(semaphore);
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // Concurrency
 //===----------------------------------------------------------------------===//
@@ -554,6 +596,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_notification_keeps_semaphore_alive,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_notify_allocation_failure, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_notify_due_while_allocating, setup,
                                       teardown),
       cmocka_unit_test(test_threads_wait_for_increasing_signals),
       cmocka_unit_test(test_threads_observe_failure),
