@@ -30,8 +30,8 @@ void bt_finish(irvm_module_builder_t* builder,
   irt_allocator_t allocator = irt_allocator_system();
   ASSERT_OK(irvm_module_builder_finish(builder, options, allocator,
                                        &out_module->data, &out_module->size));
-  ASSERT_OK(irvm_module_def_parse(out_module->data, out_module->size,
-                                  allocator, &out_module->def));
+  ASSERT_OK(irvm_module_def_parse(out_module->data, out_module->size, allocator,
+                                  &out_module->def));
 }
 
 void bt_module_free(bt_module_t* module) {

@@ -17,16 +17,16 @@
 #include "runtime/vm/format/module_def.h"
 
 // Fails the test with the formatted status unless |expr| is OK.
-#define ASSERT_OK(expr)                                                  \
-  do {                                                                   \
-    irt_status_t assert_ok_status_ = (expr);                             \
-    if (assert_ok_status_ != IRT_OK) {                                   \
-      char assert_ok_text_[2048];                                        \
-      irt_status_format(assert_ok_status_, assert_ok_text_,              \
-                        sizeof(assert_ok_text_));                        \
-      irt_status_free(assert_ok_status_);                                \
-      fail_msg("%s failed: %s", #expr, assert_ok_text_);                 \
-    }                                                                    \
+#define ASSERT_OK(expr)                                     \
+  do {                                                      \
+    irt_status_t assert_ok_status_ = (expr);                \
+    if (assert_ok_status_ != IRT_OK) {                      \
+      char assert_ok_text_[2048];                           \
+      irt_status_format(assert_ok_status_, assert_ok_text_, \
+                        sizeof(assert_ok_text_));           \
+      irt_status_free(assert_ok_status_);                   \
+      fail_msg("%s failed: %s", #expr, assert_ok_text_);    \
+    }                                                       \
   } while (0)
 
 // Asserts |expr| fails with |code| and a message containing |needle|.
@@ -55,7 +55,7 @@ const uint8_t* bt_function_code(const irvm_module_def_t* def, uint32_t ordinal,
 
 // Asserts that |actual| equals |expected| byte for byte, printing both in
 // hex on mismatch.
-#define ASSERT_BYTES(actual, actual_length, ...)                              \
+#define ASSERT_BYTES(actual, actual_length, ...)                             \
   bt_assert_bytes((actual), (actual_length), (const uint8_t[]){__VA_ARGS__}, \
                   sizeof((const uint8_t[]){__VA_ARGS__}), __FILE__, __LINE__)
 void bt_assert_bytes(const uint8_t* actual, size_t actual_length,
@@ -65,13 +65,13 @@ void bt_assert_bytes(const uint8_t* actual, size_t actual_length,
 static inline bool bt_sv_equal(irt_string_view_t view, const char* text) {
   return irt_string_view_equal_cstring(view, text);
 }
-#define ASSERT_SV(view, text)                                              \
-  do {                                                                     \
-    irt_string_view_t assert_sv_ = (view);                                 \
-    if (!bt_sv_equal(assert_sv_, (text))) {                                \
-      fail_msg("%s is \"%.*s\", expected \"%s\"", #view,                   \
-               IRT_SV_ARG(assert_sv_), (text));                            \
-    }                                                                      \
+#define ASSERT_SV(view, text)                            \
+  do {                                                   \
+    irt_string_view_t assert_sv_ = (view);               \
+    if (!bt_sv_equal(assert_sv_, (text))) {              \
+      fail_msg("%s is \"%.*s\", expected \"%s\"", #view, \
+               IRT_SV_ARG(assert_sv_), (text));          \
+    }                                                    \
   } while (0)
 
 #endif  // IREED_TESTS_VM_BUILDER_BUILDER_TEST_H

@@ -84,12 +84,11 @@ static void emit_simple_mul(irvm_function_builder_t* fn, irvm_type_t device,
     uint16_t buffer = input ? 7 : 5;
     ASSERT_OK(IRVM_EMIT(fn, IRVM_INSN_CONST_REF_RODATA,
                         irvm_opnd_rodata(input ? 7 : 5), irvm_opnd_ref(name)));
-    ASSERT_OK(IRVM_EMIT(fn, IRVM_INSN_CALL_VARIADIC,
-                        irvm_opnd_import(kBufferViewAssert),
-                        IRVM_SEGMENTS(-1, -1, -1, -1, 1),
-                        IRVM_LIST(REF(view), MOVE(name), I32(2), I32(1),
-                                  I64(6)),
-                        IRVM_EMPTY_LIST));
+    ASSERT_OK(IRVM_EMIT(
+        fn, IRVM_INSN_CALL_VARIADIC, irvm_opnd_import(kBufferViewAssert),
+        IRVM_SEGMENTS(-1, -1, -1, -1, 1),
+        IRVM_LIST(REF(view), MOVE(name), I32(2), I32(1), I64(6)),
+        IRVM_EMPTY_LIST));
     ASSERT_OK(irvm_fn_call(fn, irvm_opnd_import(kBufferViewBuffer),
                            (const irvm_reg_t[]){MOVE(view)}, 1,
                            (const irvm_reg_t[]){REF(buffer)}, 1));
@@ -110,11 +109,11 @@ static void emit_simple_mul(irvm_function_builder_t* fn, irvm_type_t device,
   ASSERT_OK(irvm_fn_call(fn, irvm_opnd_import(kFenceCreate),
                          (const irvm_reg_t[]){REF(3), I64(10)}, 2,
                          (const irvm_reg_t[]){REF(0)}, 1));
-  ASSERT_OK(irvm_fn_call(fn, irvm_opnd_import(kQueueAlloca),
-                         (const irvm_reg_t[]){REF(3), I64(12), MOVE(2), REF(0),
-                                              I64(10), I32(4), I32(3), I64(8),
-                                              I64(10)},
-                         9, (const irvm_reg_t[]){REF(1)}, 1));
+  ASSERT_OK(irvm_fn_call(
+      fn, irvm_opnd_import(kQueueAlloca),
+      (const irvm_reg_t[]){REF(3), I64(12), MOVE(2), REF(0), I64(10), I32(4),
+                           I32(3), I64(8), I64(10)},
+      9, (const irvm_reg_t[]){REF(1)}, 1));
   ASSERT_OK(irvm_fn_call(fn, irvm_opnd_import(kFenceCreate),
                          (const irvm_reg_t[]){REF(3), I64(10)}, 2,
                          (const irvm_reg_t[]){REF(2)}, 1));
@@ -122,8 +121,8 @@ static void emit_simple_mul(irvm_function_builder_t* fn, irvm_type_t device,
       fn, IRVM_INSN_CALL_VARIADIC, irvm_opnd_import(kQueueExecuteIndirect),
       IRVM_SEGMENTS(-1, -1, -1, -1, -1, -1, 3),
       IRVM_LIST(MOVE(3), I64(12), MOVE(0), REF(2), MOVE(4), I64(10),  //
-                MOVE(5), I64(10), I64(8),                              //
-                MOVE(7), I64(10), I64(8),                              //
+                MOVE(5), I64(10), I64(8),                             //
+                MOVE(7), I64(10), I64(8),                             //
                 REF(1), I64(10), I64(8)),
       IRVM_EMPTY_LIST));
   ASSERT_OK(IRVM_EMIT(fn, IRVM_INSN_CALL_VARIADIC_YIELDABLE,
@@ -133,12 +132,11 @@ static void emit_simple_mul(irvm_function_builder_t* fn, irvm_type_t device,
   ASSERT_OK(irvm_fn_bind_label(fn, resume));
   ASSERT_OK(irvm_fn_cond_br(fn, I32(0), failed, ok));
   ASSERT_OK(irvm_fn_bind_label(fn, ok));
-  ASSERT_OK(IRVM_EMIT(fn, IRVM_INSN_CALL_VARIADIC,
-                      irvm_opnd_import(kBufferViewCreate),
-                      IRVM_SEGMENTS(-1, -1, -1, -1, -1, 1),
-                      IRVM_LIST(MOVE(1), I64(10), I64(8), I32(2), I32(1),
-                                I64(6)),
-                      IRVM_LIST(REF(0))));
+  ASSERT_OK(IRVM_EMIT(
+      fn, IRVM_INSN_CALL_VARIADIC, irvm_opnd_import(kBufferViewCreate),
+      IRVM_SEGMENTS(-1, -1, -1, -1, -1, 1),
+      IRVM_LIST(MOVE(1), I64(10), I64(8), I32(2), I32(1), I64(6)),
+      IRVM_LIST(REF(0))));
   ASSERT_OK(irvm_fn_return(fn, (const irvm_reg_t[]){MOVE(0)}, 1));
   ASSERT_OK(irvm_fn_bind_label(fn, failed));
   ASSERT_OK(IRVM_EMIT(fn, IRVM_INSN_DISCARD_REFS, IRVM_LIST(REF(1))));
@@ -154,9 +152,14 @@ static void test_simple_mul_by_hand(void** state) {
   ASSERT_OK(irvm_module_builder_add_type(builder, "!hal.device", &device));
   ASSERT_OK(irvm_module_builder_add_type(builder, "!hal.command_buffer",
                                          &command_buffer));
-  const char* other_types[] = {"i32",        "i64",         "!hal.allocator",
-                               "!hal.buffer", "!hal.buffer_view",
-                               "!hal.executable", "!hal.fence", "!vm.buffer"};
+  const char* other_types[] = {"i32",
+                               "i64",
+                               "!hal.allocator",
+                               "!hal.buffer",
+                               "!hal.buffer_view",
+                               "!hal.executable",
+                               "!hal.fence",
+                               "!vm.buffer"};
   for (size_t i = 0; i < sizeof(other_types) / sizeof(other_types[0]); ++i) {
     ASSERT_OK(irvm_module_builder_add_type(builder, other_types[i], &ignored));
   }
@@ -169,14 +172,18 @@ static void test_simple_mul_by_hand(void** state) {
                                              IRVM_FLAG_REQUIRED, &ordinal));
     assert_int_equal(ordinal, i);
   }
-  const char* strings[] = {"hal.device.id", "local*", "hal.executable.format",
-                           "embedded-elf-x86_64", "", "input0", "tensor",
+  const char* strings[] = {"hal.device.id",
+                           "local*",
+                           "hal.executable.format",
+                           "embedded-elf-x86_64",
+                           "",
+                           "input0",
+                           "tensor",
                            "input1"};
   for (uint32_t i = 0; i < 8; ++i) {
     uint32_t ordinal = 0;
-    ASSERT_OK(irvm_module_builder_add_rodata(builder, strings[i],
-                                             strlen(strings[i]), NULL,
-                                             &ordinal));
+    ASSERT_OK(irvm_module_builder_add_rodata(
+        builder, strings[i], strlen(strings[i]), NULL, &ordinal));
   }
   ASSERT_OK(irvm_module_builder_set_module_state(builder, 0, 3));
   irvm_function_builder_t* unused = NULL;
@@ -205,26 +212,25 @@ static void test_simple_mul_by_hand(void** state) {
   ASSERT_BYTES(code + 0x3A, 3, 0x0e, 0x0a, 0x00);
   ASSERT_BYTES(code + 0x48, 3, 0x10, 0x02, 0x80);
   ASSERT_BYTES(code + 0x52, 11, 0x08, 0, 0, 0, 0, 0x06, 0, 0, 0, 0x03, 0x80);
-  ASSERT_BYTES(code + 0x5D, 11, 0x08, 0x02, 0, 0, 0, 0x05, 0, 0, 0, 0x04,
-               0x80);
+  ASSERT_BYTES(code + 0x5D, 11, 0x08, 0x02, 0, 0, 0, 0x05, 0, 0, 0, 0x04, 0x80);
   ASSERT_BYTES(code + 0x6F, 31, 0x59, 0x02, 0x00, 0x00, 0x80, 0x05, 0x00, 0xff,
-               0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x00, 0x05,
-               0x00, 0x00, 0x80, 0x05, 0xc0, 0x02, 0x00, 0x01, 0x00, 0x06,
-               0x00, 0x00, 0x00);
-  ASSERT_BYTES(code + 0x8E, 14, 0x58, 0x03, 0x00, 0x00, 0x80, 0x00, 0x01,
-               0x00, 0x00, 0xc0, 0x01, 0x00, 0x05, 0x80);
-  ASSERT_BYTES(code + 0xB1, 21, 0x58, 0x00, 0x00, 0x00, 0x80, 0x06, 0x00,
-               0x05, 0x80, 0x06, 0x80, 0x00, 0x80, 0x08, 0x00, 0x00, 0x00,
-               0x03, 0x00, 0x00, 0x00);
-  ASSERT_BYTES(code + 0x186, 30, 0x88, 0x10, 0x00, 0x00, 0x80, 0x00, 0x03,
-               0x00, 0xff, 0xff, 0xff, 0xff, 0x01, 0x00, 0x03, 0x00, 0x05,
-               0x00, 0x0a, 0x00, 0x02, 0xc0, 0xa4, 0x01, 0x00, 0x00, 0x01,
-               0x00, 0x00, 0x00);
-  ASSERT_BYTES(code + 0x1A4, 16, 0x79, 0x57, 0x00, 0x00, 0xe0, 0x01, 0x00,
-               0x00, 0x00, 0x00, 0xb4, 0x01, 0x00, 0x00, 0x00, 0x00);
+               0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x00, 0x05, 0x00,
+               0x00, 0x80, 0x05, 0xc0, 0x02, 0x00, 0x01, 0x00, 0x06, 0x00, 0x00,
+               0x00);
+  ASSERT_BYTES(code + 0x8E, 14, 0x58, 0x03, 0x00, 0x00, 0x80, 0x00, 0x01, 0x00,
+               0x00, 0xc0, 0x01, 0x00, 0x05, 0x80);
+  ASSERT_BYTES(code + 0xB1, 21, 0x58, 0x00, 0x00, 0x00, 0x80, 0x06, 0x00, 0x05,
+               0x80, 0x06, 0x80, 0x00, 0x80, 0x08, 0x00, 0x00, 0x00, 0x03, 0x00,
+               0x00, 0x00);
+  ASSERT_BYTES(code + 0x186, 30, 0x88, 0x10, 0x00, 0x00, 0x80, 0x00, 0x03, 0x00,
+               0xff, 0xff, 0xff, 0xff, 0x01, 0x00, 0x03, 0x00, 0x05, 0x00, 0x0a,
+               0x00, 0x02, 0xc0, 0xa4, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00,
+               0x00);
+  ASSERT_BYTES(code + 0x1A4, 16, 0x79, 0x57, 0x00, 0x00, 0xe0, 0x01, 0x00, 0x00,
+               0x00, 0x00, 0xb4, 0x01, 0x00, 0x00, 0x00, 0x00);
   ASSERT_BYTES(code + 0x1DA, 6, 0x5a, 0x00, 0x01, 0x00, 0x00, 0xc0);
-  ASSERT_BYTES(code + 0x1E0, 11, 0x79, 0x85, 0x01, 0x00, 0x01, 0x80, 0x5b,
-               0x00, 0x00, 0x1b, 0x00);
+  ASSERT_BYTES(code + 0x1E0, 11, 0x79, 0x85, 0x01, 0x00, 0x01, 0x80, 0x5b, 0x00,
+               0x00, 0x1b, 0x00);
   assert_memory_equal(code + 0x1EB, "failed to wait on timepoint", 27);
 
   char path[512];
@@ -234,8 +240,8 @@ static void test_simple_mul_by_hand(void** state) {
     size_t size = 0;
     assert_true(ireed_test_read_file(path, &data, &size));
     irvm_module_def_t original;
-    ASSERT_OK(irvm_module_def_parse(data, size, irt_allocator_system(),
-                                    &original));
+    ASSERT_OK(
+        irvm_module_def_parse(data, size, irt_allocator_system(), &original));
     uint32_t original_length = 0;
     const uint8_t* original_code =
         bt_function_code(&original, 1, &original_length);
@@ -272,10 +278,10 @@ static size_t cconv_kinds(irt_string_view_t cconv, bool results,
     size_t span_end = i + 1, repeat = 1;
     if (c == 'C') {  // repeat the tuple segments[top_level] times
       span_end = (const char*)memchr(text + i, 'D', end - i) - text;
-      repeat = segments && top_level < segments->list.count
-                   ? (uint16_t)irvm_operand_list_entry(segments,
-                                                       (uint16_t)top_level)
-                   : 0;
+      repeat =
+          segments && top_level < segments->list.count
+              ? (uint16_t)irvm_operand_list_entry(segments, (uint16_t)top_level)
+              : 0;
       ++i;
     }
     for (size_t r = 0; r < repeat; ++r) {
@@ -299,8 +305,8 @@ static irvm_reg_t reg_from_bits(uint16_t bits, uint8_t kind) {
     return (irvm_reg_t){IRVM_REG_REF, (bits & 0x4000) != 0,
                         (uint16_t)(bits & 0x3FFF)};
   }
-  return (irvm_reg_t){kind == IRVM_REG_I64 ? IRVM_REG_I64 : IRVM_REG_I32,
-                      false, (uint16_t)(bits & 0x7FFF)};
+  return (irvm_reg_t){kind == IRVM_REG_I64 ? IRVM_REG_I64 : IRVM_REG_I32, false,
+                      (uint16_t)(bits & 0x7FFF)};
 }
 
 typedef struct rebuild_s {
@@ -355,15 +361,14 @@ static irvm_branch_target_t branch_from(const rebuild_t* r,
 }
 
 static void rebuild_instruction(const rebuild_t* r,
-                                const irvm_instruction_t* insn,
-                                storage_t* s) {
+                                const irvm_instruction_t* insn, storage_t* s) {
   irvm_opnd_t operands[IRVM_MAX_OPERANDS];
   const irvm_op_info_t* info = insn->info;
-  bool is_call = info->table == IRVM_OP_TABLE_CORE &&
-                 (info->opcode == IRVM_OP_CALL ||
-                  info->opcode == IRVM_OP_CALL_VARIADIC ||
-                  info->opcode == IRVM_OP_CALL_YIELDABLE ||
-                  info->opcode == IRVM_OP_CALL_VARIADIC_YIELDABLE);
+  bool is_call =
+      info->table == IRVM_OP_TABLE_CORE &&
+      (info->opcode == IRVM_OP_CALL || info->opcode == IRVM_OP_CALL_VARIADIC ||
+       info->opcode == IRVM_OP_CALL_YIELDABLE ||
+       info->opcode == IRVM_OP_CALL_VARIADIC_YIELDABLE);
   bool is_return =
       info->table == IRVM_OP_TABLE_CORE && info->opcode == IRVM_OP_RETURN;
   const irvm_operand_t* segments = NULL;
@@ -379,23 +384,33 @@ static void rebuild_instruction(const rebuild_t* r,
         operands[i] = irvm_opnd_reg(reg_from_bits(
             field->reg, field->kind == 'I' ? IRVM_REG_I64 : IRVM_REG_I32));
         break;
-      case 'c': operands[i] = irvm_opnd_imm_i32((int32_t)field->u32); break;
-      case 'C': operands[i] = irvm_opnd_imm_i64((int64_t)field->u64); break;
-      case 'g': operands[i] = irvm_opnd_global(field->u32); break;
-      case 'G': operands[i] = irvm_opnd_global_ref(field->u32); break;
-      case 'd': operands[i] = irvm_opnd_rodata(field->u32); break;
+      case 'c':
+        operands[i] = irvm_opnd_imm_i32((int32_t)field->u32);
+        break;
+      case 'C':
+        operands[i] = irvm_opnd_imm_i64((int64_t)field->u64);
+        break;
+      case 'g':
+        operands[i] = irvm_opnd_global(field->u32);
+        break;
+      case 'G':
+        operands[i] = irvm_opnd_global_ref(field->u32);
+        break;
+      case 'd':
+        operands[i] = irvm_opnd_rodata(field->u32);
+        break;
       case 't':  // handles equal sorted ids: the corpus tables are sorted
         operands[i] = irvm_opnd_type((irvm_type_t){field->u32});
         break;
       case 'f':
-        operands[i] = field->u32 & IRVM_FUNCTION_IMPORT_BIT
-                          ? irvm_opnd_import(field->u32 &
-                                             ~IRVM_FUNCTION_IMPORT_BIT)
-                          : irvm_opnd_func(field->u32);
+        operands[i] =
+            field->u32 & IRVM_FUNCTION_IMPORT_BIT
+                ? irvm_opnd_import(field->u32 & ~IRVM_FUNCTION_IMPORT_BIT)
+                : irvm_opnd_func(field->u32);
         break;
       case 's':
-        operands[i] = irvm_opnd_string_n(field->string.data,
-                                         field->string.size);
+        operands[i] =
+            irvm_opnd_string_n(field->string.data, field->string.size);
         break;
       case 'S':
         segments = field;
@@ -406,8 +421,7 @@ static void rebuild_instruction(const rebuild_t* r,
         break;
       case 'B':
       case 'b': {
-        irvm_branch_target_t target =
-            branch_from(r, &field->branch, s->remaps);
+        irvm_branch_target_t target = branch_from(r, &field->branch, s->remaps);
         operands[i] =
             irvm_opnd_branch(target.label, target.remaps, target.remap_count);
         break;
@@ -430,9 +444,9 @@ static void rebuild_instruction(const rebuild_t* r,
           cconv_kinds(callee_cconv(r, insn), list_index == 1, segments, kinds,
                       256);
         } else if (is_return) {
-          cconv_kinds(r->def->function_signatures[r->function]
-                          .calling_convention,
-                      true, NULL, kinds, 256);
+          cconv_kinds(
+              r->def->function_signatures[r->function].calling_convention, true,
+              NULL, kinds, 256);
         } else if (field->kind == 'K') {
           memset(kinds, IRVM_REG_I64, sizeof(kinds));
         }
@@ -447,8 +461,8 @@ static void rebuild_instruction(const rebuild_t* r,
       }
     }
   }
-  irvm_insn_t selector = irvm_insn_make((irvm_op_table_t)info->table,
-                                        info->opcode);
+  irvm_insn_t selector =
+      irvm_insn_make((irvm_op_table_t)info->table, info->opcode);
   ASSERT_OK(irvm_fn_emit(r->fn, selector, operands, insn->operand_count));
 }
 
@@ -510,10 +524,10 @@ static void rodata_entry(const irvm_module_def_t* def,
       memcpy(name, p + 30, stem);
       name[stem] = '\0';
       const char* extension = dot ? dot : "";
-      options->mime_type = strncmp(extension, ".so", 3) == 0 ? "application/x-elf"
-                           : strncmp(extension, ".fb", 3) == 0
-                               ? "application/x-flatbuffers"
-                               : NULL;
+      options->mime_type =
+          strncmp(extension, ".so", 3) == 0   ? "application/x-elf"
+          : strncmp(extension, ".fb", 3) == 0 ? "application/x-flatbuffers"
+                                              : NULL;
       options->name = name;
       return;
     }
@@ -566,8 +580,8 @@ static void rebuild_module(const char* relative) {
     snprintf(value, sizeof(value), "%.*s",
              IRT_SV_ARG(import->signature.calling_convention));
     uint32_t ordinal = 0;
-    ASSERT_OK(irvm_module_builder_add_import(builder, key, value,
-                                             import->flags, &ordinal));
+    ASSERT_OK(irvm_module_builder_add_import(builder, key, value, import->flags,
+                                             &ordinal));
   }
   for (uint32_t i = 0; i < def.rodata_count; ++i) {
     const irvm_rodata_def_t* r = &def.rodata[i];
@@ -578,17 +592,15 @@ static void rebuild_module(const char* relative) {
       rodata_entry(&def, r, &options, entry, sizeof(entry));
     }
     uint32_t ordinal = 0;
-    ASSERT_OK(irvm_module_builder_add_rodata(builder, r->data,
-                                             (size_t)r->length, &options,
-                                             &ordinal));
+    ASSERT_OK(irvm_module_builder_add_rodata(
+        builder, r->data, (size_t)r->length, &options, &ordinal));
   }
   ASSERT_OK(irvm_module_builder_set_module_state(
       builder, def.global_bytes_capacity, def.global_ref_count));
   for (uint32_t i = 0; i < def.export_count; ++i) {
     snprintf(key, sizeof(key), "%.*s", IRT_SV_ARG(def.exports[i].local_name));
-    ASSERT_OK(irvm_module_builder_add_export(builder, key,
-                                             def.exports[i].internal_ordinal,
-                                             NULL));
+    ASSERT_OK(irvm_module_builder_add_export(
+        builder, key, def.exports[i].internal_ordinal, NULL));
   }
   for (uint32_t f = 0; f < def.function_count; ++f) {
     const irvm_signature_def_t* signature = &def.function_signatures[f];
@@ -629,9 +641,9 @@ static void rebuild_module(const char* relative) {
     assert_memory_equal(copy->bytecode_data + b->bytecode_offset,
                         def.bytecode_data + a->bytecode_offset,
                         a->bytecode_length);
-    assert_true(irt_string_view_equal(
-        copy->function_signatures[f].calling_convention,
-        def.function_signatures[f].calling_convention));
+    assert_true(
+        irt_string_view_equal(copy->function_signatures[f].calling_convention,
+                              def.function_signatures[f].calling_convention));
   }
   assert_int_equal(copy->bytecode_size, def.bytecode_size);
   assert_int_equal(copy->rodata_count, def.rodata_count);

@@ -40,14 +40,13 @@ static void test_identity_i64_body(void** state) {
   irvm_type_t type;
   ASSERT_OK(irvm_module_builder_add_type(builder, "!hal.buffer_view", &type));
   irvm_function_builder_t* fn = NULL;
-  ASSERT_OK(irvm_module_builder_begin_exported_function(builder,
-                                                        "identity_i64", "0r_r",
-                                                        &fn));
+  ASSERT_OK(irvm_module_builder_begin_exported_function(builder, "identity_i64",
+                                                        "0r_r", &fn));
   ASSERT_OK(IRVM_EMIT(fn, IRVM_INSN_RETURN, IRVM_LIST(irvm_reg_ref_move(0))));
   bt_module_t m;
   bt_finish(builder, NULL, &m);
-  ASSERT_BYTES(m.def.bytecode_data, m.def.bytecode_size, 0x79, 0x5A, 0x01,
-               0x00, 0x00, 0xC0, 0x00, 0x00);
+  ASSERT_BYTES(m.def.bytecode_data, m.def.bytecode_size, 0x79, 0x5A, 0x01, 0x00,
+               0x00, 0xC0, 0x00, 0x00);
   const irvm_function_descriptor_t* d = &m.def.function_descriptors[0];
   assert_int_equal(d->bytecode_offset, 0);
   assert_int_equal(d->bytecode_length, 6);
@@ -61,48 +60,46 @@ static void test_identity_i64_body(void** state) {
 }
 
 // The example of docs/module-builder.md, verbatim.
+// The module's contents; any error is returned as is.
+static irt_status_t define_example(irvm_module_builder_t* b) {
+  irvm_function_builder_t* fn = NULL;
+
+  // add: the arguments arrive in %i0 and %i1 (cconv "0ii_i", spec 5.3).
+  IRT_RETURN_IF_ERROR(
+      irvm_module_builder_begin_exported_function(b, "add", "0ii_i", &fn));
+  IRT_RETURN_IF_ERROR(irvm_fn_add_attr(
+      fn, "iree.abi.declaration", "sync func @add(%a: i32, %b: i32) -> i32"));
+  // %i2 = vm.add.i32 %i0, %i1
+  IRT_RETURN_IF_ERROR(irvm_fn_op3(fn, IRVM_INSN_ADD_I32, irvm_reg_i32(2),
+                                  irvm_reg_i32(0), irvm_reg_i32(1)));
+  // vm.return %i2
+  IRT_RETURN_IF_ERROR(
+      IRVM_EMIT(fn, IRVM_INSN_RETURN, IRVM_LIST(irvm_reg_i32(2))));
+
+  // count_devices: %i0 = vm.call @hal.devices.count(); vm.return %i0
+  uint32_t devices_count = 0;
+  IRT_RETURN_IF_ERROR(
+      irvm_module_builder_add_dependency(b, "hal", 6, IRVM_FLAG_REQUIRED));
+  IRT_RETURN_IF_ERROR(irvm_module_builder_add_import(
+      b, "hal.devices.count", "0v_i", IRVM_FLAG_REQUIRED, &devices_count));
+  IRT_RETURN_IF_ERROR(irvm_module_builder_begin_exported_function(
+      b, "count_devices", "0v_i", &fn));
+  IRT_RETURN_IF_ERROR(irvm_fn_call(fn, irvm_opnd_import(devices_count), NULL, 0,
+                                   (const irvm_reg_t[]){irvm_reg_i32(0)}, 1));
+  return irvm_fn_return(fn, (const irvm_reg_t[]){irvm_reg_i32(0)}, 1);
+}
+
+// Writes the module (ZIP form); free *out_data with irt_allocator_free.
 static irt_status_t build_example(irt_allocator_t allocator, uint8_t** out_data,
                                   size_t* out_size) {
   irvm_module_builder_t* b = NULL;
   IRT_RETURN_IF_ERROR(irvm_module_builder_create(allocator, "example", 0, &b));
-  irt_status_t status = IRT_OK;
-  irvm_function_builder_t* fn = NULL;
-
-  // add: the arguments arrive in %i0 and %i1 (cconv "0ii_i", spec 5.3).
-  if (!status) {
-    status = irvm_module_builder_begin_exported_function(b, "add", "0ii_i", &fn);
+  irt_status_t status = define_example(b);
+  if (status == IRT_OK) {
+    status = irvm_module_builder_finish(b, NULL, allocator, out_data, out_size);
   }
-  if (!status) {
-    status = irvm_fn_add_attr(fn, "iree.abi.declaration",
-                              "sync func @add(%a: i32, %b: i32) -> i32");
-  }
-  if (!status) {  // %i2 = vm.add.i32 %i0, %i1
-    status = irvm_fn_op3(fn, IRVM_INSN_ADD_I32, irvm_reg_i32(2),
-                         irvm_reg_i32(0), irvm_reg_i32(1));
-  }
-  if (!status) {  // vm.return %i2
-    status = IRVM_EMIT(fn, IRVM_INSN_RETURN, IRVM_LIST(irvm_reg_i32(2)));
-  }
-
-  // count_devices: %i0 = vm.call @hal.devices.count(); vm.return %i0
-  uint32_t devices_count = 0;
-  if (!status) status = irvm_module_builder_add_dependency(b, "hal", 6, IRVM_FLAG_REQUIRED);
-  if (!status) {
-    status = irvm_module_builder_add_import(b, "hal.devices.count", "0v_i",
-                                            IRVM_FLAG_REQUIRED, &devices_count);
-  }
-  if (!status) {
-    status = irvm_module_builder_begin_exported_function(b, "count_devices", "0v_i", &fn);
-  }
-  if (!status) {
-    status = irvm_fn_call(fn, irvm_opnd_import(devices_count), NULL, 0,
-                          (const irvm_reg_t[]){irvm_reg_i32(0)}, 1);
-  }
-  if (!status) status = irvm_fn_return(fn, (const irvm_reg_t[]){irvm_reg_i32(0)}, 1);
-
-  if (!status) status = irvm_module_builder_finish(b, NULL, allocator, out_data, out_size);
   irvm_module_builder_destroy(b);
-  return status;  // free *out_data with irt_allocator_free(allocator, ...)
+  return status;
 }
 
 static void test_documented_example(void** state) {
@@ -135,12 +132,12 @@ static void test_call_list_padding(void** state) {
   add_imports(builder, 4);
   irvm_function_builder_t* fn = new_function(builder, "0rr_v");
   // pc 1: vm.call.variadic (odd pc: the segment list starts at pc 6).
-  ASSERT_OK(IRVM_EMIT(fn, IRVM_INSN_CALL_VARIADIC, irvm_opnd_import(2),
-                      IRVM_SEGMENTS(-1, -1, -1, -1, 1),
-                      IRVM_LIST(irvm_reg_ref(0), irvm_reg_ref_move(5),
-                                irvm_reg_i32(2), irvm_reg_i32(1),
-                                irvm_reg_i64(6)),
-                      IRVM_EMPTY_LIST));
+  ASSERT_OK(
+      IRVM_EMIT(fn, IRVM_INSN_CALL_VARIADIC, irvm_opnd_import(2),
+                IRVM_SEGMENTS(-1, -1, -1, -1, 1),
+                IRVM_LIST(irvm_reg_ref(0), irvm_reg_ref_move(5),
+                          irvm_reg_i32(2), irvm_reg_i32(1), irvm_reg_i64(6)),
+                IRVM_EMPTY_LIST));
   uint32_t call_pc = irvm_fn_pc(fn);
   assert_int_equal(call_pc % 2, 0);  // 1 + 31 bytes
   ASSERT_OK(irvm_fn_call(fn, irvm_opnd_import(3),
@@ -152,10 +149,10 @@ static void test_call_list_padding(void** state) {
   uint32_t length = 0;
   const uint8_t* code = bt_function_code(&m.def, 0, &length);
   ASSERT_BYTES(code + 1, 31, 0x59, 0x02, 0x00, 0x00, 0x80,  //
-               0x05, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-               0x01, 0x00,  // segments
-               0x05, 0x00, 0x00, 0x80, 0x05, 0xC0, 0x02, 0x00, 0x01, 0x00,
-               0x06, 0x00,  // arguments
+               0x05, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01,
+               0x00,  // segments
+               0x05, 0x00, 0x00, 0x80, 0x05, 0xC0, 0x02, 0x00, 0x01, 0x00, 0x06,
+               0x00,         // arguments
                0x00, 0x00);  // results
   ASSERT_BYTES(code + call_pc, 14, 0x58, 0x03, 0x00, 0x00, 0x80, 0x00, 0x01,
                0x00, 0x00, 0xC0, 0x01, 0x00, 0x05, 0x80);
@@ -178,14 +175,13 @@ static void test_branch_remap_padding(void** state) {
   ASSERT_OK(irvm_fn_new_label(fn, &f));
   ASSERT_OK(irvm_fn_new_label(fn, &join));
   ASSERT_OK(irvm_fn_cond_br(fn, irvm_reg_i32(0), t, f));  // pc 1
-  ASSERT_OK(irvm_fn_bind_label(fn, t));                    // pc 14
+  ASSERT_OK(irvm_fn_bind_label(fn, t));                   // pc 14
   ASSERT_OK(irvm_fn_op1(fn, IRVM_INSN_CONST_I32_ZERO, irvm_reg_i32(1)));
   // pc 18 (even): cond_br with remaps.
-  ASSERT_OK(IRVM_EMIT(
-      fn, IRVM_INSN_COND_BR, irvm_opnd_i32(1),
-      IRVM_BRANCH(join, {irvm_reg_i64(2), irvm_reg_i64(4)}),
-      IRVM_BRANCH(join, {irvm_reg_ref_move(0), irvm_reg_ref(1)},
-                  {irvm_reg_i32(1), irvm_reg_i32(6)})));
+  ASSERT_OK(IRVM_EMIT(fn, IRVM_INSN_COND_BR, irvm_opnd_i32(1),
+                      IRVM_BRANCH(join, {irvm_reg_i64(2), irvm_reg_i64(4)}),
+                      IRVM_BRANCH(join, {irvm_reg_ref_move(0), irvm_reg_ref(1)},
+                                  {irvm_reg_i32(1), irvm_reg_i32(6)})));
   ASSERT_OK(irvm_fn_bind_label(fn, f));
   ASSERT_OK(irvm_fn_br(fn, join));
   ASSERT_OK(irvm_fn_bind_label(fn, join));
@@ -196,15 +192,15 @@ static void test_branch_remap_padding(void** state) {
   const uint8_t* code = bt_function_code(&m.def, 0, &length);
   // t = 16, f = 52, join = 60.
   ASSERT_BYTES(code, 18,  //
-               0x79, 0x57, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00,
-               0x34, 0x00, 0x00, 0x00, 0x00, 0x00,  // cond_br %i0 ^0010 ^0034
-               0x79, 0x0C);                         // ^0010: const.i32.zero
-  ASSERT_BYTES(code + 18, 34,  //
-               0x01, 0x00,     // -> %i1
+               0x79, 0x57, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x34,
+               0x00, 0x00, 0x00, 0x00, 0x00,  // cond_br %i0 ^0010 ^0034
+               0x79, 0x0C);                   // ^0010: const.i32.zero
+  ASSERT_BYTES(code + 18, 34,                 //
+               0x01, 0x00,                    // -> %i1
                0x57, 0x01, 0x00, 0x3C, 0x00, 0x00, 0x00,  // pc 20 (even)
                0x00,                                      // pad: pc 27 is odd
-               0x02, 0x00, 0x02, 0x00, 0x04, 0x00, 0x03, 0x00, 0x05, 0x00,
-               0x3C, 0x00, 0x00, 0x00,  // no pad: pc 42 is even
+               0x02, 0x00, 0x02, 0x00, 0x04, 0x00, 0x03, 0x00, 0x05, 0x00, 0x3C,
+               0x00, 0x00, 0x00,  // no pad: pc 42 is even
                0x02, 0x00, 0x00, 0xC0, 0x01, 0x80, 0x01, 0x00, 0x06, 0x00);
   ASSERT_BYTES(code + 52, 12, 0x79, 0x56, 0x3C, 0x00, 0x00, 0x00, 0x00, 0x00,
                0x79, 0x5A, 0x00, 0x00);
@@ -240,11 +236,11 @@ static void test_br_table_layout(void** state) {
   // case 0 target @12, count @16, case 1 target @18, count @22, pair @24;
   // ^a = 28, ^b = 32.
   ASSERT_BYTES(code, 36,  //
-               0x79, 0x83, 0x00, 0x00, 0x1C, 0x00, 0x00, 0x00, 0x00, 0x00,
-               0x02, 0x00, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1C, 0x00,
-               0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00,  //
-               0x79, 0x5A, 0x00, 0x00,                          // ^a: return
-               0x79, 0x5A, 0x00, 0x00);                         // ^b: return
+               0x79, 0x83, 0x00, 0x00, 0x1C, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02,
+               0x00, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1C, 0x00, 0x00, 0x00,
+               0x01, 0x00, 0x00, 0x00, 0x01, 0x00,  //
+               0x79, 0x5A, 0x00, 0x00,              // ^a: return
+               0x79, 0x5A, 0x00, 0x00);             // ^b: return
   assert_int_equal(length, 36);
   bt_module_free(&m);
   irvm_module_builder_destroy(builder);
@@ -311,7 +307,8 @@ static void test_register_counts_cover_arguments(void** state) {
   ASSERT_OK(irvm_fn_const_i64(wide, irvm_reg_i64(10), -1));
   ASSERT_OK(irvm_fn_const_i32(wide, irvm_reg_i32(3), 5));
   ASSERT_OK(irvm_fn_op1(wide, IRVM_INSN_CONST_REF_ZERO, irvm_reg_ref(7)));
-  ASSERT_OK(IRVM_EMIT(wide, IRVM_INSN_DISCARD_REFS, IRVM_LIST(irvm_reg_ref(7))));
+  ASSERT_OK(
+      IRVM_EMIT(wide, IRVM_INSN_DISCARD_REFS, IRVM_LIST(irvm_reg_ref(7))));
   ASSERT_OK(irvm_fn_return(wide, NULL, 0));
   bt_module_t m;
   bt_finish(builder, NULL, &m);
@@ -386,19 +383,30 @@ static irvm_opnd_t make_operand(char letter, uint32_t seed, irvm_label_t next,
                                 irvm_type_t type, opnd_storage_t* s) {
   uint16_t small = (uint16_t)(seed % 16);
   switch (letter) {
-    case 'i': return irvm_opnd_i32(small);
-    case 'I': return irvm_opnd_i64((uint16_t)(2 * small));
-    case 'r': return irvm_opnd_ref(small);
-    case 'R': return irvm_opnd_ref_move(small);
-    case 'c': return irvm_opnd_imm_i32((int32_t)(0x01020304u * (seed + 1)));
-    case 'C': return irvm_opnd_imm_i64((int64_t)(0x0102030405060708ull * seed));
-    case 'g': return irvm_opnd_global(8 * (seed % 4));
-    case 'G': return irvm_opnd_global_ref(seed % 2);
-    case 'd': return irvm_opnd_rodata(seed % 2);
-    case 't': return irvm_opnd_type(type);
+    case 'i':
+      return irvm_opnd_i32(small);
+    case 'I':
+      return irvm_opnd_i64((uint16_t)(2 * small));
+    case 'r':
+      return irvm_opnd_ref(small);
+    case 'R':
+      return irvm_opnd_ref_move(small);
+    case 'c':
+      return irvm_opnd_imm_i32((int32_t)(0x01020304u * (seed + 1)));
+    case 'C':
+      return irvm_opnd_imm_i64((int64_t)(0x0102030405060708ull * seed));
+    case 'g':
+      return irvm_opnd_global(8 * (seed % 4));
+    case 'G':
+      return irvm_opnd_global_ref(seed % 2);
+    case 'd':
+      return irvm_opnd_rodata(seed % 2);
+    case 't':
+      return irvm_opnd_type(type);
     case 'f':
       return seed % 2 ? irvm_opnd_import(seed % 3) : irvm_opnd_func(0);
-    case 's': return irvm_opnd_string(seed % 2 ? "odd" : "even!");
+    case 's':
+      return irvm_opnd_string(seed % 2 ? "odd" : "even!");
     case 'L':
       s->regs[0] = irvm_reg_i32(small);
       s->regs[1] = irvm_reg_ref_move(small);
@@ -424,7 +432,8 @@ static irvm_opnd_t make_operand(char letter, uint32_t seed, irvm_label_t next,
       s->remaps[0] = (irvm_remap_t){irvm_reg_i32(small), irvm_reg_i32(3)};
       s->remaps[1] = (irvm_remap_t){irvm_reg_ref_move(2), irvm_reg_ref(3)};
       return irvm_opnd_branch(next, s->remaps, seed % 3);
-    case 'b': return IRVM_GOTO(next);
+    case 'b':
+      return IRVM_GOTO(next);
     default:  // 'T'
       s->remaps[0] = (irvm_remap_t){irvm_reg_i64(8), irvm_reg_i64(10)};
       s->cases[0] = (irvm_branch_target_t){next, s->remaps, 1};
@@ -496,8 +505,8 @@ static void check_decoded(const irvm_operand_t* field, const irvm_opnd_t* op,
         // A 64-bit remap is written as two cell pairs.
         size_t pairs = 0;
         for (size_t k = 0; k < op->table.cases[i].remap_count; ++k) {
-          pairs += op->table.cases[i].remaps[k].src.kind == IRVM_REG_I64 ? 2
-                                                                          : 1;
+          pairs +=
+              op->table.cases[i].remaps[k].src.kind == IRVM_REG_I64 ? 2 : 1;
         }
         assert_int_equal(branch.remap_count, pairs);
       }
@@ -560,12 +569,13 @@ static void test_every_opcode_round_trips(void** state) {
       size_t n = 0;
       for (const char* p = info->layout; *p; ++p) {
         if (*p == '>') continue;
-        operands[n] = make_operand(*p, e->seed + (uint32_t)n, e->next, type,
-                                   &storage[n]);
+        operands[n] =
+            make_operand(*p, e->seed + (uint32_t)n, e->next, type, &storage[n]);
         ++n;
       }
       ASSERT_OK(irvm_fn_emit(fn, e->insn, operands, n));
-      if (!(info->flags & IRVM_OPF_TERMINATOR)) ASSERT_OK(irvm_fn_br(fn, e->next));
+      if (!(info->flags & IRVM_OPF_TERMINATOR))
+        ASSERT_OK(irvm_fn_br(fn, e->next));
       ASSERT_OK(irvm_fn_bind_label(fn, e->next));
       ASSERT_OK(irvm_fn_return(fn, NULL, 0));
       ++count;
@@ -587,29 +597,27 @@ static void test_every_opcode_round_trips(void** state) {
     assert_int_equal(((unsigned)insn.info->table << 8) | insn.info->opcode,
                      (unsigned)e->insn);
     // |next| is the last block: 79 5A [pad] 00 00.
-    uint32_t next_pc = code[length - 4] == IRVM_OP_BLOCK ? length - 4
-                                                          : length - 5;
+    uint32_t next_pc =
+        code[length - 4] == IRVM_OP_BLOCK ? length - 4 : length - 5;
     assert_int_equal(code[next_pc], IRVM_OP_BLOCK);
     size_t n = 0;
     for (const char* p = insn.info->layout; *p; ++p) {
       if (*p == '>') continue;
       opnd_storage_t storage;
-      irvm_opnd_t op = make_operand(*p, e->seed + (uint32_t)n, e->next, type,
-                                    &storage);
+      irvm_opnd_t op =
+          make_operand(*p, e->seed + (uint32_t)n, e->next, type, &storage);
       check_decoded(&insn.operands[n], &op, next_pc,
                     irvm_module_builder_type_id(builder, type));
       ++n;
     }
     assert_int_equal(insn.operand_count, n);
-    uint32_t expected = insn.info->table == IRVM_OP_TABLE_EXT_F32
-                            ? IRVM_FEATURE_EXT_F32
-                        : insn.info->table == IRVM_OP_TABLE_EXT_F64
-                            ? IRVM_FEATURE_EXT_F64
-                            : 0;
-    assert_int_equal(
-        m.def.function_descriptors[i].requirements & ~(IRVM_FEATURE_YIELD |
-                                                      IRVM_FEATURE_UNWIND),
-        expected);
+    uint32_t expected =
+        insn.info->table == IRVM_OP_TABLE_EXT_F32   ? IRVM_FEATURE_EXT_F32
+        : insn.info->table == IRVM_OP_TABLE_EXT_F64 ? IRVM_FEATURE_EXT_F64
+                                                    : 0;
+    assert_int_equal(m.def.function_descriptors[i].requirements &
+                         ~(IRVM_FEATURE_YIELD | IRVM_FEATURE_UNWIND),
+                     expected);
   }
   bt_module_free(&m);
   irvm_module_builder_destroy(builder);
@@ -662,21 +670,21 @@ static void test_operand_mismatches_are_rejected(void** state) {
   ASSERT_STATUS(IRVM_EMIT(fn, IRVM_INSN_LIST_ALLOC, irvm_opnd_func(0),
                           irvm_opnd_i32(0), irvm_opnd_ref(0)),
                 IRT_STATUS_INVALID_ARGUMENT, "expected a type");
-  ASSERT_STATUS(IRVM_EMIT(fn, IRVM_INSN_LIST_ALLOC,
-                          irvm_opnd_type((irvm_type_t){7}), irvm_opnd_i32(0),
-                          irvm_opnd_ref(0)),
-                IRT_STATUS_INVALID_ARGUMENT, "type handle 7 was not declared");
+  ASSERT_STATUS(
+      IRVM_EMIT(fn, IRVM_INSN_LIST_ALLOC, irvm_opnd_type((irvm_type_t){7}),
+                irvm_opnd_i32(0), irvm_opnd_ref(0)),
+      IRT_STATUS_INVALID_ARGUMENT, "type handle 7 was not declared");
   ASSERT_STATUS(IRVM_EMIT(fn, IRVM_INSN_CONST_I32, irvm_opnd_imm_i32(1)),
                 IRT_STATUS_INVALID_ARGUMENT,
                 "vm.const.i32 takes 2 operands (layout \"c>i\"), got 1");
-  ASSERT_STATUS(IRVM_EMIT(fn, IRVM_INSN_DISCARD_REFS,
-                          IRVM_LIST(irvm_reg_ref_move(0))),
-                IRT_STATUS_INVALID_ARGUMENT, "list entry 0: the MOVE bit");
-  ASSERT_STATUS(IRVM_EMIT(fn, IRVM_INSN_SWITCH_I64, irvm_opnd_i32(0),
-                          irvm_opnd_i64(0), IRVM_LIST(irvm_reg_i32(2)),
-                          irvm_opnd_i64(4)),
-                IRT_STATUS_INVALID_ARGUMENT,
-                "list entry 0: expected an i64 register pair");
+  ASSERT_STATUS(
+      IRVM_EMIT(fn, IRVM_INSN_DISCARD_REFS, IRVM_LIST(irvm_reg_ref_move(0))),
+      IRT_STATUS_INVALID_ARGUMENT, "list entry 0: the MOVE bit");
+  ASSERT_STATUS(
+      IRVM_EMIT(fn, IRVM_INSN_SWITCH_I64, irvm_opnd_i32(0), irvm_opnd_i64(0),
+                IRVM_LIST(irvm_reg_i32(2)), irvm_opnd_i64(4)),
+      IRT_STATUS_INVALID_ARGUMENT,
+      "list entry 0: expected an i64 register pair");
   ASSERT_STATUS(IRVM_EMIT(fn, IRVM_INSN_CALL_YIELDABLE, irvm_opnd_func(0),
                           IRVM_EMPTY_LIST,
                           IRVM_BRANCH(irvm_fn_entry_label(fn),
@@ -705,9 +713,9 @@ static void test_operand_mismatches_are_rejected(void** state) {
   ASSERT_STATUS(irvm_fn_op3(fn, IRVM_INSN_BUFFER_STORE_I32, irvm_reg_ref(0),
                             irvm_reg_i64(0), irvm_reg_i32(2)),
                 IRT_STATUS_INVALID_ARGUMENT, "use irvm_fn_emit");
-  ASSERT_STATUS(irvm_fn_op2(fn, IRVM_INSN_ADD_I32, irvm_reg_i32(0),
-                            irvm_reg_i32(1)),
-                IRT_STATUS_INVALID_ARGUMENT, "use irvm_fn_emit");
+  ASSERT_STATUS(
+      irvm_fn_op2(fn, IRVM_INSN_ADD_I32, irvm_reg_i32(0), irvm_reg_i32(1)),
+      IRT_STATUS_INVALID_ARGUMENT, "use irvm_fn_emit");
   // Rejected instructions left nothing behind.
   assert_int_equal(irvm_fn_pc(fn), pc);
   ASSERT_OK(irvm_fn_return(fn, NULL, 0));
@@ -726,8 +734,7 @@ static void test_block_structure_is_enforced(void** state) {
   irvm_function_builder_t* unused = NULL;
   ASSERT_STATUS(irvm_module_builder_begin_function(builder, "0x_v", &unused),
                 IRT_STATUS_INVALID_ARGUMENT, "unexpected 'x'");
-  ASSERT_STATUS(irvm_module_builder_begin_function(builder, "0iCiD_v",
-                                                   &unused),
+  ASSERT_STATUS(irvm_module_builder_begin_function(builder, "0iCiD_v", &unused),
                 IRT_STATUS_INVALID_ARGUMENT, "only allowed in import");
   ASSERT_STATUS(irvm_module_builder_begin_function(builder, "1v_v", &unused),
                 IRT_STATUS_UNIMPLEMENTED, "version");
@@ -750,15 +757,13 @@ static void test_block_structure_is_enforced(void** state) {
   ASSERT_OK(irvm_fn_const_i32(fn, irvm_reg_i32(0), 1));
   uint8_t* data = NULL;
   size_t size = 0;
-  ASSERT_STATUS(irvm_module_builder_finish(builder, NULL,
-                                           irt_allocator_system(), &data,
-                                           &size),
+  ASSERT_STATUS(irvm_module_builder_finish(
+                    builder, NULL, irt_allocator_system(), &data, &size),
                 IRT_STATUS_INVALID_ARGUMENT,
                 "function 0: the last block has no terminator");
   ASSERT_OK(irvm_fn_return(fn, NULL, 0));
-  ASSERT_STATUS(irvm_module_builder_finish(builder, NULL,
-                                           irt_allocator_system(), &data,
-                                           &size),
+  ASSERT_STATUS(irvm_module_builder_finish(
+                    builder, NULL, irt_allocator_system(), &data, &size),
                 IRT_STATUS_INVALID_ARGUMENT,
                 "label 2 is a branch target (field at pc 0x000A) but was "
                 "never bound");

@@ -1,8 +1,7 @@
 // The FlatBuffer writer, read back with the project's verifying reader.
-#include "runtime/vm/builder/flatbuffer_builder.h"
-
 #include <stdio.h>
 
+#include "runtime/vm/builder/flatbuffer_builder.h"
 #include "runtime/vm/format/flatbuffer.h"
 #include "tests/vm_builder/builder_test.h"
 
@@ -20,8 +19,8 @@ static void fb_begin(fb_test_t* t) {
 }
 
 static void fb_end(fb_test_t* t, irvm_fb_ref_t root, bool size_prefixed) {
-  ASSERT_OK(irvm_fb_finish(&t->fbb, root, "TEST", size_prefixed, &t->data,
-                           &t->size));
+  ASSERT_OK(
+      irvm_fb_finish(&t->fbb, root, "TEST", size_prefixed, &t->data, &t->size));
   const uint8_t* fb = t->data + (size_prefixed ? 4 : 0);
   size_t fb_size = t->size - (size_prefixed ? 4 : 0);
   if (size_prefixed) assert_int_equal(irvm_load_u32(t->data), fb_size);
@@ -194,8 +193,8 @@ static void test_size_prefixed_alignment(void** state) {
   uint64_t value = 0;
   ASSERT_OK(irvm_fb_table_u64(&t.root, 0, 0, &value));
   assert_int_equal(value, 42);
-  uint32_t field = t.root.position +
-                   irvm_load_u16(t.reader.data + t.root.vtable + 4);
+  uint32_t field =
+      t.root.position + irvm_load_u16(t.reader.data + t.root.vtable + 4);
   assert_int_equal(field % 8, 4);
   irvm_fb_builder_deinit(&t.fbb);
 }

@@ -50,13 +50,12 @@ static void test_metadata_round_trips(void** state) {
   ASSERT_OK(irvm_module_builder_add_dependency(builder, "hal", 6,
                                                IRVM_FLAG_REQUIRED));
   uint32_t ordinal = 0;
-  ASSERT_OK(irvm_module_builder_add_import(builder, "hal.fence.await",
-                                           "0iICrD_i", IRVM_FLAG_REQUIRED,
-                                           &ordinal));
+  ASSERT_OK(irvm_module_builder_add_import(
+      builder, "hal.fence.await", "0iICrD_i", IRVM_FLAG_REQUIRED, &ordinal));
   assert_int_equal(ordinal, 0);
   ASSERT_OK(irvm_module_builder_add_import(builder, "io_parameters.load",
-                                           "0rIrrrIiirrr_r",
-                                           IRVM_FLAG_OPTIONAL, &ordinal));
+                                           "0rIrrrIiirrr_r", IRVM_FLAG_OPTIONAL,
+                                           &ordinal));
   ASSERT_OK(irvm_module_builder_add_import(builder, "hal.devices.count", NULL,
                                            IRVM_FLAG_REQUIRED, &ordinal));
   assert_int_equal(ordinal, 2);
@@ -121,14 +120,14 @@ static void test_metadata_round_trips(void** state) {
   ASSERT_OK(irvm_fb_reader_init(&reader, m.data + def->flatbuffer_offset,
                                 def->flatbuffer_size, true));
   ASSERT_OK(irvm_fb_reader_root(&reader, "IREE", &root));
-  assert_true(irvm_fb_table_has(&root, 1));   // version 7
-  assert_false(irvm_fb_table_has(&root, 2));  // requirements 0
-  assert_false(irvm_fb_table_has(&root, 9));  // no rodata: no vector
+  assert_true(irvm_fb_table_has(&root, 1));    // version 7
+  assert_false(irvm_fb_table_has(&root, 2));   // requirements 0
+  assert_false(irvm_fb_table_has(&root, 9));   // no rodata: no vector
   assert_false(irvm_fb_table_has(&root, 10));  // rwdata never written
   irvm_fb_vector_t vector;
   ASSERT_OK(irvm_fb_table_vector(&root, 5, 4, 4, &vector));
   ASSERT_OK(irvm_fb_vector_table(&vector, 0, &table));
-  assert_true(irvm_fb_table_has(&table, 2));  // OPTIONAL
+  assert_true(irvm_fb_table_has(&table, 2));   // OPTIONAL
   assert_false(irvm_fb_table_has(&table, 1));  // minimum_version 0
   ASSERT_OK(irvm_fb_vector_table(&vector, 1, &table));
   assert_false(irvm_fb_table_has(&table, 2));  // REQUIRED
@@ -142,9 +141,9 @@ static void test_metadata_round_trips(void** state) {
 static void test_argument_errors(void** state) {
   (void)state;
   irvm_module_builder_t* builder = NULL;
-  ASSERT_STATUS(irvm_module_builder_create(irt_allocator_system(), "", 0,
-                                           &builder),
-                IRT_STATUS_INVALID_ARGUMENT, "module name must be non-empty");
+  ASSERT_STATUS(
+      irvm_module_builder_create(irt_allocator_system(), "", 0, &builder),
+      IRT_STATUS_INVALID_ARGUMENT, "module name must be non-empty");
   builder = new_builder("m", 0);
   uint32_t ordinal = 0;
   ASSERT_STATUS(irvm_module_builder_add_import(builder, "nodot", "0v_v",
@@ -153,28 +152,28 @@ static void test_argument_errors(void** state) {
   ASSERT_STATUS(irvm_module_builder_add_import(builder, "hal.", "0v_v",
                                                IRVM_FLAG_REQUIRED, &ordinal),
                 IRT_STATUS_INVALID_ARGUMENT, "module.function");
-  ASSERT_STATUS(irvm_module_builder_add_import(builder, "hal.x", "0v_v", 0,
-                                               &ordinal),
-                IRT_STATUS_INVALID_ARGUMENT, "flags 0x0");
+  ASSERT_STATUS(
+      irvm_module_builder_add_import(builder, "hal.x", "0v_v", 0, &ordinal),
+      IRT_STATUS_INVALID_ARGUMENT, "flags 0x0");
   ASSERT_STATUS(irvm_module_builder_add_import(builder, "hal.x", "0rC_v",
                                                IRVM_FLAG_REQUIRED, &ordinal),
                 IRT_STATUS_INVALID_ARGUMENT, "import 'hal.x'");
-  ASSERT_STATUS(irvm_module_builder_add_dependency(builder, "", 0,
-                                                   IRVM_FLAG_REQUIRED),
-                IRT_STATUS_INVALID_ARGUMENT, "dependency name");
+  ASSERT_STATUS(
+      irvm_module_builder_add_dependency(builder, "", 0, IRVM_FLAG_REQUIRED),
+      IRT_STATUS_INVALID_ARGUMENT, "dependency name");
   ASSERT_STATUS(irvm_module_builder_add_dependency(builder, "hal", 0, 3),
                 IRT_STATUS_INVALID_ARGUMENT, "flags 0x3");
   irvm_rodata_options_t options = {.alignment = 24};
-  ASSERT_STATUS(irvm_module_builder_add_rodata(builder, "x", 1, &options,
-                                               &ordinal),
-                IRT_STATUS_INVALID_ARGUMENT, "alignment 24");
+  ASSERT_STATUS(
+      irvm_module_builder_add_rodata(builder, "x", 1, &options, &ordinal),
+      IRT_STATUS_INVALID_ARGUMENT, "alignment 24");
   options.alignment = 8192;
-  ASSERT_STATUS(irvm_module_builder_add_rodata(builder, "x", 1, &options,
-                                               &ordinal),
-                IRT_STATUS_INVALID_ARGUMENT, "alignment 8192");
-  ASSERT_STATUS(irvm_module_builder_add_rodata(builder, NULL, 1, NULL,
-                                               &ordinal),
-                IRT_STATUS_INVALID_ARGUMENT, "NULL data");
+  ASSERT_STATUS(
+      irvm_module_builder_add_rodata(builder, "x", 1, &options, &ordinal),
+      IRT_STATUS_INVALID_ARGUMENT, "alignment 8192");
+  ASSERT_STATUS(
+      irvm_module_builder_add_rodata(builder, NULL, 1, NULL, &ordinal),
+      IRT_STATUS_INVALID_ARGUMENT, "NULL data");
   ASSERT_STATUS(irvm_module_builder_add_export(builder, "", 0, NULL),
                 IRT_STATUS_INVALID_ARGUMENT, "export name");
   ASSERT_STATUS(irvm_module_builder_set_module_state(builder, 0x80000000u, 0),
@@ -185,9 +184,9 @@ static void test_argument_errors(void** state) {
   ASSERT_STATUS(irvm_module_builder_add_attr(builder, "", "x"),
                 IRT_STATUS_INVALID_ARGUMENT, "attribute key");
   irvm_function_builder_t* fn = NULL;
-  ASSERT_STATUS(irvm_module_builder_begin_exported_function(builder, "f",
-                                                            "0Z_v", &fn),
-                IRT_STATUS_INVALID_ARGUMENT, "unexpected 'Z'");
+  ASSERT_STATUS(
+      irvm_module_builder_begin_exported_function(builder, "f", "0Z_v", &fn),
+      IRT_STATUS_INVALID_ARGUMENT, "unexpected 'Z'");
   // Nothing was added by the failed calls.
   bt_module_t m;
   bt_finish(builder, NULL, &m);
@@ -213,11 +212,10 @@ static void check_module_zip_header(const bt_module_t* m) {
   ASSERT_BYTES(d, 14, 0x50, 0x4B, 0x03, 0x04, 0x2D, 0x00, 0x00, 0x00, 0x00,
                0x00, 0x00, 0x00, 0x21, 0x00);
   assert_int_equal(irvm_load_u32(d + 14), irvm_crc32(0, d + 64, l));
-  ASSERT_BYTES(d + 18, 13, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-               0x09, 0x00, 0x19, 0x00, 'm');
+  ASSERT_BYTES(d + 18, 13, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x09,
+               0x00, 0x19, 0x00, 'm');
   assert_memory_equal(d + 30, "module.fb", 9);
-  ASSERT_BYTES(d + 39, 9, 0xCA, 0xFE, 0x01, 0x00, 0x00, 0x01, 0x00, 0x10,
-               0x00);
+  ASSERT_BYTES(d + 39, 9, 0xCA, 0xFE, 0x01, 0x00, 0x00, 0x01, 0x00, 0x10, 0x00);
   assert_int_equal(irvm_load_u64(d + 48), l);
   assert_int_equal(irvm_load_u64(d + 56), l);
   // The FlatBuffer padding is zeros: the region ends with 4..67 of them.
@@ -302,11 +300,15 @@ static void test_rodata_in_both_forms(void** state) {
        true,
        "dispatch_0_embedded_elf_x86_64.so"},  // MIME type: external
       {0, {0}, false, NULL},
-      {10, {.placement = IRVM_RODATA_EXTERNAL, .alignment = 64, .name = "x"},
-       true, "x.bin"},
+      {10,
+       {.placement = IRVM_RODATA_EXTERNAL, .alignment = 64, .name = "x"},
+       true,
+       "x.bin"},
       {5000, {.placement = IRVM_RODATA_EMBEDDED}, false, NULL},
-      {7, {.placement = IRVM_RODATA_EXTERNAL, .mime_type = "application/json"},
-       true, "rodata_6.json"},
+      {7,
+       {.placement = IRVM_RODATA_EXTERNAL, .mime_type = "application/json"},
+       true,
+       "rodata_6.json"},
   };
   const size_t count = sizeof(cases) / sizeof(cases[0]);
   irvm_module_builder_t* builder = new_builder("module", 0);
@@ -317,8 +319,8 @@ static void test_rodata_in_both_forms(void** state) {
     assert_int_equal(ordinal, i);
   }
   irvm_function_builder_t* fn = NULL;
-  ASSERT_OK(irvm_module_builder_begin_exported_function(builder, "f", "0v_r",
-                                                        &fn));
+  ASSERT_OK(
+      irvm_module_builder_begin_exported_function(builder, "f", "0v_r", &fn));
   ASSERT_OK(IRVM_EMIT(fn, IRVM_INSN_CONST_REF_RODATA, irvm_opnd_rodata(6),
                       irvm_opnd_ref(0)));
   ASSERT_OK(irvm_fn_return(fn, (const irvm_reg_t[]){irvm_reg_ref_move(0)}, 1));
@@ -426,8 +428,8 @@ static void test_external_rodata_matches_the_compiler(void** state) {
   bt_module_t m;
   bt_finish(builder, NULL, &m);
   assert_int_equal(m.def.rodata[0].external_offset, 112);
-  assert_memory_equal(m.data + m.def.rodata_base,
-                      original + def.rodata_base, 112 + elf->length);
+  assert_memory_equal(m.data + m.def.rodata_base, original + def.rodata_base,
+                      112 + elf->length);
   // The central directory entry of the executable, too (the offset of its
   // local header differs with the FlatBuffer size).
   const uint8_t* ours = m.data + m.def.rodata_base + 112 + elf->length + 83;
@@ -443,21 +445,20 @@ static void test_debug_database(void** state) {
   (void)state;
   irvm_module_builder_t* builder = new_builder("module", 0);
   int32_t loc[6];
-  ASSERT_OK(irvm_module_builder_add_location_file_line_col(builder, "a.mlir",
-                                                           5, 1, &loc[0]));
+  ASSERT_OK(irvm_module_builder_add_location_file_line_col(builder, "a.mlir", 5,
+                                                           1, &loc[0]));
   ASSERT_OK(irvm_module_builder_add_location_name(builder, "n", 0, &loc[1]));
-  ASSERT_OK(irvm_module_builder_add_location_name(builder, "lone", -1,
-                                                  &loc[2]));
-  ASSERT_OK(irvm_module_builder_add_location_call_site(builder, 0, 1,
-                                                       &loc[3]));
+  ASSERT_OK(
+      irvm_module_builder_add_location_name(builder, "lone", -1, &loc[2]));
+  ASSERT_OK(irvm_module_builder_add_location_call_site(builder, 0, 1, &loc[3]));
   ASSERT_OK(irvm_module_builder_add_location_fused(
       builder, "meta", (const int32_t[]){0, 1}, 2, &loc[4]));
-  ASSERT_OK(irvm_module_builder_add_location_fused(builder, NULL, NULL, 0,
-                                                   &loc[5]));
+  ASSERT_OK(
+      irvm_module_builder_add_location_fused(builder, NULL, NULL, 0, &loc[5]));
   for (int i = 0; i < 6; ++i) assert_int_equal(loc[i], i);
   irvm_function_builder_t* fn = NULL;
-  ASSERT_OK(irvm_module_builder_begin_exported_function(builder, "f", "0v_i",
-                                                        &fn));
+  ASSERT_OK(
+      irvm_module_builder_begin_exported_function(builder, "f", "0v_i", &fn));
   irvm_fn_set_location(fn, 0);
   ASSERT_OK(irvm_fn_const_i32(fn, irvm_reg_i32(0), 1));  // pc 1
   irvm_fn_set_location(fn, 4);
@@ -516,11 +517,11 @@ static void test_reference_checks(void** state) {
   uint8_t* data = NULL;
   size_t size = 0;
   irt_allocator_t allocator = irt_allocator_system();
-  ASSERT_STATUS(irvm_module_builder_finish(builder, NULL, allocator, &data,
-                                           &size),
-                IRT_STATUS_OUT_OF_RANGE,
-                "function 0 pc 0x0001: import ordinal 5 out of range "
-                "(limit 1)");
+  ASSERT_STATUS(
+      irvm_module_builder_finish(builder, NULL, allocator, &data, &size),
+      IRT_STATUS_OUT_OF_RANGE,
+      "function 0 pc 0x0001: import ordinal 5 out of range "
+      "(limit 1)");
   bt_module_t m;
   bt_finish(builder, &skip, &m);  // the reader does not look at bytecode
   bt_module_free(&m);
@@ -551,7 +552,8 @@ static void test_reference_checks(void** state) {
       ASSERT_OK(irvm_fn_call(fn, cases[i].ordinal, NULL, 0, NULL, 0));
     } else if (cases[i].insn == IRVM_INSN_GLOBAL_LOAD_REF) {
       ASSERT_OK(IRVM_EMIT(fn, cases[i].insn, cases[i].ordinal,
-                          irvm_opnd_type(type), irvm_opnd_reg(cases[i].result)));
+                          irvm_opnd_type(type),
+                          irvm_opnd_reg(cases[i].result)));
     } else {
       ASSERT_OK(IRVM_EMIT(fn, cases[i].insn, cases[i].ordinal,
                           irvm_opnd_reg(cases[i].result)));
@@ -569,12 +571,13 @@ static void test_reference_checks(void** state) {
   builder = new_builder("module", 0);
   add_void_function(builder, NULL);
   ASSERT_OK(irvm_module_builder_add_export(builder, "ghost", 3, NULL));
-  ASSERT_STATUS(irvm_module_builder_finish(builder, NULL, allocator, &data,
-                                           &size),
-                IRT_STATUS_OUT_OF_RANGE,
-                "export 'ghost' names internal function 3 but the module "
-                "has 1");
-  ASSERT_OK(irvm_module_builder_finish(builder, &skip, allocator, &data, &size));
+  ASSERT_STATUS(
+      irvm_module_builder_finish(builder, NULL, allocator, &data, &size),
+      IRT_STATUS_OUT_OF_RANGE,
+      "export 'ghost' names internal function 3 but the module "
+      "has 1");
+  ASSERT_OK(
+      irvm_module_builder_finish(builder, &skip, allocator, &data, &size));
   irvm_module_def_t def;
   ASSERT_STATUS(irvm_module_def_parse(data, size, allocator, &def),
                 IRT_STATUS_INVALID_ARGUMENT, "internal_ordinal");
@@ -664,13 +667,13 @@ static void test_overrides_build_malformed_modules(void** state) {
                 IRT_STATUS_INVALID_ARGUMENT, "block");
   irt_allocator_free(allocator, data);
   // Descriptor offsets pointing outside the bytecode, likewise.
-  ASSERT_OK(irvm_fn_set_overrides(
-      raw, &(irvm_function_overrides_t){
-               .fields = IRVM_FN_OVERRIDE_BLOCK_COUNT |
-                         IRVM_FN_OVERRIDE_BYTECODE_OFFSET,
-               .block_count = 1,
-               .bytecode_offset = 4096,
-           }));
+  ASSERT_OK(
+      irvm_fn_set_overrides(raw, &(irvm_function_overrides_t){
+                                     .fields = IRVM_FN_OVERRIDE_BLOCK_COUNT |
+                                               IRVM_FN_OVERRIDE_BYTECODE_OFFSET,
+                                     .block_count = 1,
+                                     .bytecode_offset = 4096,
+                                 }));
   ASSERT_OK(irvm_module_builder_finish(builder, NULL, allocator, &data, &size));
   ASSERT_STATUS(irvm_module_def_parse(data, size, allocator, &def),
                 IRT_STATUS_INVALID_ARGUMENT, NULL);
@@ -689,9 +692,9 @@ static void test_overrides_build_malformed_modules(void** state) {
                 IRT_STATUS_INVALID_ARGUMENT, "exceed the limits");
   irt_allocator_free(allocator, data);
   ASSERT_OK(irvm_fn_op1(raw, IRVM_INSN_CONST_REF_ZERO, irvm_reg_ref(0x3FFF)));
-  ASSERT_STATUS(irvm_module_builder_finish(builder, NULL, allocator, &data,
-                                           &size),
-                IRT_STATUS_RESOURCE_EXHAUSTED, "16384 ref registers");
+  ASSERT_STATUS(
+      irvm_module_builder_finish(builder, NULL, allocator, &data, &size),
+      IRT_STATUS_RESOURCE_EXHAUSTED, "16384 ref registers");
   irvm_module_builder_destroy(builder);
 }
 
@@ -702,8 +705,8 @@ static void test_finish_is_repeatable(void** state) {
   irvm_type_t type;
   ASSERT_OK(irvm_module_builder_add_type(builder, "!vm.list<?>", &type));
   irvm_function_builder_t* fn = NULL;
-  ASSERT_OK(irvm_module_builder_begin_exported_function(builder, "f", "0v_r",
-                                                        &fn));
+  ASSERT_OK(
+      irvm_module_builder_begin_exported_function(builder, "f", "0v_r", &fn));
   ASSERT_OK(IRVM_EMIT(fn, IRVM_INSN_LIST_ALLOC, irvm_opnd_type(type),
                       irvm_opnd_i32(0), irvm_opnd_ref(0)));
   ASSERT_OK(irvm_fn_return(fn, (const irvm_reg_t[]){irvm_reg_ref_move(0)}, 1));
@@ -738,34 +741,31 @@ static irt_status_t build_sample(irt_allocator_t allocator,
   uint32_t ordinal = 0;
   irvm_type_t type;
   IRT_RETURN_IF_ERROR(irvm_module_builder_add_attr(builder, "k", "v"));
-  IRT_RETURN_IF_ERROR(irvm_module_builder_add_type(builder, "!vm.buffer",
-                                                   &type));
   IRT_RETURN_IF_ERROR(
-      irvm_module_builder_add_dependency(builder, "hal", 6, IRVM_FLAG_REQUIRED));
+      irvm_module_builder_add_type(builder, "!vm.buffer", &type));
+  IRT_RETURN_IF_ERROR(irvm_module_builder_add_dependency(builder, "hal", 6,
+                                                         IRVM_FLAG_REQUIRED));
   IRT_RETURN_IF_ERROR(irvm_module_builder_add_import(
       builder, "hal.devices.count", "0v_i", IRVM_FLAG_REQUIRED, &ordinal));
   static const uint8_t blob[4500] = {1, 2, 3};
   IRT_RETURN_IF_ERROR(
       irvm_module_builder_add_rodata(builder, blob, 4, NULL, &ordinal));
-  IRT_RETURN_IF_ERROR(irvm_module_builder_add_rodata(builder, blob,
-                                                     sizeof(blob), NULL,
-                                                     &ordinal));
+  IRT_RETURN_IF_ERROR(irvm_module_builder_add_rodata(
+      builder, blob, sizeof(blob), NULL, &ordinal));
   int32_t location = 0;
   IRT_RETURN_IF_ERROR(irvm_module_builder_add_location_fused(
       builder, "m", (const int32_t[]){0}, 1, &location));
   irvm_function_builder_t* fn = NULL;
-  IRT_RETURN_IF_ERROR(irvm_module_builder_begin_exported_function(
-      builder, "f", "0i_i", &fn));
+  IRT_RETURN_IF_ERROR(
+      irvm_module_builder_begin_exported_function(builder, "f", "0i_i", &fn));
   IRT_RETURN_IF_ERROR(irvm_fn_add_attr(fn, "iree.abi.declaration", "f"));
   irvm_label_t done;
   IRT_RETURN_IF_ERROR(irvm_fn_new_label(fn, &done));
   irvm_fn_set_location(fn, location);
-  IRT_RETURN_IF_ERROR(irvm_fn_call(
-      fn, irvm_opnd_import(0), NULL, 0,
-      (const irvm_reg_t[]){irvm_reg_i32(1)}, 1));
-  IRT_RETURN_IF_ERROR(IRVM_EMIT(fn, IRVM_INSN_BR,
-                                IRVM_BRANCH(done, {irvm_reg_i32(1),
-                                                   irvm_reg_i32(0)})));
+  IRT_RETURN_IF_ERROR(irvm_fn_call(fn, irvm_opnd_import(0), NULL, 0,
+                                   (const irvm_reg_t[]){irvm_reg_i32(1)}, 1));
+  IRT_RETURN_IF_ERROR(IRVM_EMIT(
+      fn, IRVM_INSN_BR, IRVM_BRANCH(done, {irvm_reg_i32(1), irvm_reg_i32(0)})));
   IRT_RETURN_IF_ERROR(irvm_fn_bind_label(fn, done));
   IRT_RETURN_IF_ERROR(
       irvm_fn_return(fn, (const irvm_reg_t[]){irvm_reg_i32(0)}, 1));
@@ -792,8 +792,8 @@ static void test_allocation_failures(void** state) {
     irvm_module_builder_destroy(builder);
     if (status == IRT_OK) {
       irvm_module_def_t def;
-      ASSERT_OK(irvm_module_def_parse(data, size, irt_allocator_system(),
-                                      &def));
+      ASSERT_OK(
+          irvm_module_def_parse(data, size, irt_allocator_system(), &def));
       assert_int_equal(def.rodata_count, 2);
       irvm_module_def_deinit(&def);
       irt_allocator_free(allocator, data);

@@ -243,12 +243,11 @@ irt_status_t irvm_fb_table_add_u64(irvm_fb_builder_t* fbb, uint32_t field_id,
   return irvm_fb_table_add_scalar(fbb, field_id, value, 8);
 }
 
-irt_status_t irvm_fb_table_add_offset(irvm_fb_builder_t* fbb,
-                                      uint32_t field_id, irvm_fb_ref_t ref) {
+irt_status_t irvm_fb_table_add_offset(irvm_fb_builder_t* fbb, uint32_t field_id,
+                                      irvm_fb_ref_t ref) {
   IRT_RETURN_IF_ERROR(irvm_fb_check_field(fbb, field_id));
   if (ref == 0) return IRT_OK;
-  IRT_RETURN_IF_ERROR_CTX(irvm_fb_push_uoffset(fbb, ref), "field %u",
-                          field_id);
+  IRT_RETURN_IF_ERROR_CTX(irvm_fb_push_uoffset(fbb, ref), "field %u", field_id);
   irvm_fb_record_field(fbb, field_id);
   return IRT_OK;
 }
@@ -294,8 +293,8 @@ irt_status_t irvm_fb_table_end(irvm_fb_builder_t* fbb, irvm_fb_ref_t* out_ref) {
 
   uint32_t vtable_ref = irvm_fb_find_vtable(fbb, vtable, vtable_size);
   if (!vtable_ref) {
-    IRT_RETURN_IF_ERROR(irvm_growable_reserve(&fbb->vtables, fbb->allocator,
-                                              sizeof(uint32_t)));
+    IRT_RETURN_IF_ERROR(
+        irvm_growable_reserve(&fbb->vtables, fbb->allocator, sizeof(uint32_t)));
     IRT_RETURN_IF_ERROR(irvm_fb_reserve(fbb, vtable_size));
     irvm_fb_push(fbb, vtable, vtable_size);
     vtable_ref = (uint32_t)fbb->size;
@@ -316,8 +315,8 @@ irt_status_t irvm_fb_finish(irvm_fb_builder_t* fbb, irvm_fb_ref_t root,
                             const uint8_t** out_data, size_t* out_size) {
   IRT_RETURN_IF_ERROR(irvm_fb_check_open(fbb, false, "finish"));
   size_t header = 4 + (identifier ? 4 : 0) + (size_prefixed ? 4 : 0);
-  IRT_RETURN_IF_ERROR(irvm_fb_prep(fbb, fbb->min_align < 4 ? 4 : fbb->min_align,
-                                   header));
+  IRT_RETURN_IF_ERROR(
+      irvm_fb_prep(fbb, fbb->min_align < 4 ? 4 : fbb->min_align, header));
   if (identifier) irvm_fb_push(fbb, identifier, 4);
   IRT_RETURN_IF_ERROR_CTX(irvm_fb_push_uoffset(fbb, root), "root table");
   if (size_prefixed) {

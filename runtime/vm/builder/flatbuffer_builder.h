@@ -55,9 +55,9 @@ typedef struct irvm_fb_builder_s {
 
   // The table in progress.
   bool in_table;
-  size_t table_start;                       // |size| at table_begin
-  uint32_t field_end[IRVM_FB_MAX_FIELDS];   // |size| after each field; 0 absent
-  uint32_t field_limit;                     // highest present field id + 1
+  size_t table_start;                      // |size| at table_begin
+  uint32_t field_end[IRVM_FB_MAX_FIELDS];  // |size| after each field; 0 absent
+  uint32_t field_limit;                    // highest present field id + 1
 
   irvm_growable_t vtables;  // uint32_t distances of every vtable written
 } irvm_fb_builder_t;
@@ -90,8 +90,7 @@ irt_status_t irvm_fb_table_begin(irvm_fb_builder_t* fbb) IRT_MUST_USE;
 // Writes the low |size| bytes (1, 2, 4 or 8) of |bits| as field |field_id|,
 // aligned to |size|, even when it equals the schema default.
 irt_status_t irvm_fb_table_add_scalar(irvm_fb_builder_t* fbb, uint32_t field_id,
-                                      uint64_t bits,
-                                      size_t size) IRT_MUST_USE;
+                                      uint64_t bits, size_t size) IRT_MUST_USE;
 // Typed scalars, omitted when equal to the schema default.
 irt_status_t irvm_fb_table_add_u8(irvm_fb_builder_t* fbb, uint32_t field_id,
                                   uint8_t value,
@@ -106,8 +105,7 @@ irt_status_t irvm_fb_table_add_u64(irvm_fb_builder_t* fbb, uint32_t field_id,
                                    uint64_t value,
                                    uint64_t default_value) IRT_MUST_USE;
 // A uoffset field to a string, vector or table; omitted when |ref| is 0.
-irt_status_t irvm_fb_table_add_offset(irvm_fb_builder_t* fbb,
-                                      uint32_t field_id,
+irt_status_t irvm_fb_table_add_offset(irvm_fb_builder_t* fbb, uint32_t field_id,
                                       irvm_fb_ref_t ref) IRT_MUST_USE;
 // Writes the table and its vtable (reusing an identical earlier vtable).
 irt_status_t irvm_fb_table_end(irvm_fb_builder_t* fbb,

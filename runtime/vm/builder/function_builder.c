@@ -35,8 +35,8 @@ irt_status_t irvm_function_builder_create(irvm_module_builder_t* builder,
     // Register needs of a malformed cconv are unknowable; the caller can
     // still set counts with irvm_fn_set_overrides.
     if (cconv) {
-      irt_status_ignore(irvm_builder_check_cconv(cconv, true, "cconv",
-                                                 &arg_i32, &arg_ref));
+      irt_status_ignore(
+          irvm_builder_check_cconv(cconv, true, "cconv", &arg_i32, &arg_ref));
     }
   } else {
     IRT_RETURN_IF_ERROR(irvm_builder_check_cconv(
@@ -44,7 +44,8 @@ irt_status_t irvm_function_builder_create(irvm_module_builder_t* builder,
   }
   const char* cconv_copy = NULL;
   if (cconv) {
-    IRT_RETURN_IF_ERROR(irvm_module_builder_strdup(builder, cconv, &cconv_copy));
+    IRT_RETURN_IF_ERROR(
+        irvm_module_builder_strdup(builder, cconv, &cconv_copy));
   }
   irvm_function_builder_t* fn = NULL;
   IRT_RETURN_IF_ERROR(
@@ -58,8 +59,8 @@ irt_status_t irvm_function_builder_create(irvm_module_builder_t* builder,
   fn->ref_register_count = arg_ref;
   // Label 0 is the entry block.
   uint32_t unbound = IRVM_LABEL_UNBOUND;
-  irt_status_t status = irvm_growable_append(
-      &fn->labels, builder->allocator, &unbound, sizeof(unbound), NULL);
+  irt_status_t status = irvm_growable_append(&fn->labels, builder->allocator,
+                                             &unbound, sizeof(unbound), NULL);
   if (status == IRT_OK && !(flags & IRVM_FUNCTION_UNCHECKED)) {
     status = irvm_fn_bind_label(fn, irvm_fn_entry_label(fn));
   }
@@ -74,10 +75,9 @@ irt_status_t irvm_function_builder_create(irvm_module_builder_t* builder,
 void irvm_function_builder_destroy(irvm_function_builder_t* fn) {
   if (!fn) return;
   irt_allocator_t allocator = irvm_fn_allocator(fn);
-  irvm_growable_t* arrays[] = {&fn->code,         &fn->labels,
-                               &fn->label_fixups, &fn->type_fixups,
-                               &fn->references,   &fn->source_map,
-                               &fn->attrs};
+  irvm_growable_t* arrays[] = {
+      &fn->code,       &fn->labels,     &fn->label_fixups, &fn->type_fixups,
+      &fn->references, &fn->source_map, &fn->attrs};
   for (size_t i = 0; i < sizeof(arrays) / sizeof(arrays[0]); ++i) {
     irvm_growable_free(arrays[i], allocator);
   }
@@ -171,8 +171,8 @@ irt_status_t irvm_fn_bind_label(irvm_function_builder_t* fn,
                            fn->ordinal, pc);
   }
   const uint8_t marker = IRVM_OP_BLOCK;
-  IRT_RETURN_IF_ERROR(irvm_growable_append(&fn->code, irvm_fn_allocator(fn),
-                                           &marker, 1, NULL));
+  IRT_RETURN_IF_ERROR(
+      irvm_growable_append(&fn->code, irvm_fn_allocator(fn), &marker, 1, NULL));
   *irvm_fn_label_pc(fn, label.index) = pc;
   ++fn->block_count;
   fn->in_block = true;
@@ -208,8 +208,7 @@ static irt_status_t irvm_emit_error(const irvm_emit_t* e, const char* format,
                          "function %u pc 0x%04X: %s operand %zu ('%c' in "
                          "\"%s\"): %s",
                          e->fn->ordinal, e->pc, e->info->mnemonic,
-                         e->operand_index, e->letter, e->info->layout,
-                         message);
+                         e->operand_index, e->letter, e->info->layout, message);
 }
 
 static irt_status_t irvm_emit_bytes(irvm_emit_t* e, const void* data,
@@ -253,15 +252,19 @@ static irt_status_t irvm_emit_fixup(irvm_emit_t* e, irvm_growable_t* fixups,
 
 static const char* irvm_reg_kind_name(uint8_t kind) {
   switch (kind) {
-    case IRVM_REG_I32: return "an i32 register";
-    case IRVM_REG_I64: return "an i64 register pair";
-    case IRVM_REG_REF: return "a ref register";
-    default: return "an invalid register (zero-initialized irvm_reg_t?)";
+    case IRVM_REG_I32:
+      return "an i32 register";
+    case IRVM_REG_I64:
+      return "an i64 register pair";
+    case IRVM_REG_REF:
+      return "a ref register";
+    default:
+      return "an invalid register (zero-initialized irvm_reg_t?)";
   }
 }
 
 #define IRVM_KIND_BIT(kind) (1u << (kind))
-#define IRVM_KINDS_ANY \
+#define IRVM_KINDS_ANY                                         \
   (IRVM_KIND_BIT(IRVM_REG_I32) | IRVM_KIND_BIT(IRVM_REG_I64) | \
    IRVM_KIND_BIT(IRVM_REG_REF))
 
@@ -271,13 +274,11 @@ static irt_status_t irvm_emit_check_reg(irvm_emit_t* e, irvm_reg_t reg,
                                         uint32_t kinds, bool move_allowed,
                                         const char* role, uint16_t* out_bits) {
   if (reg.kind > IRVM_REG_REF || !(kinds & IRVM_KIND_BIT(reg.kind))) {
-    const char* expected = kinds == IRVM_KINDS_ANY
-                               ? "a register"
-                               : kinds == IRVM_KIND_BIT(IRVM_REG_I32)
-                                     ? "an i32 register"
-                                     : kinds == IRVM_KIND_BIT(IRVM_REG_I64)
-                                           ? "an i64 register pair"
-                                           : "a ref register";
+    const char* expected =
+        kinds == IRVM_KINDS_ANY                ? "a register"
+        : kinds == IRVM_KIND_BIT(IRVM_REG_I32) ? "an i32 register"
+        : kinds == IRVM_KIND_BIT(IRVM_REG_I64) ? "an i64 register pair"
+                                               : "a ref register";
     return irvm_emit_error(e, "%s: expected %s, got %s", role, expected,
                            irvm_reg_kind_name(reg.kind));
   }
@@ -329,26 +330,39 @@ static irt_status_t irvm_emit_reg(irvm_emit_t* e, irvm_reg_t reg,
 
 static const char* irvm_opnd_kind_name(irvm_opnd_kind_t kind) {
   switch (kind) {
-    case IRVM_OPND_REG: return "a register";
-    case IRVM_OPND_IMM32: return "a 32-bit immediate";
-    case IRVM_OPND_IMM64: return "a 64-bit immediate";
-    case IRVM_OPND_GLOBAL: return "a global byte offset";
-    case IRVM_OPND_GLOBAL_REF: return "a ref global ordinal";
-    case IRVM_OPND_RODATA: return "a rodata ordinal";
+    case IRVM_OPND_REG:
+      return "a register";
+    case IRVM_OPND_IMM32:
+      return "a 32-bit immediate";
+    case IRVM_OPND_IMM64:
+      return "a 64-bit immediate";
+    case IRVM_OPND_GLOBAL:
+      return "a global byte offset";
+    case IRVM_OPND_GLOBAL_REF:
+      return "a ref global ordinal";
+    case IRVM_OPND_RODATA:
+      return "a rodata ordinal";
     case IRVM_OPND_TYPE:
-    case IRVM_OPND_TYPE_ID: return "a type";
-    case IRVM_OPND_FUNC: return "a function reference";
-    case IRVM_OPND_STRING: return "a string";
-    case IRVM_OPND_LIST: return "a register list";
-    case IRVM_OPND_SEGMENTS: return "a segment size list";
-    case IRVM_OPND_BRANCH: return "a branch target";
-    case IRVM_OPND_BRANCH_TABLE: return "a branch table";
-    default: return "an invalid operand (zero-initialized irvm_opnd_t?)";
+    case IRVM_OPND_TYPE_ID:
+      return "a type";
+    case IRVM_OPND_FUNC:
+      return "a function reference";
+    case IRVM_OPND_STRING:
+      return "a string";
+    case IRVM_OPND_LIST:
+      return "a register list";
+    case IRVM_OPND_SEGMENTS:
+      return "a segment size list";
+    case IRVM_OPND_BRANCH:
+      return "a branch target";
+    case IRVM_OPND_BRANCH_TABLE:
+      return "a branch table";
+    default:
+      return "an invalid operand (zero-initialized irvm_opnd_t?)";
   }
 }
 
-static irt_status_t irvm_emit_expect(irvm_emit_t* e,
-                                     const irvm_opnd_t* operand,
+static irt_status_t irvm_emit_expect(irvm_emit_t* e, const irvm_opnd_t* operand,
                                      irvm_opnd_kind_t kind,
                                      irvm_opnd_kind_t alternative) {
   if (operand->kind == kind || operand->kind == alternative) return IRT_OK;
@@ -376,11 +390,21 @@ static irt_status_t irvm_emit_list(irvm_emit_t* e, const irvm_opnd_t* operand) {
   uint32_t kinds = IRVM_KINDS_ANY;
   bool move_allowed = true;
   switch (e->letter) {
-    case 'Q': kinds = IRVM_KIND_BIT(IRVM_REG_REF); move_allowed = false; break;
-    case 'M': kinds = IRVM_KIND_BIT(IRVM_REG_REF); break;
-    case 'J': kinds = IRVM_KIND_BIT(IRVM_REG_I32); break;
-    case 'K': kinds = IRVM_KIND_BIT(IRVM_REG_I64); break;
-    default: break;  // 'L': any bank, MOVE allowed on refs
+    case 'Q':
+      kinds = IRVM_KIND_BIT(IRVM_REG_REF);
+      move_allowed = false;
+      break;
+    case 'M':
+      kinds = IRVM_KIND_BIT(IRVM_REG_REF);
+      break;
+    case 'J':
+      kinds = IRVM_KIND_BIT(IRVM_REG_I32);
+      break;
+    case 'K':
+      kinds = IRVM_KIND_BIT(IRVM_REG_I64);
+      break;
+    default:
+      break;  // 'L': any bank, MOVE allowed on refs
   }
   size_t count = operand->list.count;
   if (count > 0xFFFF || (count && !operand->list.regs)) {
@@ -400,8 +424,8 @@ static irt_status_t irvm_emit_list(irvm_emit_t* e, const irvm_opnd_t* operand) {
 
 static irt_status_t irvm_emit_segments(irvm_emit_t* e,
                                        const irvm_opnd_t* operand) {
-  IRT_RETURN_IF_ERROR(irvm_emit_expect(e, operand, IRVM_OPND_SEGMENTS,
-                                       IRVM_OPND_SEGMENTS));
+  IRT_RETURN_IF_ERROR(
+      irvm_emit_expect(e, operand, IRVM_OPND_SEGMENTS, IRVM_OPND_SEGMENTS));
   size_t count = operand->segments.count;
   if (count > 0xFFFF || (count && !operand->segments.sizes)) {
     return irvm_emit_error(e, "segment list of %zu entries is %s", count,
@@ -490,44 +514,43 @@ static irt_status_t irvm_emit_operand(irvm_emit_t* e,
           irvm_emit_expect(e, operand, IRVM_OPND_IMM64, IRVM_OPND_IMM64));
       return irvm_emit_u64(e, operand->u64);
     case 'g':
-      IRT_RETURN_IF_ERROR(irvm_emit_expect(e, operand, IRVM_OPND_GLOBAL,
-                                           IRVM_OPND_GLOBAL));
+      IRT_RETURN_IF_ERROR(
+          irvm_emit_expect(e, operand, IRVM_OPND_GLOBAL, IRVM_OPND_GLOBAL));
       return irvm_emit_reference(e, operand->u32);
     case 'G':
       IRT_RETURN_IF_ERROR(irvm_emit_expect(e, operand, IRVM_OPND_GLOBAL_REF,
                                            IRVM_OPND_GLOBAL_REF));
       return irvm_emit_reference(e, operand->u32);
     case 'd':
-      IRT_RETURN_IF_ERROR(irvm_emit_expect(e, operand, IRVM_OPND_RODATA,
-                                           IRVM_OPND_RODATA));
+      IRT_RETURN_IF_ERROR(
+          irvm_emit_expect(e, operand, IRVM_OPND_RODATA, IRVM_OPND_RODATA));
       return irvm_emit_reference(e, operand->u32);
     case 'f':
       IRT_RETURN_IF_ERROR(
           irvm_emit_expect(e, operand, IRVM_OPND_FUNC, IRVM_OPND_FUNC));
       return irvm_emit_reference(e, operand->u32);
     case 't':
-      IRT_RETURN_IF_ERROR(irvm_emit_expect(e, operand, IRVM_OPND_TYPE,
-                                           IRVM_OPND_TYPE_ID));
+      IRT_RETURN_IF_ERROR(
+          irvm_emit_expect(e, operand, IRVM_OPND_TYPE, IRVM_OPND_TYPE_ID));
       if (operand->kind == IRVM_OPND_TYPE_ID) {
         return irvm_emit_u32(e, operand->u32);
       }
-      if (operand->u32 >= IRVM_GROWABLE_COUNT(e->fn->module->types,
-                                              const char*)) {
-        return irvm_emit_error(e, "type handle %u was not declared by this "
-                                  "module builder",
+      if (operand->u32 >=
+          IRVM_GROWABLE_COUNT(e->fn->module->types, const char*)) {
+        return irvm_emit_error(e,
+                               "type handle %u was not declared by this "
+                               "module builder",
                                operand->u32);
       }
       return irvm_emit_fixup(e, &e->fn->type_fixups, operand->u32);
     case 's':
-      IRT_RETURN_IF_ERROR(irvm_emit_expect(e, operand, IRVM_OPND_STRING,
-                                           IRVM_OPND_STRING));
+      IRT_RETURN_IF_ERROR(
+          irvm_emit_expect(e, operand, IRVM_OPND_STRING, IRVM_OPND_STRING));
       if (operand->string.length > 0xFFFF ||
           (operand->string.length && !operand->string.data)) {
-        return irvm_emit_error(e, "string of %zu bytes is %s",
-                               operand->string.length,
-                               operand->string.length > 0xFFFF
-                                   ? "too long (max 65535)"
-                                   : "NULL");
+        return irvm_emit_error(
+            e, "string of %zu bytes is %s", operand->string.length,
+            operand->string.length > 0xFFFF ? "too long (max 65535)" : "NULL");
       }
       IRT_RETURN_IF_ERROR(irvm_emit_u16(e, (uint16_t)operand->string.length));
       return irvm_emit_bytes(e, operand->string.data, operand->string.length);
@@ -541,18 +564,17 @@ static irt_status_t irvm_emit_operand(irvm_emit_t* e,
       return irvm_emit_segments(e, operand);
     case 'B':
     case 'b':
-      IRT_RETURN_IF_ERROR(irvm_emit_expect(e, operand, IRVM_OPND_BRANCH,
-                                           IRVM_OPND_BRANCH));
+      IRT_RETURN_IF_ERROR(
+          irvm_emit_expect(e, operand, IRVM_OPND_BRANCH, IRVM_OPND_BRANCH));
       return irvm_emit_branch(e, &operand->branch, e->letter == 'B');
     case 'T': {
-      IRT_RETURN_IF_ERROR(irvm_emit_expect(e, operand,
-                                           IRVM_OPND_BRANCH_TABLE,
+      IRT_RETURN_IF_ERROR(irvm_emit_expect(e, operand, IRVM_OPND_BRANCH_TABLE,
                                            IRVM_OPND_BRANCH_TABLE));
       size_t count = operand->table.count;
       if (count > 0xFFFF || (count && !operand->table.cases)) {
-        return irvm_emit_error(e, "branch table of %zu cases is %s", count,
-                               count > 0xFFFF ? "too long (max 65535)"
-                                              : "NULL");
+        return irvm_emit_error(
+            e, "branch table of %zu cases is %s", count,
+            count > 0xFFFF ? "too long (max 65535)" : "NULL");
       }
       IRT_RETURN_IF_ERROR(irvm_emit_u16(e, (uint16_t)count));
       for (size_t i = 0; i < count; ++i) {
@@ -612,8 +634,7 @@ static uint32_t irvm_insn_requirements(const irvm_op_info_t* info) {
 }
 
 irt_status_t irvm_fn_emit(irvm_function_builder_t* fn, irvm_insn_t insn,
-                          const irvm_opnd_t* operands,
-                          size_t operand_count) {
+                          const irvm_opnd_t* operands, size_t operand_count) {
   const irvm_op_info_t* info = NULL;
   IRT_RETURN_IF_ERROR(irvm_insn_info(insn, &info));
   uint32_t pc = irvm_fn_pc(fn);
@@ -665,8 +686,8 @@ irt_status_t irvm_fn_emit(irvm_function_builder_t* fn, irvm_insn_t insn,
   }
   if (status == IRT_OK && fn->pending_location >= 0) {
     irvm_source_map_pair_t pair = {(int32_t)pc, fn->pending_location};
-    status = irvm_growable_append(&fn->source_map, irvm_fn_allocator(fn),
-                                  &pair, sizeof(pair), NULL);
+    status = irvm_growable_append(&fn->source_map, irvm_fn_allocator(fn), &pair,
+                                  sizeof(pair), NULL);
   }
   if (status != IRT_OK) {
     fn->code.size = saved_sizes[0];
@@ -864,7 +885,8 @@ irt_status_t irvm_function_builder_check(const irvm_function_builder_t* fn,
 }
 
 void irvm_function_builder_write_code(const irvm_function_builder_t* fn,
-                                      const uint32_t* type_ranks, uint8_t* out) {
+                                      const uint32_t* type_ranks,
+                                      uint8_t* out) {
   if (fn->code.size) memcpy(out, fn->code.data, fn->code.size);
   size_t count = IRVM_GROWABLE_COUNT(fn->label_fixups, irvm_code_fixup_t);
   for (size_t i = 0; i < count; ++i) {

@@ -4,7 +4,8 @@
 
 #include "runtime/base/math.h"
 
-irt_status_t irvm_growable_reserve(irvm_growable_t* g, irt_allocator_t allocator,
+irt_status_t irvm_growable_reserve(irvm_growable_t* g,
+                                   irt_allocator_t allocator,
                                    size_t additional) {
   size_t needed = 0;
   if (!irt_add_size(g->size, additional, &needed)) {

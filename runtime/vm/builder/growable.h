@@ -17,7 +17,8 @@ typedef struct irvm_growable_s {
 } irvm_growable_t;
 
 // Makes room for |additional| more bytes (capacity at least doubles).
-irt_status_t irvm_growable_reserve(irvm_growable_t* g, irt_allocator_t allocator,
+irt_status_t irvm_growable_reserve(irvm_growable_t* g,
+                                   irt_allocator_t allocator,
                                    size_t additional) IRT_MUST_USE;
 // Appends |length| bytes (|data| NULL appends zeros) and optionally returns a
 // pointer to them, valid until the next growth.

@@ -59,9 +59,8 @@ irt_status_t irvm_builder_check_cconv(const char* cconv, bool allow_spans,
     return irt_make_status(IRT_STATUS_INVALID_ARGUMENT, "%s is NULL", what);
   }
   irvm_cconv_t parsed;
-  IRT_RETURN_IF_ERROR_CTX(irvm_cconv_parse(irt_make_cstring_view(cconv),
-                                           &parsed),
-                          "%s", what);
+  IRT_RETURN_IF_ERROR_CTX(
+      irvm_cconv_parse(irt_make_cstring_view(cconv), &parsed), "%s", what);
   irvm_register_usage_t usage = {0, 0};
   if (!irvm_cconv_register_usage(parsed.arguments, &usage) && !allow_spans) {
     return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
@@ -101,15 +100,15 @@ irt_status_t irvm_module_builder_create(irt_allocator_t allocator,
 
 void irvm_module_builder_destroy(irvm_module_builder_t* builder) {
   if (!builder) return;
-  size_t count = IRVM_GROWABLE_COUNT(builder->functions,
-                                     irvm_function_builder_t*);
+  size_t count =
+      IRVM_GROWABLE_COUNT(builder->functions, irvm_function_builder_t*);
   for (size_t i = 0; i < count; ++i) {
     irvm_function_builder_destroy(
         *IRVM_GROWABLE_AT(builder->functions, irvm_function_builder_t*, i));
   }
   irvm_growable_t* arrays[] = {
-      &builder->attrs,   &builder->types,  &builder->dependencies,
-      &builder->imports, &builder->exports, &builder->rodata,
+      &builder->attrs,     &builder->types,     &builder->dependencies,
+      &builder->imports,   &builder->exports,   &builder->rodata,
       &builder->locations, &builder->functions,
   };
   for (size_t i = 0; i < sizeof(arrays) / sizeof(arrays[0]); ++i) {
@@ -165,7 +164,8 @@ uint32_t irvm_module_builder_type_id(const irvm_module_builder_t* builder,
                                      irvm_type_t type) {
   size_t count = IRVM_GROWABLE_COUNT(builder->types, const char*);
   if (type.handle >= count) return UINT32_MAX;
-  const char* name = *IRVM_GROWABLE_AT(builder->types, const char*, type.handle);
+  const char* name =
+      *IRVM_GROWABLE_AT(builder->types, const char*, type.handle);
   uint32_t rank = 0;
   for (size_t i = 0; i < count; ++i) {
     rank += irvm_type_name_compare(
@@ -206,11 +206,11 @@ irt_status_t irvm_module_builder_add_import(irvm_module_builder_t* builder,
   irvm_import_entry_t import = {NULL, NULL, flags};
   if (cconv) {
     uint32_t i32_count = 0, ref_count = 0;
-    IRT_RETURN_IF_ERROR_CTX(irvm_builder_check_cconv(cconv, true, "cconv",
-                                                     &i32_count, &ref_count),
-                            "import '%s'", full_name);
-    IRT_RETURN_IF_ERROR(irvm_module_builder_strdup(builder, cconv,
-                                                   &import.cconv));
+    IRT_RETURN_IF_ERROR_CTX(
+        irvm_builder_check_cconv(cconv, true, "cconv", &i32_count, &ref_count),
+        "import '%s'", full_name);
+    IRT_RETURN_IF_ERROR(
+        irvm_module_builder_strdup(builder, cconv, &import.cconv));
   }
   IRT_RETURN_IF_ERROR(
       irvm_module_builder_strdup(builder, full_name, &import.full_name));
@@ -236,8 +236,8 @@ static const char* irvm_rodata_extension(const char* mime_type) {
       {"application/x-yaml", ".yaml"},
       {"text/plain", ".txt"},
   };
-  for (size_t i = 0; mime_type && i < sizeof(kExtensions) / sizeof(kExtensions[0]);
-       ++i) {
+  for (size_t i = 0;
+       mime_type && i < sizeof(kExtensions) / sizeof(kExtensions[0]); ++i) {
     if (strcmp(mime_type, kExtensions[i].mime_type) == 0) {
       return kExtensions[i].extension;
     }
@@ -275,8 +275,12 @@ irt_status_t irvm_module_builder_add_rodata(
       entry.external =
           length >= IRVM_RODATA_EXTERNAL_THRESHOLD || opts.mime_type != NULL;
       break;
-    case IRVM_RODATA_EMBEDDED: entry.external = false; break;
-    case IRVM_RODATA_EXTERNAL: entry.external = true; break;
+    case IRVM_RODATA_EMBEDDED:
+      entry.external = false;
+      break;
+    case IRVM_RODATA_EXTERNAL:
+      entry.external = true;
+      break;
     default:
       return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
                              "rodata %u: unknown placement %d", ordinal,
@@ -301,8 +305,8 @@ irt_status_t irvm_module_builder_add_rodata(
   IRT_RETURN_IF_ERROR(irt_arena_alloc(&builder->arena, length, 16, &copy));
   if (length) memcpy(copy, data, length);
   entry.data = copy;
-  IRT_RETURN_IF_ERROR(irvm_push(builder, &builder->rodata, &entry,
-                                sizeof(entry)));
+  IRT_RETURN_IF_ERROR(
+      irvm_push(builder, &builder->rodata, &entry, sizeof(entry)));
   *out_ordinal = ordinal;
   return IRT_OK;
 }
@@ -343,13 +347,12 @@ irt_status_t irvm_module_builder_add_export(irvm_module_builder_t* builder,
 
 static irt_status_t irvm_add_location(irvm_module_builder_t* builder,
                                       irvm_location_entry_t* entry,
-                                      const char* text,
-                                      int32_t* out_location) {
+                                      const char* text, int32_t* out_location) {
   if (text) {
-    IRT_RETURN_IF_ERROR(irvm_module_builder_strdup(builder, text, &entry->text));
+    IRT_RETURN_IF_ERROR(
+        irvm_module_builder_strdup(builder, text, &entry->text));
   }
-  size_t count =
-      IRVM_GROWABLE_COUNT(builder->locations, irvm_location_entry_t);
+  size_t count = IRVM_GROWABLE_COUNT(builder->locations, irvm_location_entry_t);
   if (count >= INT32_MAX) {
     return irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED, "too many locations");
   }
@@ -362,8 +365,8 @@ static irt_status_t irvm_add_location(irvm_module_builder_t* builder,
 irt_status_t irvm_module_builder_add_location_file_line_col(
     irvm_module_builder_t* builder, const char* filename, int32_t line,
     int32_t column, int32_t* out_location) {
-  irvm_location_entry_t entry = {.kind = IRVM_LOCATION_TAG_FILE_LINE_COL,
-                                 .a = line, .b = column};
+  irvm_location_entry_t entry = {
+      .kind = IRVM_LOCATION_TAG_FILE_LINE_COL, .a = line, .b = column};
   return irvm_add_location(builder, &entry, filename, out_location);
 }
 
@@ -378,8 +381,8 @@ irt_status_t irvm_module_builder_add_location_name(
 irt_status_t irvm_module_builder_add_location_call_site(
     irvm_module_builder_t* builder, int32_t callee, int32_t caller,
     int32_t* out_location) {
-  irvm_location_entry_t entry = {.kind = IRVM_LOCATION_TAG_CALL_SITE,
-                                 .a = callee, .b = caller};
+  irvm_location_entry_t entry = {
+      .kind = IRVM_LOCATION_TAG_CALL_SITE, .a = callee, .b = caller};
   return irvm_add_location(builder, &entry, NULL, out_location);
 }
 
@@ -388,8 +391,7 @@ irt_status_t irvm_module_builder_add_location_fused(
     const int32_t* locations, size_t count, int32_t* out_location) {
   if (count && !locations) {
     return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
-                           "fused location: NULL list of %zu locations",
-                           count);
+                           "fused location: NULL list of %zu locations", count);
   }
   irvm_location_entry_t entry = {.kind = IRVM_LOCATION_TAG_FUSED,
                                  .location_count = count};
@@ -405,8 +407,8 @@ irt_status_t irvm_module_builder_add_location_fused(
   return irvm_add_location(builder, &entry, metadata, out_location);
 }
 
-void irvm_module_builder_set_overrides(irvm_module_builder_t* builder,
-                                       const irvm_module_overrides_t* overrides) {
+void irvm_module_builder_set_overrides(
+    irvm_module_builder_t* builder, const irvm_module_overrides_t* overrides) {
   builder->overrides = *overrides;
 }
 
@@ -414,8 +416,8 @@ irt_status_t irvm_module_builder_begin_function_ex(
     irvm_module_builder_t* builder, const char* cconv, uint32_t flags,
     irvm_function_builder_t** out_fn) {
   *out_fn = NULL;
-  size_t count = IRVM_GROWABLE_COUNT(builder->functions,
-                                     irvm_function_builder_t*);
+  size_t count =
+      IRVM_GROWABLE_COUNT(builder->functions, irvm_function_builder_t*);
   if (count >= INT32_MAX) {
     return irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED, "too many functions");
   }

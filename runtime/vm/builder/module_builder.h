@@ -92,11 +92,13 @@ typedef struct irvm_function_builder_s irvm_function_builder_t;
   IRVM_INSN_ENTRY_(IRVM_OP_TABLE_EXT_F32, opcode, name)
 #define IRVM_INSN_F64_(opcode, name, mnemonic, layout, flags) \
   IRVM_INSN_ENTRY_(IRVM_OP_TABLE_EXT_F64, opcode, name)
+// clang-format off
 typedef enum irvm_insn_e {
   IRVM_CORE_OPS(IRVM_INSN_CORE_)
   IRVM_EXT_F32_OPS(IRVM_INSN_F32_)
   IRVM_EXT_F64_OPS(IRVM_INSN_F64_)
 } irvm_insn_t;
+// clang-format on
 #undef IRVM_INSN_ENTRY_
 #undef IRVM_INSN_CORE_
 #undef IRVM_INSN_F32_
@@ -272,54 +274,48 @@ static inline irvm_opnd_t irvm_opnd_func(uint32_t internal_ordinal) {
 // An imported function (ordinal from add_import); sets bit 31.
 static inline irvm_opnd_t irvm_opnd_import(uint32_t import_ordinal) {
   return (irvm_opnd_t){.kind = IRVM_OPND_FUNC,
-                          .u32 = import_ordinal | IRVM_FUNCTION_IMPORT_BIT};
+                       .u32 = import_ordinal | IRVM_FUNCTION_IMPORT_BIT};
 }
-static inline irvm_opnd_t irvm_opnd_string_n(const char* data,
-                                                size_t length) {
-  return (irvm_opnd_t){.kind = IRVM_OPND_STRING,
-                          .string = {data, length}};
+static inline irvm_opnd_t irvm_opnd_string_n(const char* data, size_t length) {
+  return (irvm_opnd_t){.kind = IRVM_OPND_STRING, .string = {data, length}};
 }
 static inline irvm_opnd_t irvm_opnd_string(const char* text) {
   return irvm_opnd_string_n(text, strlen(text));
 }
-static inline irvm_opnd_t irvm_opnd_list(const irvm_reg_t* regs,
-                                            size_t count) {
+static inline irvm_opnd_t irvm_opnd_list(const irvm_reg_t* regs, size_t count) {
   return (irvm_opnd_t){.kind = IRVM_OPND_LIST, .list = {regs, count}};
 }
 static inline irvm_opnd_t irvm_opnd_segments(const int16_t* sizes,
-                                                size_t count) {
-  return (irvm_opnd_t){.kind = IRVM_OPND_SEGMENTS,
-                          .segments = {sizes, count}};
+                                             size_t count) {
+  return (irvm_opnd_t){.kind = IRVM_OPND_SEGMENTS, .segments = {sizes, count}};
 }
 static inline irvm_opnd_t irvm_opnd_branch(irvm_label_t label,
-                                              const irvm_remap_t* remaps,
-                                              size_t remap_count) {
+                                           const irvm_remap_t* remaps,
+                                           size_t remap_count) {
   return (irvm_opnd_t){.kind = IRVM_OPND_BRANCH,
-                          .branch = {label, remaps, remap_count}};
+                       .branch = {label, remaps, remap_count}};
 }
 static inline irvm_opnd_t irvm_opnd_branch_table(
     const irvm_branch_target_t* cases, size_t count) {
-  return (irvm_opnd_t){.kind = IRVM_OPND_BRANCH_TABLE,
-                          .table = {cases, count}};
+  return (irvm_opnd_t){.kind = IRVM_OPND_BRANCH_TABLE, .table = {cases, count}};
 }
 
 // Array literals for the common cases (at least one element each):
 //   IRVM_LIST(irvm_reg_ref_move(0), irvm_reg_i32(2))   register list
 //   IRVM_SEGMENTS(-1, -1, 2)                           segment sizes
 //   IRVM_BRANCH(label, {src, dst}, ...)                branch with remaps
-#define IRVM_LIST(...)                                       \
-  irvm_opnd_list((const irvm_reg_t[]){__VA_ARGS__},          \
-                 sizeof((const irvm_reg_t[]){__VA_ARGS__}) / \
-                     sizeof(irvm_reg_t))
+#define IRVM_LIST(...)                   \
+  irvm_opnd_list(                        \
+      (const irvm_reg_t[]){__VA_ARGS__}, \
+      sizeof((const irvm_reg_t[]){__VA_ARGS__}) / sizeof(irvm_reg_t))
 #define IRVM_EMPTY_LIST irvm_opnd_list(NULL, 0)
-#define IRVM_SEGMENTS(...)                                         \
-  irvm_opnd_segments((const int16_t[]){__VA_ARGS__},               \
-                     sizeof((const int16_t[]){__VA_ARGS__}) /      \
-                         sizeof(int16_t))
-#define IRVM_BRANCH(label, ...)                                          \
-  irvm_opnd_branch((label), (const irvm_remap_t[]){__VA_ARGS__},         \
-                   sizeof((const irvm_remap_t[]){__VA_ARGS__}) /         \
-                       sizeof(irvm_remap_t))
+#define IRVM_SEGMENTS(...)                           \
+  irvm_opnd_segments((const int16_t[]){__VA_ARGS__}, \
+                     sizeof((const int16_t[]){__VA_ARGS__}) / sizeof(int16_t))
+#define IRVM_BRANCH(label, ...)                     \
+  irvm_opnd_branch(                                 \
+      (label), (const irvm_remap_t[]){__VA_ARGS__}, \
+      sizeof((const irvm_remap_t[]){__VA_ARGS__}) / sizeof(irvm_remap_t))
 #define IRVM_GOTO(label) irvm_opnd_branch((label), NULL, 0)
 
 //===----------------------------------------------------------------------===//
@@ -327,10 +323,9 @@ static inline irvm_opnd_t irvm_opnd_branch_table(
 //===----------------------------------------------------------------------===//
 
 // |name| is the module namespace (non-empty), |version| its version.
-irt_status_t irvm_module_builder_create(irt_allocator_t allocator,
-                                        const char* name, uint32_t version,
-                                        irvm_module_builder_t** out_builder)
-    IRT_MUST_USE;
+irt_status_t irvm_module_builder_create(
+    irt_allocator_t allocator, const char* name, uint32_t version,
+    irvm_module_builder_t** out_builder) IRT_MUST_USE;
 // Frees the builder and every function builder it handed out.
 void irvm_module_builder_destroy(irvm_module_builder_t* builder);
 
@@ -404,11 +399,9 @@ irt_status_t irvm_module_builder_set_module_state(
 
 // Exports internal function |internal_ordinal| as |local_name|. Reflection
 // attributes belong to the function (irvm_fn_add_attr).
-irt_status_t irvm_module_builder_add_export(irvm_module_builder_t* builder,
-                                            const char* local_name,
-                                            uint32_t internal_ordinal,
-                                            uint32_t* out_export_ordinal)
-    IRT_MUST_USE;
+irt_status_t irvm_module_builder_add_export(
+    irvm_module_builder_t* builder, const char* local_name,
+    uint32_t internal_ordinal, uint32_t* out_export_ordinal) IRT_MUST_USE;
 
 // Debug locations (DebugDatabaseDef.location_table); each returns the
 // location's index. Indices are not checked (the database is advisory).
@@ -425,8 +418,7 @@ irt_status_t irvm_module_builder_add_location_call_site(
 // |metadata| NULL: none.
 irt_status_t irvm_module_builder_add_location_fused(
     irvm_module_builder_t* builder, const char* metadata,
-    const int32_t* locations, size_t count,
-    int32_t* out_location) IRT_MUST_USE;
+    const int32_t* locations, size_t count, int32_t* out_location) IRT_MUST_USE;
 
 // Escape hatch: fields written instead of the computed ones.
 #define IRVM_MODULE_OVERRIDE_BYTECODE_VERSION 0x1u
@@ -436,8 +428,8 @@ typedef struct irvm_module_overrides_s {
   uint32_t bytecode_version;  // major << 16 | minor
   uint32_t requirements;
 } irvm_module_overrides_t;
-void irvm_module_builder_set_overrides(irvm_module_builder_t* builder,
-                                       const irvm_module_overrides_t* overrides);
+void irvm_module_builder_set_overrides(
+    irvm_module_builder_t* builder, const irvm_module_overrides_t* overrides);
 
 typedef struct irvm_finish_options_s {
   // Writes the flat form (size prefix first, no ZIP records) instead of the
@@ -529,10 +521,10 @@ irt_status_t irvm_fn_emit(irvm_function_builder_t* fn, irvm_insn_t insn,
                           size_t operand_count) IRT_MUST_USE;
 // irvm_fn_emit with an operand list literal:
 //   IRVM_EMIT(fn, IRVM_INSN_CONST_I32, irvm_opnd_imm_i32(7), irvm_opnd_i32(0))
-#define IRVM_EMIT(fn, insn, ...)                                      \
-  irvm_fn_emit((fn), (insn), (const irvm_opnd_t[]){__VA_ARGS__},   \
-               sizeof((const irvm_opnd_t[]){__VA_ARGS__}) /        \
-                   sizeof(irvm_opnd_t))
+#define IRVM_EMIT(fn, insn, ...)                        \
+  irvm_fn_emit(                                         \
+      (fn), (insn), (const irvm_opnd_t[]){__VA_ARGS__}, \
+      sizeof((const irvm_opnd_t[]){__VA_ARGS__}) / sizeof(irvm_opnd_t))
 
 // Register-only instructions, result first ("dst = op a b"), for layouts
 // made of N-1 register fields followed by one result register (e.g.

@@ -39,9 +39,9 @@ typedef struct irvm_rodata_entry_s {
 } irvm_rodata_entry_t;
 
 typedef struct irvm_location_entry_s {
-  uint8_t kind;  // LocationTypeDef union tag (1..4)
-  int32_t a, b;  // callee/caller, line/column, child (b < 0: none)
-  const char* text;  // filename, name or metadata (NULL: none)
+  uint8_t kind;              // LocationTypeDef union tag (1..4)
+  int32_t a, b;              // callee/caller, line/column, child (b < 0: none)
+  const char* text;          // filename, name or metadata (NULL: none)
   const int32_t* locations;  // fused children (arena)
   size_t location_count;
 } irvm_location_entry_t;
@@ -77,9 +77,9 @@ typedef struct irvm_code_fixup_s {
 
 // An ordinal operand checked against the module tables at finish.
 typedef struct irvm_code_reference_s {
-  uint32_t pc;     // of the instruction
-  uint32_t value;  // the ordinal / function reference / byte offset
-  char letter;     // layout letter: f d g G
+  uint32_t pc;          // of the instruction
+  uint32_t value;       // the ordinal / function reference / byte offset
+  char letter;          // layout letter: f d g G
   uint8_t access_size;  // g: bytes accessed (4 or 8)
 } irvm_code_reference_t;
 
@@ -124,18 +124,15 @@ irt_status_t irvm_builder_check_cconv(const char* cconv, bool allow_spans,
                                       const char* what, uint32_t* out_i32_count,
                                       uint32_t* out_ref_count) IRT_MUST_USE;
 
-irt_status_t irvm_function_builder_create(irvm_module_builder_t* builder,
-                                          const char* cconv, uint32_t flags,
-                                          uint32_t ordinal,
-                                          irvm_function_builder_t** out_fn)
-    IRT_MUST_USE;
+irt_status_t irvm_function_builder_create(
+    irvm_module_builder_t* builder, const char* cconv, uint32_t flags,
+    uint32_t ordinal, irvm_function_builder_t** out_fn) IRT_MUST_USE;
 void irvm_function_builder_destroy(irvm_function_builder_t* fn);
 
 // Checks the function can be encoded (blocks closed, labels bound, and,
 // unless |skip_reference_checks|, ordinals in range of the module tables).
-irt_status_t irvm_function_builder_check(const irvm_function_builder_t* fn,
-                                         bool skip_reference_checks)
-    IRT_MUST_USE;
+irt_status_t irvm_function_builder_check(
+    const irvm_function_builder_t* fn, bool skip_reference_checks) IRT_MUST_USE;
 // Copies the code to |out| (bytecode length bytes) with branch targets and
 // type ids patched; |type_ranks| maps type handles to sorted indices.
 void irvm_function_builder_write_code(const irvm_function_builder_t* fn,

@@ -73,8 +73,8 @@ static irt_status_t irvm_writer_alloc(irvm_writer_t* w, size_t count,
 static void irvm_writer_deinit(irvm_writer_t* w) {
   irt_allocator_t allocator = w->builder->allocator;
   irvm_fb_builder_deinit(&w->fbb);
-  void* arrays[] = {w->type_ranks,       w->type_order,     w->function_offsets,
-                    w->bytecode,         w->rodata_offsets, w->rodata_padding};
+  void* arrays[] = {w->type_ranks, w->type_order,     w->function_offsets,
+                    w->bytecode,   w->rodata_offsets, w->rodata_padding};
   for (size_t i = 0; i < sizeof(arrays) / sizeof(arrays[0]); ++i) {
     irt_allocator_free(allocator, arrays[i]);
   }
@@ -114,8 +114,8 @@ static irt_status_t irvm_writer_sort_types(irvm_writer_t* w) {
   IRT_RETURN_IF_ERROR(
       irvm_writer_alloc(w, count, sizeof(uint32_t), (void**)&w->type_order));
   for (size_t i = 0; i < count; ++i) {
-    uint32_t rank = irvm_module_builder_type_id(w->builder,
-                                                (irvm_type_t){(uint32_t)i});
+    uint32_t rank =
+        irvm_module_builder_type_id(w->builder, (irvm_type_t){(uint32_t)i});
     w->type_ranks[i] = rank;
     w->type_order[rank] = (uint32_t)i;  // names are unique: ranks are too
   }
@@ -129,8 +129,8 @@ static irt_status_t irvm_writer_layout_bytecode(irvm_writer_t* w) {
   size_t size = 0;
   for (size_t i = 0; i < w->function_count; ++i) {
     size_t length = irvm_writer_function(w, i)->code.size;
-    if (length > INT32_MAX || size > INT32_MAX - IRVM_FUNCTION_ALIGNMENT -
-                                         length) {
+    if (length > INT32_MAX ||
+        size > INT32_MAX - IRVM_FUNCTION_ALIGNMENT - length) {
       return irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
                              "bytecode of function %zu does not fit the i32 "
                              "descriptor fields",
@@ -141,8 +141,7 @@ static irt_status_t irvm_writer_layout_bytecode(irvm_writer_t* w) {
   }
   IRT_RETURN_IF_ERROR(irvm_writer_alloc(w, size, 1, (void**)&w->bytecode));
   for (size_t i = 0; i < w->function_count; ++i) {
-    irvm_function_builder_write_code(irvm_writer_function(w, i),
-                                     w->type_ranks,
+    irvm_function_builder_write_code(irvm_writer_function(w, i), w->type_ranks,
                                      w->bytecode + w->function_offsets[i]);
   }
   w->bytecode_size = size;
@@ -170,8 +169,7 @@ static irt_status_t irvm_writer_layout_rodata(irvm_writer_t* w) {
     } else {
       irvm_zip_entry_t zip = {
           .name_length = strlen(entry->entry_name),
-          .padding = irvm_zip_padding_for(position,
-                                          strlen(entry->entry_name),
+          .padding = irvm_zip_padding_for(position, strlen(entry->entry_name),
                                           entry->alignment),
       };
       w->rodata_padding[i] = zip.padding;
@@ -210,7 +208,8 @@ static irt_status_t irvm_writer_table_vector(irvm_writer_t* w, size_t count,
   *out_ref = 0;
   if (count == 0) return IRT_OK;
   irvm_fb_ref_t* refs = NULL;
-  IRT_RETURN_IF_ERROR(irvm_writer_alloc(w, count, sizeof(*refs), (void**)&refs));
+  IRT_RETURN_IF_ERROR(
+      irvm_writer_alloc(w, count, sizeof(*refs), (void**)&refs));
   irt_status_t status = IRT_OK;
   for (size_t i = 0; status == IRT_OK && i < count; ++i) {
     status = build_one(w, i, context, &refs[i]);
@@ -226,9 +225,8 @@ static irt_status_t irvm_writer_table_vector(irvm_writer_t* w, size_t count,
 static irt_status_t irvm_writer_attr(irvm_writer_t* w, size_t index,
                                      const void* context,
                                      irvm_fb_ref_t* out_ref) {
-  const irvm_attr_entry_t* attr =
-      IRVM_GROWABLE_AT(*(const irvm_growable_t*)context, irvm_attr_entry_t,
-                       index);
+  const irvm_attr_entry_t* attr = IRVM_GROWABLE_AT(
+      *(const irvm_growable_t*)context, irvm_attr_entry_t, index);
   irvm_fb_ref_t key = 0, value = 0;
   IRT_RETURN_IF_ERROR(irvm_fb_cstring(&w->fbb, attr->key, &key));
   IRT_RETURN_IF_ERROR(irvm_fb_cstring(&w->fbb, attr->value, &value));
@@ -391,8 +389,8 @@ static irt_status_t irvm_writer_export(irvm_writer_t* w, size_t index,
   IRT_RETURN_IF_ERROR(irvm_fb_cstring(&w->fbb, entry->local_name, &name));
   IRT_RETURN_IF_ERROR(irvm_fb_table_begin(&w->fbb));
   IRT_RETURN_IF_ERROR(irvm_fb_table_add_offset(&w->fbb, 0, name));
-  IRT_RETURN_IF_ERROR(irvm_fb_table_add_i32(
-      &w->fbb, 1, (int32_t)entry->internal_ordinal, 0));
+  IRT_RETURN_IF_ERROR(
+      irvm_fb_table_add_i32(&w->fbb, 1, (int32_t)entry->internal_ordinal, 0));
   return irvm_fb_table_end(&w->fbb, out_ref);
 }
 
@@ -434,8 +432,8 @@ static irt_status_t irvm_writer_dependency(irvm_writer_t* w, size_t index,
 static irt_status_t irvm_writer_type(irvm_writer_t* w, size_t rank,
                                      const void* context,
                                      irvm_fb_ref_t* out_ref) {
-  const char* name = *IRVM_GROWABLE_AT(w->builder->types, const char*,
-                                       w->type_order[rank]);
+  const char* name =
+      *IRVM_GROWABLE_AT(w->builder->types, const char*, w->type_order[rank]);
   irvm_fb_ref_t name_ref = 0;
   IRT_RETURN_IF_ERROR(irvm_fb_cstring(&w->fbb, name, &name_ref));
   IRT_RETURN_IF_ERROR(irvm_fb_table_begin(&w->fbb));
@@ -449,8 +447,8 @@ static irt_status_t irvm_writer_module_state(irvm_writer_t* w,
   const irvm_module_builder_t* b = w->builder;
   if (!b->global_bytes_capacity && !b->global_ref_count) return IRT_OK;
   IRT_RETURN_IF_ERROR(irvm_fb_table_begin(&w->fbb));
-  IRT_RETURN_IF_ERROR(irvm_fb_table_add_i32(
-      &w->fbb, 0, (int32_t)b->global_bytes_capacity, 0));
+  IRT_RETURN_IF_ERROR(
+      irvm_fb_table_add_i32(&w->fbb, 0, (int32_t)b->global_bytes_capacity, 0));
   IRT_RETURN_IF_ERROR(
       irvm_fb_table_add_i32(&w->fbb, 1, (int32_t)b->global_ref_count, 0));
   return irvm_fb_table_end(&w->fbb, out_ref);
@@ -513,8 +511,8 @@ static irt_status_t irvm_writer_source_map(irvm_writer_t* w, size_t index,
   size_t count = IRVM_GROWABLE_COUNT(fn->source_map, irvm_source_map_pair_t);
   if (count) {
     uint8_t* bytes = NULL;
-    IRT_RETURN_IF_ERROR(irvm_writer_alloc(w, count, IRVM_SOURCE_LOCATION_SIZE,
-                                          (void**)&bytes));
+    IRT_RETURN_IF_ERROR(
+        irvm_writer_alloc(w, count, IRVM_SOURCE_LOCATION_SIZE, (void**)&bytes));
     for (size_t i = 0; i < count; ++i) {
       const irvm_source_map_pair_t* pair =
           IRVM_GROWABLE_AT(fn->source_map, irvm_source_map_pair_t, i);
@@ -580,9 +578,9 @@ static irt_status_t irvm_writer_flatbuffer(irvm_writer_t* w,
                 attrs = 0, state = 0, debug = 0, name = 0, root = 0;
   uint32_t requirements = 0;
   if (w->bytecode_size) {
-    IRT_RETURN_IF_ERROR(irvm_fb_create_vector(
-        fbb, w->bytecode, w->bytecode_size, 1, IRVM_FUNCTION_ALIGNMENT,
-        &bytecode));
+    IRT_RETURN_IF_ERROR(
+        irvm_fb_create_vector(fbb, w->bytecode, w->bytecode_size, 1,
+                              IRVM_FUNCTION_ALIGNMENT, &bytecode));
   }
   IRT_RETURN_IF_ERROR(irvm_writer_descriptors(w, &requirements, &descriptors));
   IRT_RETURN_IF_ERROR(irvm_writer_table_vector(
@@ -598,9 +596,9 @@ static irt_status_t irvm_writer_flatbuffer(irvm_writer_t* w,
   IRT_RETURN_IF_ERROR(irvm_writer_table_vector(
       w, IRVM_GROWABLE_COUNT(b->dependencies, irvm_dependency_entry_t),
       irvm_writer_dependency, NULL, &dependencies));
-  IRT_RETURN_IF_ERROR(irvm_writer_table_vector(
-      w, IRVM_GROWABLE_COUNT(b->types, const char*), irvm_writer_type, NULL,
-      &types));
+  IRT_RETURN_IF_ERROR(
+      irvm_writer_table_vector(w, IRVM_GROWABLE_COUNT(b->types, const char*),
+                               irvm_writer_type, NULL, &types));
   IRT_RETURN_IF_ERROR(irvm_writer_attrs(w, &b->attrs, &attrs));
   IRT_RETURN_IF_ERROR(irvm_writer_module_state(w, &state));
   IRT_RETURN_IF_ERROR(irvm_writer_debug_database(w, &debug));
@@ -616,7 +614,8 @@ static irt_status_t irvm_writer_flatbuffer(irvm_writer_t* w,
           : IRVM_BUILDER_BYTECODE_VERSION;
   IRT_RETURN_IF_ERROR(irvm_fb_table_begin(fbb));
   IRT_RETURN_IF_ERROR(irvm_fb_table_add_offset(fbb, kModuleName, name));
-  IRT_RETURN_IF_ERROR(irvm_fb_table_add_u32(fbb, kModuleVersion, b->version, 0));
+  IRT_RETURN_IF_ERROR(
+      irvm_fb_table_add_u32(fbb, kModuleVersion, b->version, 0));
   IRT_RETURN_IF_ERROR(
       irvm_fb_table_add_u32(fbb, kModuleRequirements, requirements, 0));
   IRT_RETURN_IF_ERROR(irvm_fb_table_add_offset(fbb, kModuleAttrs, attrs));
@@ -635,7 +634,8 @@ static irt_status_t irvm_writer_flatbuffer(irvm_writer_t* w,
       irvm_fb_table_add_u32(fbb, kModuleBytecodeVersion, bytecode_version, 0));
   IRT_RETURN_IF_ERROR(
       irvm_fb_table_add_offset(fbb, kModuleBytecodeData, bytecode));
-  IRT_RETURN_IF_ERROR(irvm_fb_table_add_offset(fbb, kModuleDebugDatabase, debug));
+  IRT_RETURN_IF_ERROR(
+      irvm_fb_table_add_offset(fbb, kModuleDebugDatabase, debug));
   IRT_RETURN_IF_ERROR(irvm_fb_table_end(fbb, &root));
   return irvm_fb_finish(fbb, root, "IREE", /*size_prefixed=*/true, out_data,
                         out_size);
@@ -648,12 +648,9 @@ static irt_status_t irvm_writer_flatbuffer(irvm_writer_t* w,
 // Writes the file: [ZIP header] L [FlatBuffer] pad | R: [ZIP header] data
 // ... [ZIP directory] (spec 1.1-1.4). |prefixed| is the size-prefixed
 // FlatBuffer, aligned as a whole.
-static irt_status_t irvm_writer_container(irvm_writer_t* w,
-                                          const uint8_t* prefixed,
-                                          size_t prefixed_size,
-                                          irt_allocator_t allocator,
-                                          uint8_t** out_data,
-                                          size_t* out_size) {
+static irt_status_t irvm_writer_container(
+    irvm_writer_t* w, const uint8_t* prefixed, size_t prefixed_size,
+    irt_allocator_t allocator, uint8_t** out_data, size_t* out_size) {
   bool zip = !w->options.flat;
   size_t external_count = 0;
   for (size_t i = 0; i < w->rodata_count; ++i) {
@@ -661,8 +658,8 @@ static irt_status_t irvm_writer_container(irvm_writer_t* w,
   }
   // Entry 0 is module.fb; then one per external segment, in ordinal order.
   irvm_zip_entry_t* entries = NULL;
-  IRT_RETURN_IF_ERROR(irvm_writer_alloc(w, external_count + 1,
-                                        sizeof(*entries), (void**)&entries));
+  IRT_RETURN_IF_ERROR(irvm_writer_alloc(w, external_count + 1, sizeof(*entries),
+                                        (void**)&entries));
   entries[0] = (irvm_zip_entry_t){
       .name = IRVM_MODULE_ENTRY_NAME,
       .name_length = strlen(IRVM_MODULE_ENTRY_NAME),
@@ -678,8 +675,7 @@ static irt_status_t irvm_writer_container(irvm_writer_t* w,
     l = irt_align_size(d + prefixed_size + 4, IRVM_CONTAINER_ALIGNMENT) -
         (d + 4);
   }
-  uint64_t rodata_base =
-      irt_align_size(d + 4 + l, IRVM_CONTAINER_ALIGNMENT);
+  uint64_t rodata_base = irt_align_size(d + 4 + l, IRVM_CONTAINER_ALIGNMENT);
   uint64_t directory_offset = 0, total = 0;
   irt_status_t status = IRT_OK;
   if (!irt_add_u64(rodata_base, w->external_size, &directory_offset)) {
@@ -697,9 +693,8 @@ static irt_status_t irvm_writer_container(irvm_writer_t* w,
         .data_size = entry->length,
         .crc32 = irvm_crc32(0, entry->data, entry->length),
     };
-    entries[e - 1].header_offset =
-        rodata_base + w->rodata_offsets[i] -
-        irvm_zip_local_header_size(&entries[e - 1]);
+    entries[e - 1].header_offset = rodata_base + w->rodata_offsets[i] -
+                                   irvm_zip_local_header_size(&entries[e - 1]);
   }
   total = directory_offset;
   if (status == IRT_OK && zip &&
@@ -711,7 +706,8 @@ static irt_status_t irvm_writer_container(irvm_writer_t* w,
   }
   if (status == IRT_OK && total > SIZE_MAX) {
     status = irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
-                             "module file of %" PRIu64 " bytes does not fit "
+                             "module file of %" PRIu64
+                             " bytes does not fit "
                              "in memory",
                              total);
   }
@@ -751,8 +747,7 @@ static irt_status_t irvm_writer_container(irvm_writer_t* w,
 irt_status_t irvm_module_builder_finish(irvm_module_builder_t* builder,
                                         const irvm_finish_options_t* options,
                                         irt_allocator_t allocator,
-                                        uint8_t** out_data,
-                                        size_t* out_size) {
+                                        uint8_t** out_data, size_t* out_size) {
   *out_data = NULL;
   *out_size = 0;
   irvm_writer_t w = {

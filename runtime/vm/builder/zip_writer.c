@@ -10,7 +10,7 @@
 #define IRVM_ZIP64_LOCATOR_SIGNATURE 0x07064B50u
 #define IRVM_ZIP_END_SIGNATURE 0x06054B50u
 
-#define IRVM_ZIP_VERSION_NEEDED 0x002D  // 4.5: zip64
+#define IRVM_ZIP_VERSION_NEEDED 0x002D   // 4.5: zip64
 #define IRVM_ZIP_VERSION_MADE_BY 0x031E  // unix, 3.0
 #define IRVM_ZIP_DOS_DATE 0x0021         // 1980-01-01
 #define IRVM_ZIP_PADDING_ID 0xFECA
@@ -118,7 +118,8 @@ static uint64_t irvm_zip_central_size(const irvm_zip_entry_t* entries,
   return size;
 }
 
-uint64_t irvm_zip_directory_size(const irvm_zip_entry_t* entries, size_t count) {
+uint64_t irvm_zip_directory_size(const irvm_zip_entry_t* entries,
+                                 size_t count) {
   return irvm_zip_central_size(entries, count) + IRVM_ZIP64_END_SIZE +
          IRVM_ZIP64_LOCATOR_SIZE + IRVM_ZIP_END_SIZE;
 }
