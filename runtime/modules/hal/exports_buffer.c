@@ -125,22 +125,12 @@ irt_status_t irmod_hal_allocator_select(irvm_native_call_t* call) {
 //===----------------------------------------------------------------------===//
 
 // Every subspan shares its root allocation's preserve count.
-static atomic_int* irmod_hal_preserve_count(irhal_buffer_t* buffer) {
-  return &buffer->root->preserve_count;
-}
-
 irt_status_t irmod_hal_buffer_allocation_discard(irvm_native_call_t* call) {
   irmod_hal_args_t args = irmod_hal_args(call);
   irhal_buffer_t* buffer = irmod_hal_arg_buffer(&args, "buffer");
   IRT_RETURN_IF_ERROR(args.status);
-  // Never below zero: a stray extra discard must not make a later preserve
-  // look like the first owner again.
-  atomic_int* count = irmod_hal_preserve_count(buffer);
-  int current = atomic_load(count);
-  while (current > 0 &&
-         !atomic_compare_exchange_weak(count, &current, current - 1)) {
-  }
-  irvm_abi_write_i32(&call->results, current == 1 ? 1 : 0);
+  irvm_abi_write_i32(&call->results,
+                     irhal_buffer_allocation_discard(buffer) ? 1 : 0);
   return IRT_OK;
 }
 
@@ -148,8 +138,8 @@ irt_status_t irmod_hal_buffer_allocation_is_terminal(irvm_native_call_t* call) {
   irmod_hal_args_t args = irmod_hal_args(call);
   irhal_buffer_t* buffer = irmod_hal_arg_buffer(&args, "buffer");
   IRT_RETURN_IF_ERROR(args.status);
-  int current = atomic_load(irmod_hal_preserve_count(buffer));
-  irvm_abi_write_i32(&call->results, current == 1 ? 1 : 0);
+  irvm_abi_write_i32(&call->results,
+                     irhal_buffer_allocation_is_terminal(buffer) ? 1 : 0);
   return IRT_OK;
 }
 
@@ -157,7 +147,7 @@ irt_status_t irmod_hal_buffer_allocation_preserve(irvm_native_call_t* call) {
   irmod_hal_args_t args = irmod_hal_args(call);
   irhal_buffer_t* buffer = irmod_hal_arg_buffer(&args, "buffer");
   IRT_RETURN_IF_ERROR(args.status);
-  atomic_fetch_add(irmod_hal_preserve_count(buffer), 1);
+  irhal_buffer_allocation_preserve(buffer);
   return IRT_OK;
 }
 

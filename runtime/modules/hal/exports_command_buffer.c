@@ -1,16 +1,5 @@
 // hal.command_buffer.* and hal.channel.* (HAL spec 1.5.4, 1.5.5).
-#include <inttypes.h>
-
 #include "runtime/modules/hal/module_internal.h"
-
-// Spec Appendix C: bindings one dispatch may pass across the module boundary.
-#define IRMOD_HAL_MAX_DISPATCH_BINDINGS 32
-
-// Dispatch flags (spec 1.4.7).
-#define IRMOD_HAL_DISPATCH_DYNAMIC_INDIRECT_PARAMETERS (1ull << 0)
-#define IRMOD_HAL_DISPATCH_STATIC_INDIRECT_PARAMETERS (1ull << 1)
-// Custom direct/indirect kernel arguments: never produced by the compiler.
-#define IRMOD_HAL_DISPATCH_CUSTOM_ARGUMENTS_MASK (7ull << 2)
 
 static irhal_buffer_ref_t irmod_hal_buffer_ref(irhal_buffer_t* buffer,
                                                int32_t slot, int64_t offset,
@@ -192,13 +181,13 @@ irt_status_t irmod_hal_command_buffer_copy_buffer(irvm_native_call_t* call) {
 // length) into |bindings|.
 static irt_status_t irmod_hal_read_dispatch_lists(
     irmod_hal_args_t* args, irhal_command_t* dispatch,
-    irhal_buffer_ref_t bindings[IRMOD_HAL_MAX_DISPATCH_BINDINGS]) {
+    irhal_buffer_ref_t bindings[IRHAL_MAX_DISPATCH_BINDINGS]) {
   irvm_abi_span_t constants = irmod_hal_arg_span(args, "i");
   irvm_abi_span_t binding_span = irmod_hal_arg_span(args, "iirII");
-  if (binding_span.count > IRMOD_HAL_MAX_DISPATCH_BINDINGS) {
+  if (binding_span.count > IRHAL_MAX_DISPATCH_BINDINGS) {
     return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
                            "dispatch has %u bindings; at most %u are supported",
-                           binding_span.count, IRMOD_HAL_MAX_DISPATCH_BINDINGS);
+                           binding_span.count, IRHAL_MAX_DISPATCH_BINDINGS);
   }
   dispatch->dispatch.constant_count = constants.count;
   dispatch->dispatch.constants = (const uint32_t*)constants.elements;
@@ -219,17 +208,6 @@ static irt_status_t irmod_hal_read_dispatch_lists(
   return IRT_OK;
 }
 
-static irt_status_t irmod_hal_check_dispatch_flags(uint64_t flags) {
-  if (flags & IRMOD_HAL_DISPATCH_CUSTOM_ARGUMENTS_MASK) {
-    return irt_make_status(IRT_STATUS_UNIMPLEMENTED,
-                           "dispatch flags 0x%" PRIX64
-                           " request custom kernel arguments, which are not "
-                           "supported",
-                           flags);
-  }
-  return IRT_OK;
-}
-
 irt_status_t irmod_hal_command_buffer_dispatch(irvm_native_call_t* call) {
   irmod_hal_args_t args = irmod_hal_args(call);
   irhal_command_buffer_t* command_buffer =
@@ -242,9 +220,8 @@ irt_status_t irmod_hal_command_buffer_dispatch(irvm_native_call_t* call) {
   }
   dispatch.dispatch.flags = (uint64_t)irmod_hal_arg_i64(&args);
   IRT_RETURN_IF_ERROR(args.status);
-  irhal_buffer_ref_t bindings[IRMOD_HAL_MAX_DISPATCH_BINDINGS];
+  irhal_buffer_ref_t bindings[IRHAL_MAX_DISPATCH_BINDINGS];
   IRT_RETURN_IF_ERROR(irmod_hal_read_dispatch_lists(&args, &dispatch, bindings));
-  IRT_RETURN_IF_ERROR(irmod_hal_check_dispatch_flags(dispatch.dispatch.flags));
   return irhal_command_buffer_dispatch(command_buffer, &dispatch);
 }
 
@@ -260,22 +237,11 @@ irt_status_t irmod_hal_command_buffer_dispatch_indirect(
   irhal_buffer_t* workgroups =
       irmod_hal_arg_buffer_or_null(&args, "workgroups_buffer");
   int64_t workgroups_offset = irmod_hal_arg_i64(&args);
-  uint64_t flags = (uint64_t)irmod_hal_arg_i64(&args);
+  dispatch.dispatch.flags = (uint64_t)irmod_hal_arg_i64(&args);
   IRT_RETURN_IF_ERROR(args.status);
-  irhal_buffer_ref_t bindings[IRMOD_HAL_MAX_DISPATCH_BINDINGS];
+  irhal_buffer_ref_t bindings[IRHAL_MAX_DISPATCH_BINDINGS];
   IRT_RETURN_IF_ERROR(irmod_hal_read_dispatch_lists(&args, &dispatch, bindings));
-  IRT_RETURN_IF_ERROR(irmod_hal_check_dispatch_flags(flags));
-  if (workgroups_offset % 4 != 0) {
-    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
-                           "argument 'workgroups_offset' %" PRId64
-                           " is not 4-byte aligned",
-                           workgroups_offset);
-  }
-  // The count is read when the dispatch runs unless declared static.
-  if (!(flags & IRMOD_HAL_DISPATCH_STATIC_INDIRECT_PARAMETERS)) {
-    flags |= IRMOD_HAL_DISPATCH_DYNAMIC_INDIRECT_PARAMETERS;
-  }
-  dispatch.dispatch.flags = flags;
+  // The HAL checks the alignment and marks the count DYNAMIC unless STATIC.
   dispatch.dispatch.indirect = true;
   dispatch.dispatch.workgroups_ref = irmod_hal_buffer_ref(
       workgroups, workgroups_slot, workgroups_offset, 3 * sizeof(uint32_t));

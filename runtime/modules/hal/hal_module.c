@@ -2,30 +2,10 @@
 
 #include "runtime/modules/hal/module_internal.h"
 
-// No objects of these types ever exist (see module_internal.h), so nothing
-// is ever destroyed through them.
-static void irmod_hal_no_objects_destroy(void* object) { (void)object; }
-const irvm_ref_type_t irmod_hal_channel_type_descriptor = {
-    "hal.channel", irmod_hal_no_objects_destroy};
-const irvm_ref_type_t irmod_hal_event_type_descriptor = {
-    "hal.event", irmod_hal_no_objects_destroy};
-
 irt_status_t irmod_hal_register_types(irvm_instance_t* instance) {
-  static const irvm_ref_type_t* const types[] = {
-      &irhal_allocator_type_descriptor,
-      &irhal_buffer_type_descriptor,
-      &irhal_buffer_view_type_descriptor,
-      &irmod_hal_channel_type_descriptor,
-      &irhal_command_buffer_type_descriptor,
-      &irhal_device_type_descriptor,
-      &irmod_hal_event_type_descriptor,
-      &irhal_executable_type_descriptor,
-      &irhal_fence_type_descriptor,
-      &irhal_file_type_descriptor,
-      &irhal_semaphore_type_descriptor,
-  };
-  for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); ++i) {
-    IRT_RETURN_IF_ERROR(irvm_instance_register_type(instance, types[i]));
+  for (size_t i = 0; i < IRHAL_REF_TYPE_COUNT; ++i) {
+    IRT_RETURN_IF_ERROR(irvm_instance_register_type(instance,
+                                                    irhal_ref_types[i]));
   }
   return IRT_OK;
 }

@@ -22,11 +22,6 @@ static inline irmod_hal_module_t* irmod_hal_module(irvm_native_call_t* call) {
   return (irmod_hal_module_t*)call->self;
 }
 
-// hal.channel and hal.event have no HAL objects (no collectives, events are
-// unused by v6): the module owns their descriptors so the names register.
-extern const irvm_ref_type_t irmod_hal_channel_type_descriptor;
-extern const irvm_ref_type_t irmod_hal_event_type_descriptor;
-
 //===----------------------------------------------------------------------===//
 // Argument readers
 //===----------------------------------------------------------------------===//
@@ -86,7 +81,7 @@ IRMOD_HAL_DEFINE_ARG_(allocator, irhal_allocator_t,
 IRMOD_HAL_DEFINE_ARG_(buffer, irhal_buffer_t, irhal_buffer_type_descriptor)
 IRMOD_HAL_DEFINE_ARG_(buffer_view, irhal_buffer_view_t,
                       irhal_buffer_view_type_descriptor)
-IRMOD_HAL_DEFINE_ARG_(channel, void, irmod_hal_channel_type_descriptor)
+IRMOD_HAL_DEFINE_ARG_(channel, void, irhal_channel_type_descriptor)
 IRMOD_HAL_DEFINE_ARG_(command_buffer, irhal_command_buffer_t,
                       irhal_command_buffer_type_descriptor)
 IRMOD_HAL_DEFINE_ARG_(device, irhal_device_t, irhal_device_type_descriptor)
