@@ -242,8 +242,9 @@ static void ireectl_print_tables(const irvm_module_def_t* def) {
   printf("\nimports (%u):\n", def->import_count);
   for (uint32_t i = 0; i < def->import_count; ++i) {
     const irvm_import_def_t* import = &def->imports[i];
+    irt_string_view_t cconv = import->signature.calling_convention;
     printf("  [%u] %.*s  %.*s%s\n", i, IRT_SV_ARG(import->full_name),
-           IRT_SV_ARG(import->signature.calling_convention),
+           IRT_SV_ARG(cconv.size ? cconv : irt_make_cstring_view("(no cconv)")),
            (import->flags & IRVM_FLAG_OPTIONAL) ? "  optional" : "");
     ireectl_print_attrs("      ", import->signature.attr_count,
                         import->signature.attrs);
