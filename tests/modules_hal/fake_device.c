@@ -13,9 +13,9 @@ typedef struct fake_executable_s {
 } fake_executable_t;
 
 static const uint16_t fake_constant_counts[FAKE_EXECUTABLE_EXPORT_COUNT] = {1,
-                                                                           1};
+                                                                            1};
 static const uint16_t fake_binding_counts[FAKE_EXECUTABLE_EXPORT_COUNT] = {2,
-                                                                          2};
+                                                                           2};
 
 static void fake_executable_destroy(irhal_executable_t* base) {
   fake_executable_t* executable = (fake_executable_t*)base;
@@ -126,7 +126,8 @@ static irt_status_t fake_map(irhal_buffer_t* buffer, uint32_t access,
   return IRT_OK;
 }
 
-static irt_status_t fake_fill(irhal_buffer_t* buffer, irhal_device_size_t offset,
+static irt_status_t fake_fill(irhal_buffer_t* buffer,
+                              irhal_device_size_t offset,
                               irhal_device_size_t length, uint64_t pattern,
                               uint32_t pattern_length) {
   uint8_t* ptr = NULL;
@@ -145,10 +146,10 @@ static irt_status_t fake_copy(irhal_buffer_t* source,
                               irhal_device_size_t length) {
   uint8_t* from = NULL;
   uint8_t* to = NULL;
-  IRT_RETURN_IF_ERROR(fake_map(source, IRHAL_MEMORY_ACCESS_READ, source_offset,
-                               length, &from));
-  IRT_RETURN_IF_ERROR(fake_map(target, IRHAL_MEMORY_ACCESS_WRITE,
-                               target_offset, length, &to));
+  IRT_RETURN_IF_ERROR(
+      fake_map(source, IRHAL_MEMORY_ACCESS_READ, source_offset, length, &from));
+  IRT_RETURN_IF_ERROR(
+      fake_map(target, IRHAL_MEMORY_ACCESS_WRITE, target_offset, length, &to));
   memmove(to, from, (size_t)length);
   return IRT_OK;
 }
@@ -215,9 +216,8 @@ static irt_status_t fake_run_command(fake_device_t* device,
     case IRHAL_COMMAND_UPDATE: {
       IRT_RETURN_IF_ERROR(fake_resolve(&command->update.target, table, &a));
       uint8_t* ptr = NULL;
-      IRT_RETURN_IF_ERROR(
-          fake_map(a.buffer, IRHAL_MEMORY_ACCESS_WRITE, a.offset, a.length,
-                   &ptr));
+      IRT_RETURN_IF_ERROR(fake_map(a.buffer, IRHAL_MEMORY_ACCESS_WRITE,
+                                   a.offset, a.length, &ptr));
       memcpy(ptr, command->update.data, (size_t)a.length);
       return IRT_OK;
     }
@@ -245,10 +245,10 @@ static irt_status_t fake_execute(fake_device_t* device, irhal_queue_op_t* op) {
 
 static irt_status_t fake_transfer(irhal_queue_op_t* op, bool read) {
   uint8_t* ptr = NULL;
-  IRT_RETURN_IF_ERROR(fake_map(
-      op->transfer.buffer,
-      read ? IRHAL_MEMORY_ACCESS_WRITE : IRHAL_MEMORY_ACCESS_READ,
-      op->transfer.buffer_offset, op->transfer.length, &ptr));
+  IRT_RETURN_IF_ERROR(
+      fake_map(op->transfer.buffer,
+               read ? IRHAL_MEMORY_ACCESS_WRITE : IRHAL_MEMORY_ACCESS_READ,
+               op->transfer.buffer_offset, op->transfer.length, &ptr));
   return read ? irhal_file_read(op->transfer.file, op->transfer.file_offset,
                                 ptr, op->transfer.length)
               : irhal_file_write(op->transfer.file, op->transfer.file_offset,
@@ -293,7 +293,8 @@ typedef struct fake_pending_s {
 static void fake_wait_done(void* user_data, irt_status_t status) {
   fake_pending_t pending = *(fake_pending_t*)user_data;
   irt_allocator_free(pending.op->host_allocator, user_data);
-  if (irt_status_is_ok(status)) status = fake_run_op(pending.device, pending.op);
+  if (irt_status_is_ok(status))
+    status = fake_run_op(pending.device, pending.op);
   irhal_queue_op_complete(pending.op, status);
 }
 
@@ -301,8 +302,8 @@ static irt_status_t fake_device_queue_submit(irhal_device_t* base,
                                              irhal_queue_op_t* op) {
   fake_device_t* device = (fake_device_t*)base;
   fake_pending_t* pending = NULL;
-  IRT_RETURN_IF_ERROR(irt_allocator_malloc(op->host_allocator,
-                                           sizeof(*pending), (void**)&pending));
+  IRT_RETURN_IF_ERROR(irt_allocator_malloc(op->host_allocator, sizeof(*pending),
+                                           (void**)&pending));
   pending->device = device;
   pending->op = op;
   ++device->submit_count;

@@ -130,8 +130,8 @@ void hal_results_release(hal_results_t* results) {
 static uint32_t hal_export_ordinal(hal_fixture_t* fixture, const char* name,
                                    irvm_cconv_t* out_cconv) {
   uint32_t ordinal = 0;
-  HAL_OK(irvm_module_lookup_export(fixture->module,
-                                   irt_make_cstring_view(name), &ordinal));
+  HAL_OK(irvm_module_lookup_export(fixture->module, irt_make_cstring_view(name),
+                                   &ordinal));
   irvm_export_info_t info;
   HAL_OK(fixture->module->vtable->export_info(fixture->module, ordinal, &info));
   HAL_OK(irvm_cconv_parse(info.calling_convention, out_cconv));
@@ -154,9 +154,9 @@ irt_status_t hal_call(hal_fixture_t* fixture, const char* name,
   memset(results->data, 0, sizeof(results->data));
   results->cursor = irvm_abi_cursor(results->data);
   results->fragment = cconv.results;
-  irt_status_t status = fixture->module->vtable->call(
-      fixture->module, NULL, ordinal, &fixture->stack, args->data,
-      results->data);
+  irt_status_t status =
+      fixture->module->vtable->call(fixture->module, NULL, ordinal,
+                                    &fixture->stack, args->data, results->data);
   // A failed call must not leave results behind; a successful one with no
   // reader must not leak them.
   if (!irt_status_is_ok(status) || results == &scratch) {

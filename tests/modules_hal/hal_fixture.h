@@ -78,6 +78,7 @@ void hal_expect_ok(irt_status_t status, const char* what);
 void hal_expect_error(irt_status_t status, irt_status_code_t code,
                       const char* message_part, const char* what);
 #define HAL_OK(expr) hal_expect_ok((expr), #expr)
-#define HAL_ERROR(expr, code, part) hal_expect_error((expr), (code), (part), #expr)
+#define HAL_ERROR(expr, code, part) \
+  hal_expect_error((expr), (code), (part), #expr)
 
 #endif  // IREED_TESTS_MODULES_HAL_HAL_FIXTURE_H

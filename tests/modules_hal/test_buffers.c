@@ -73,8 +73,8 @@ static void test_allocate(void** state) {
 }
 
 static irt_status_t import(hal_fixture_t* fixture, irvm_ref_t allocator,
-                           int32_t try_import, int32_t usage,
-                           irvm_ref_t source, int64_t offset, int64_t length,
+                           int32_t try_import, int32_t usage, irvm_ref_t source,
+                           int64_t offset, int64_t length,
                            irvm_ref_t* out_buffer) {
   hal_args_t args;
   hal_args_begin(&args);
@@ -103,12 +103,12 @@ static void test_import(void** state) {
   irvm_ref_t buffer = irvm_ref_null();
 
   // Read-only VM memory must be imported as immutable, even with try set.
-  HAL_ERROR(import(fixture, allocator, 1, IRHAL_BUFFER_USAGE_DEFAULT, rodata,
-                   0, -1, &buffer),
+  HAL_ERROR(import(fixture, allocator, 1, IRHAL_BUFFER_USAGE_DEFAULT, rodata, 0,
+                   -1, &buffer),
             IRT_STATUS_PERMISSION_DENIED, "SHARING_IMMUTABLE");
   // Range errors fail even with try set.
-  const int64_t bad_ranges[][2] = {{-1, 2}, {0, -2}, {9, -1}, {4, 5},
-                                   {INT64_MAX, 1}};
+  const int64_t bad_ranges[][2] = {
+      {-1, 2}, {0, -2}, {9, -1}, {4, 5}, {INT64_MAX, 1}};
   for (size_t i = 0; i < sizeof(bad_ranges) / sizeof(bad_ranges[0]); ++i) {
     HAL_ERROR(import(fixture, allocator, 1, IMMUTABLE_USAGE, rodata,
                      bad_ranges[i][0], bad_ranges[i][1], &buffer),
@@ -116,8 +116,8 @@ static void test_import(void** state) {
   }
 
   // Zero-copy and read-only; the buffer keeps the vm.buffer alive.
-  HAL_OK(import(fixture, allocator, 1, IMMUTABLE_USAGE, rodata, 2, -1,
-                &buffer));
+  HAL_OK(
+      import(fixture, allocator, 1, IMMUTABLE_USAGE, rodata, 2, -1, &buffer));
   irhal_buffer_t* hal_buffer = irhal_buffer_deref(&buffer);
   assert_non_null(hal_buffer);
   assert_int_equal(hal_buffer->byte_length, 6);
@@ -144,8 +144,7 @@ static void test_import(void** state) {
   fixture->device->refuse_import = true;
   HAL_OK(import(fixture, allocator, 1, IMMUTABLE_USAGE, heap, 0, 8, &buffer));
   assert_true(irvm_ref_is_null(&buffer));
-  HAL_ERROR(import(fixture, allocator, 0, IMMUTABLE_USAGE, heap, 0, 8,
-                   &buffer),
+  HAL_ERROR(import(fixture, allocator, 0, IMMUTABLE_USAGE, heap, 0, 8, &buffer),
             IRT_STATUS_UNAVAILABLE, "refuses");
   irvm_ref_release(&heap);
   irvm_ref_release(&allocator);
@@ -218,8 +217,8 @@ static void test_load_store(void** state) {
   const uint8_t expected[16] = {0xD4, 0xC3, 0xB2, 0xA1, 0x6E, 0x7F, 0xFF, 0,
                                 0,    0,    0,    0,    0,    0x0D, 0xF0, 0xAD};
   void* ptr = NULL;
-  HAL_OK(irhal_buffer_map(irhal_buffer_deref(&buffer),
-                          IRHAL_MEMORY_ACCESS_READ, 0, 16, &ptr));
+  HAL_OK(irhal_buffer_map(irhal_buffer_deref(&buffer), IRHAL_MEMORY_ACCESS_READ,
+                          0, 16, &ptr));
   assert_memory_equal(ptr, expected, 16);
 
   int32_t value = 0;
@@ -317,22 +316,22 @@ static void test_allocation_preserve_discard(void** state) {
   irvm_ref_t buffer = make_buffer(fixture, 16);
   irvm_ref_t span = irvm_ref_null();
   HAL_OK(subspan(fixture, buffer, 4, 4, &span));
-  assert_int_equal(allocation_call(fixture, "buffer.allocation.is_terminal",
-                                   buffer), 1);
+  assert_int_equal(
+      allocation_call(fixture, "buffer.allocation.is_terminal", buffer), 1);
   // The subspan shares the root allocation's count.
   allocation_call(fixture, "buffer.allocation.preserve", span);
-  assert_int_equal(allocation_call(fixture, "buffer.allocation.is_terminal",
-                                   buffer), 0);
-  assert_int_equal(allocation_call(fixture, "buffer.allocation.discard",
-                                   buffer), 0);
-  assert_int_equal(allocation_call(fixture, "buffer.allocation.is_terminal",
-                                   span), 1);
-  assert_int_equal(allocation_call(fixture, "buffer.allocation.discard",
-                                   span), 1);  // the last preserving owner
-  assert_int_equal(allocation_call(fixture, "buffer.allocation.discard",
-                                   buffer), 0);
-  assert_int_equal(allocation_call(fixture, "buffer.allocation.is_terminal",
-                                   buffer), 0);
+  assert_int_equal(
+      allocation_call(fixture, "buffer.allocation.is_terminal", buffer), 0);
+  assert_int_equal(
+      allocation_call(fixture, "buffer.allocation.discard", buffer), 0);
+  assert_int_equal(
+      allocation_call(fixture, "buffer.allocation.is_terminal", span), 1);
+  assert_int_equal(allocation_call(fixture, "buffer.allocation.discard", span),
+                   1);  // the last preserving owner
+  assert_int_equal(
+      allocation_call(fixture, "buffer.allocation.discard", buffer), 0);
+  assert_int_equal(
+      allocation_call(fixture, "buffer.allocation.is_terminal", buffer), 0);
   irvm_ref_release(&span);
   irvm_ref_release(&buffer);
 }
@@ -363,12 +362,12 @@ static void test_buffer_assert(void** state) {
                        IRHAL_BUFFER_USAGE_DEFAULT));
   HAL_OK(buffer_assert(fixture, buffer, allocator, 0, 0, 0));
   // In order: length, then memory type, then usage.
-  HAL_ERROR(buffer_assert(fixture, buffer, allocator, 17, 0x7FFFFFFF,
-                          0x7FFFFFFF),
-            IRT_STATUS_INVALID_ARGUMENT, "input0 buffer is too small");
-  HAL_ERROR(buffer_assert(fixture, buffer, allocator, 16, 0x7FFFFFFF,
-                          0x7FFFFFFF),
-            IRT_STATUS_PERMISSION_DENIED, "input0 buffer memory type");
+  HAL_ERROR(
+      buffer_assert(fixture, buffer, allocator, 17, 0x7FFFFFFF, 0x7FFFFFFF),
+      IRT_STATUS_INVALID_ARGUMENT, "input0 buffer is too small");
+  HAL_ERROR(
+      buffer_assert(fixture, buffer, allocator, 16, 0x7FFFFFFF, 0x7FFFFFFF),
+      IRT_STATUS_PERMISSION_DENIED, "input0 buffer memory type");
   HAL_ERROR(buffer_assert(fixture, buffer, allocator, 16,
                           IRHAL_MEMORY_TYPE_DEVICE_VISIBLE,
                           IRHAL_BUFFER_USAGE_DEFAULT |
@@ -484,8 +483,8 @@ static void test_view_create_and_accessors(void** state) {
             IRT_STATUS_OUT_OF_RANGE, NULL);
   int64_t big_shape[129];
   for (int i = 0; i < 129; ++i) big_shape[i] = 1;
-  HAL_ERROR(view_create(fixture, buffer, 0, -1, IRHAL_ELEMENT_TYPE_INT_8,
-                        DENSE, big_shape, 129, &view),
+  HAL_ERROR(view_create(fixture, buffer, 0, -1, IRHAL_ELEMENT_TYPE_INT_8, DENSE,
+                        big_shape, 129, &view),
             IRT_STATUS_OUT_OF_RANGE, "rank 129");
   HAL_OK(view_create(fixture, buffer, 0, -1, IRHAL_ELEMENT_TYPE_INT_8, DENSE,
                      big_shape, 128, &view));
@@ -509,30 +508,31 @@ static void test_view_assert(void** state) {
   const int64_t four[] = {4};
   const int64_t five[] = {5};
   const int64_t two_by_two[] = {2, 2};
-  irvm_ref_t f32 = make_view(fixture, IRHAL_ELEMENT_TYPE_FLOAT_32, DENSE, five,
-                             1);
-  HAL_OK(view_assert(fixture, f32, IRHAL_ELEMENT_TYPE_FLOAT_32, DENSE, five, 1));
-  HAL_ERROR(view_assert(fixture, f32, IRHAL_ELEMENT_TYPE_FLOAT_32, DENSE, four,
-                        1),
-            IRT_STATUS_INVALID_ARGUMENT,
-            "input0 shape mismatch: expected 4xf32 but got 5xf32");
+  irvm_ref_t f32 =
+      make_view(fixture, IRHAL_ELEMENT_TYPE_FLOAT_32, DENSE, five, 1);
+  HAL_OK(
+      view_assert(fixture, f32, IRHAL_ELEMENT_TYPE_FLOAT_32, DENSE, five, 1));
+  HAL_ERROR(
+      view_assert(fixture, f32, IRHAL_ELEMENT_TYPE_FLOAT_32, DENSE, four, 1),
+      IRT_STATUS_INVALID_ARGUMENT,
+      "input0 shape mismatch: expected 4xf32 but got 5xf32");
   HAL_ERROR(view_assert(fixture, f32, IRHAL_ELEMENT_TYPE_FLOAT_32, DENSE,
                         two_by_two, 2),
             IRT_STATUS_INVALID_ARGUMENT,
             "input0 shape mismatch: expected 2x2xf32 but got 5xf32");
-  HAL_ERROR(view_assert(fixture, f32, IRHAL_ELEMENT_TYPE_FLOAT_32, DENSE, NULL,
-                        0),
-            IRT_STATUS_INVALID_ARGUMENT,
-            "input0 shape mismatch: expected f32 but got 5xf32");
+  HAL_ERROR(
+      view_assert(fixture, f32, IRHAL_ELEMENT_TYPE_FLOAT_32, DENSE, NULL, 0),
+      IRT_STATUS_INVALID_ARGUMENT,
+      "input0 shape mismatch: expected f32 but got 5xf32");
   // The element type is checked before the shape.
-  HAL_ERROR(view_assert(fixture, f32, IRHAL_ELEMENT_TYPE_INT_32, DENSE, four,
-                        1),
-            IRT_STATUS_INVALID_ARGUMENT,
-            "input0 element type mismatch: expected i32 but got f32");
-  HAL_ERROR(view_assert(fixture, f32, IRHAL_ELEMENT_TYPE_FLOAT_16, DENSE, five,
-                        1),
-            IRT_STATUS_INVALID_ARGUMENT,
-            "input0 element type mismatch: expected f16 but got f32");
+  HAL_ERROR(
+      view_assert(fixture, f32, IRHAL_ELEMENT_TYPE_INT_32, DENSE, four, 1),
+      IRT_STATUS_INVALID_ARGUMENT,
+      "input0 element type mismatch: expected i32 but got f32");
+  HAL_ERROR(
+      view_assert(fixture, f32, IRHAL_ELEMENT_TYPE_FLOAT_16, DENSE, five, 1),
+      IRT_STATUS_INVALID_ARGUMENT,
+      "input0 element type mismatch: expected f16 but got f32");
   // The encoding is checked first of all.
   HAL_ERROR(view_assert(fixture, f32, IRHAL_ELEMENT_TYPE_INT_32,
                         IRHAL_ENCODING_TYPE_OPAQUE, four, 1),
@@ -542,25 +542,27 @@ static void test_view_assert(void** state) {
   irvm_ref_release(&f32);
 
   // An i32 parameter accepts every 32-bit integer kind, not other widths.
-  irvm_ref_t i32 = make_view(fixture, IRHAL_ELEMENT_TYPE_INT_32, DENSE, four, 1);
-  HAL_ERROR(view_assert(fixture, i32, IRHAL_ELEMENT_TYPE_FLOAT_32, DENSE, four,
-                        1),
-            IRT_STATUS_INVALID_ARGUMENT,
-            "input0 element type mismatch: expected f32 but got i32");
-  HAL_ERROR(view_assert(fixture, i32, IRHAL_ELEMENT_TYPE_INT_16, DENSE, four,
-                        1),
-            IRT_STATUS_INVALID_ARGUMENT, "expected i16 but got i32");
+  irvm_ref_t i32 =
+      make_view(fixture, IRHAL_ELEMENT_TYPE_INT_32, DENSE, four, 1);
+  HAL_ERROR(
+      view_assert(fixture, i32, IRHAL_ELEMENT_TYPE_FLOAT_32, DENSE, four, 1),
+      IRT_STATUS_INVALID_ARGUMENT,
+      "input0 element type mismatch: expected f32 but got i32");
+  HAL_ERROR(
+      view_assert(fixture, i32, IRHAL_ELEMENT_TYPE_INT_16, DENSE, four, 1),
+      IRT_STATUS_INVALID_ARGUMENT, "expected i16 but got i32");
   irvm_ref_release(&i32);
   const uint32_t integer_kinds[] = {IRHAL_ELEMENT_TYPE_SINT_32,
                                     IRHAL_ELEMENT_TYPE_UINT_32,
                                     IRHAL_ELEMENT_TYPE(0x13, 32)};
   for (size_t i = 0; i < 3; ++i) {
     irvm_ref_t view = make_view(fixture, integer_kinds[i], DENSE, four, 1);
-    HAL_OK(view_assert(fixture, view, IRHAL_ELEMENT_TYPE_INT_32, DENSE, four,
-                       1));
+    HAL_OK(
+        view_assert(fixture, view, IRHAL_ELEMENT_TYPE_INT_32, DENSE, four, 1));
     irvm_ref_release(&view);
   }
-  irvm_ref_t ui8 = make_view(fixture, IRHAL_ELEMENT_TYPE_UINT_8, DENSE, four, 1);
+  irvm_ref_t ui8 =
+      make_view(fixture, IRHAL_ELEMENT_TYPE_UINT_8, DENSE, four, 1);
   HAL_OK(view_assert(fixture, ui8, IRHAL_ELEMENT_TYPE_INT_8, DENSE, four, 1));
   HAL_OK(view_assert(fixture, ui8, IRHAL_ELEMENT_TYPE_BOOL_8, DENSE, four, 1));
   irvm_ref_release(&ui8);
@@ -570,9 +572,9 @@ static void test_view_assert(void** state) {
                                 IRHAL_ENCODING_TYPE_OPAQUE, four, 1);
   HAL_OK(view_assert(fixture, opaque, IRHAL_ELEMENT_TYPE_FLOAT_32, DENSE, four,
                      1));
-  HAL_ERROR(view_assert(fixture, opaque, IRHAL_ELEMENT_TYPE_FLOAT_32, DENSE,
-                        five, 1),
-            IRT_STATUS_INVALID_ARGUMENT, "input0 shape mismatch");
+  HAL_ERROR(
+      view_assert(fixture, opaque, IRHAL_ELEMENT_TYPE_FLOAT_32, DENSE, five, 1),
+      IRT_STATUS_INVALID_ARGUMENT, "input0 shape mismatch");
   int64_t big_shape[129] = {0};
   HAL_ERROR(view_assert(fixture, opaque, IRHAL_ELEMENT_TYPE_FLOAT_32, DENSE,
                         big_shape, 129),
@@ -586,8 +588,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_import, setup, teardown),
       cmocka_unit_test_setup_teardown(test_select, setup, teardown),
       cmocka_unit_test_setup_teardown(test_load_store, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_subspan_and_length, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(test_subspan_and_length, setup, teardown),
       cmocka_unit_test_setup_teardown(test_allocation_preserve_discard, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_buffer_assert, setup, teardown),

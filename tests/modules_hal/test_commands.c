@@ -95,8 +95,8 @@ static irt_status_t cb_create(hal_fixture_t* fixture, int32_t mode,
   hal_args_begin(&args);
   hal_args_ref(&args, hal_device_ref(fixture));
   hal_args_i32(&args, mode);
-  hal_args_i32(&args, IRHAL_COMMAND_CATEGORY_TRANSFER |
-                          IRHAL_COMMAND_CATEGORY_DISPATCH);
+  hal_args_i32(
+      &args, IRHAL_COMMAND_CATEGORY_TRANSFER | IRHAL_COMMAND_CATEGORY_DISPATCH);
   hal_args_i64(&args, -1);
   hal_args_i32(&args, binding_capacity);
   hal_results_t results;
@@ -332,8 +332,8 @@ static void test_record_and_execute(void** state) {
   // Slot 2 holds the counts at offset 4.
   const int32_t constant7 = 7;
   binding_t more[2] = {{9, a, 0, -1}, {0, irvm_ref_null(), 0, 8}};
-  HAL_OK(cb_dispatch_indirect(fixture, cb, executable, 1, 2, irvm_ref_null(),
-                              4, &constant7, 1, more, 2));
+  HAL_OK(cb_dispatch_indirect(fixture, cb, executable, 1, 2, irvm_ref_null(), 4,
+                              &constant7, 1, more, 2));
   HAL_OK(cb_simple(fixture, "command_buffer.end_debug_group", cb));
   HAL_OK(cb_simple(fixture, "command_buffer.finalize", cb));
   HAL_ERROR(cb_simple(fixture, "command_buffer.finalize", cb),
@@ -346,11 +346,11 @@ static void test_record_and_execute(void** state) {
   HAL_OK(queue_execute(fixture, irvm_ref_null(), signal, cb, table, 3));
   expect_reached(fixture, signal);
 
-  uint8_t expected_a[16] = {'w', 'o', 'r', 'l', 'd', '!', 0, 0,
+  uint8_t expected_a[16] = {'w',  'o',  'r',  'l',  'd',  '!',  0,    0,
                             0x44, 0x33, 0x22, 0x11, 0x44, 0x33, 0x22, 0x11};
   assert_memory_equal(bytes_of(a), expected_a, 16);
-  uint8_t expected_c[16] = {0, 0, 0, 0, 0xAB, 0xAB, 0xAB, 0xAB,
-                            0xAB, 0xAB, 0xAB, 0xAB, 0, 0, 0, 0};
+  uint8_t expected_c[16] = {0,    0,    0,    0,    0xAB, 0xAB, 0xAB, 0xAB,
+                            0xAB, 0xAB, 0xAB, 0xAB, 0,    0,    0,    0};
   assert_memory_equal(bytes_of(c), expected_c, 16);
 
   assert_int_equal(device->dispatch_count, 2);
@@ -429,42 +429,42 @@ static void test_recording_errors(void** state) {
   // Slots beyond the binding capacity; bad fill patterns.
   HAL_ERROR(cb_fill(fixture, cb, irvm_ref_null(), 1, 0, 4, 0, 1),
             IRT_STATUS_OUT_OF_RANGE, NULL);
-  HAL_ERROR(cb_fill(fixture, cb, a, 0, 0, 4, 0, 3),
-            IRT_STATUS_INVALID_ARGUMENT, NULL);
-  HAL_ERROR(cb_copy(fixture, cb, 0, a, 60, 0, a, 0, 8),
-            IRT_STATUS_OUT_OF_RANGE, NULL);
+  HAL_ERROR(cb_fill(fixture, cb, a, 0, 0, 4, 0, 3), IRT_STATUS_INVALID_ARGUMENT,
+            NULL);
+  HAL_ERROR(cb_copy(fixture, cb, 0, a, 60, 0, a, 0, 8), IRT_STATUS_OUT_OF_RANGE,
+            NULL);
 
   const int32_t workgroups[3] = {1, 1, 1};
   const int32_t constant = 0;
   binding_t bindings[33];
   for (int i = 0; i < 33; ++i) bindings[i] = (binding_t){0, a, 0, -1};
-  HAL_ERROR(cb_dispatch(fixture, cb, executable, 0, workgroups, 0, &constant,
-                        1, bindings, 33),
+  HAL_ERROR(cb_dispatch(fixture, cb, executable, 0, workgroups, 0, &constant, 1,
+                        bindings, 33),
             IRT_STATUS_OUT_OF_RANGE, "33 bindings");
   irvm_ref_t text = hal_vm_text(fixture, "not a buffer");
   bindings[1].buffer = text;
-  HAL_ERROR(cb_dispatch(fixture, cb, executable, 0, workgroups, 0, &constant,
-                        1, bindings, 2),
+  HAL_ERROR(cb_dispatch(fixture, cb, executable, 0, workgroups, 0, &constant, 1,
+                        bindings, 2),
             IRT_STATUS_INVALID_ARGUMENT, "argument 'bindings[1]'");
   bindings[1].buffer = a;
   HAL_ERROR(cb_dispatch(fixture, cb, irvm_ref_null(), 0, workgroups, 0,
                         &constant, 1, bindings, 2),
             IRT_STATUS_INVALID_ARGUMENT, "argument 'executable'");
   // The HAL checks the export: ordinal, constant and binding counts, flags.
-  HAL_ERROR(cb_dispatch(fixture, cb, executable, 2, workgroups, 0, &constant,
-                        1, bindings, 2),
+  HAL_ERROR(cb_dispatch(fixture, cb, executable, 2, workgroups, 0, &constant, 1,
+                        bindings, 2),
             IRT_STATUS_OUT_OF_RANGE, NULL);
   HAL_ERROR(cb_dispatch(fixture, cb, executable, 0, workgroups, 0, NULL, 0,
                         bindings, 2),
             IRT_STATUS_INVALID_ARGUMENT, "constants");
-  HAL_ERROR(cb_dispatch(fixture, cb, executable, 0, workgroups, 0, &constant,
-                        1, bindings, 1),
+  HAL_ERROR(cb_dispatch(fixture, cb, executable, 0, workgroups, 0, &constant, 1,
+                        bindings, 1),
             IRT_STATUS_INVALID_ARGUMENT, "bindings");
   HAL_ERROR(cb_dispatch(fixture, cb, executable, 0, workgroups, 1 << 2,
                         &constant, 1, bindings, 2),
             IRT_STATUS_UNIMPLEMENTED, NULL);
-  HAL_ERROR(cb_dispatch_indirect(fixture, cb, executable, 0, 0, a, 2,
-                                 &constant, 1, bindings, 2),
+  HAL_ERROR(cb_dispatch_indirect(fixture, cb, executable, 0, 0, a, 2, &constant,
+                                 1, bindings, 2),
             IRT_STATUS_INVALID_ARGUMENT, "aligned");
   HAL_OK(cb_dispatch(fixture, cb, executable, 0, workgroups, 0, &constant, 1,
                      bindings, 2));
@@ -570,10 +570,10 @@ static void test_queue_operations(void** state) {
   HAL_OK(queue_transfer(fixture, "device.queue.update", f[1], f[2], host, 2, x,
                         4, 4));
   memcpy(irvm_buffer_deref(&host)->data, "XXXXXXXX", 8);  // captured already
-  HAL_OK(queue_transfer(fixture, "device.queue.copy", f[2], f[3], x, 0, y, 0,
-                        16));
-  HAL_OK(queue_transfer(fixture, "device.queue.read", f[3], f[4], ro_file, 3,
-                        y, 16, 5));
+  HAL_OK(
+      queue_transfer(fixture, "device.queue.copy", f[2], f[3], x, 0, y, 0, 16));
+  HAL_OK(queue_transfer(fixture, "device.queue.read", f[3], f[4], ro_file, 3, y,
+                        16, 5));
   HAL_OK(queue_transfer(fixture, "device.queue.write", f[4], f[5], y, 0,
                         rw_file, 0, 8));
   pack_queue(fixture, &args, f[5], f[6]);
@@ -589,7 +589,7 @@ static void test_queue_operations(void** state) {
   HAL_OK(hal_call(fixture, "device.queue.flush", &args, NULL));
   expect_reached(fixture, f[7]);
 
-  const uint8_t expected_y[21] = {0x5A, 0x5A, 0x5A, 0x5A, 'c', 'd', 'e',
+  const uint8_t expected_y[21] = {0x5A, 0x5A, 0x5A, 0x5A, 'c',  'd',  'e',
                                   'f',  0x5A, 0x5A, 0x5A, 0x5A, 0x5A, 0x5A,
                                   0x5A, 0x5A, '3',  '4',  '5',  '6',  '7'};
   assert_memory_equal(bytes_of(y), expected_y, 21);
@@ -670,23 +670,22 @@ static void test_execute_indirect_table_errors(void** state) {
   HAL_OK(cb_simple(fixture, "command_buffer.finalize", cb));
   irvm_ref_t text = hal_vm_text(fixture, "not a buffer");
   const table_entry_t table[2] = {{irvm_ref_null(), 0, 0}, {text, 0, -1}};
-  HAL_ERROR(queue_execute(fixture, irvm_ref_null(), irvm_ref_null(), cb, table,
-                          2),
-            IRT_STATUS_INVALID_ARGUMENT, "argument 'binding_table[1]'");
+  HAL_ERROR(
+      queue_execute(fixture, irvm_ref_null(), irvm_ref_null(), cb, table, 2),
+      IRT_STATUS_INVALID_ARGUMENT, "argument 'binding_table[1]'");
   irvm_ref_release(&text);
   irvm_ref_release(&cb);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_record_and_execute, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(test_record_and_execute, setup, teardown),
       cmocka_unit_test_setup_teardown(test_recording_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_queue_operations, setup, teardown),
       cmocka_unit_test_setup_teardown(test_queue_waits_and_failures, setup,
                                       teardown),
-      cmocka_unit_test_setup_teardown(test_execute_indirect_table_errors,
-                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_execute_indirect_table_errors, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

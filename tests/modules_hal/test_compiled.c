@@ -40,9 +40,9 @@ static irt_status_t load(compiled_t* compiled, const char* relative,
   assert_true(ireed_test_read_file(path, &data, &size));
   compiled->hal.device->extra_format = device_format;
   irvm_bytecode_module_options_t options = {release_file, NULL};
-  irt_status_t status = irvm_bytecode_module_create(
-      compiled->hal.instance, data, size, &options, compiled->hal.allocator,
-      &compiled->module);
+  irt_status_t status =
+      irvm_bytecode_module_create(compiled->hal.instance, data, size, &options,
+                                  compiled->hal.allocator, &compiled->module);
   if (!irt_status_is_ok(status)) {
     free(data);
     return status;
@@ -88,8 +88,8 @@ static irt_status_t invoke(compiled_t* compiled, const char* name,
                            irvm_variant_t* inputs, size_t input_count,
                            irvm_variant_t* results, size_t* result_count) {
   irvm_function_t function;
-  HAL_OK(irvm_context_resolve_function(
-      compiled->context, irt_make_cstring_view(name), &function));
+  HAL_OK(irvm_context_resolve_function(compiled->context,
+                                       irt_make_cstring_view(name), &function));
   irt_status_t status =
       irvm_invoke(&function, NULL, inputs, input_count, results, 4,
                   result_count, compiled->hal.allocator);
@@ -138,17 +138,17 @@ static void test_mismatched_inputs(void** state) {
   irvm_variant_t wrong_shape[2] = {
       make_input(compiled, IRHAL_ELEMENT_TYPE_FLOAT_32, 5),
       make_input(compiled, IRHAL_ELEMENT_TYPE_FLOAT_32, 4)};
-  HAL_ERROR(invoke(compiled, "simple_mul", wrong_shape, 2, results,
-                   &result_count),
-            IRT_STATUS_INVALID_ARGUMENT,
-            "input0 shape mismatch: expected 4xf32 but got 5xf32");
+  HAL_ERROR(
+      invoke(compiled, "simple_mul", wrong_shape, 2, results, &result_count),
+      IRT_STATUS_INVALID_ARGUMENT,
+      "input0 shape mismatch: expected 4xf32 but got 5xf32");
   irvm_variant_t wrong_type[2] = {
       make_input(compiled, IRHAL_ELEMENT_TYPE_INT_32, 4),
       make_input(compiled, IRHAL_ELEMENT_TYPE_FLOAT_32, 4)};
-  HAL_ERROR(invoke(compiled, "simple_mul", wrong_type, 2, results,
-                   &result_count),
-            IRT_STATUS_INVALID_ARGUMENT,
-            "input0 element type mismatch: expected f32 but got i32");
+  HAL_ERROR(
+      invoke(compiled, "simple_mul", wrong_type, 2, results, &result_count),
+      IRT_STATUS_INVALID_ARGUMENT,
+      "input0 element type mismatch: expected f32 but got i32");
   assert_int_equal(compiled->hal.device->dispatch_count, 0);
 }
 
@@ -183,8 +183,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_simple_mul, setup, teardown),
       cmocka_unit_test_setup_teardown(test_mismatched_inputs, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_no_matching_format, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(test_no_matching_format, setup, teardown),
       cmocka_unit_test_setup_teardown(test_aarch64_module_on_x86_64_device,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_newer_hal_version_rejected, setup,

@@ -52,8 +52,7 @@ static irt_status_t fence_signal(hal_fixture_t* fixture, irvm_ref_t fence) {
   return hal_call(fixture, "fence.signal", &args, NULL);
 }
 
-static void fence_fail(hal_fixture_t* fixture, irvm_ref_t fence,
-                       int32_t code) {
+static void fence_fail(hal_fixture_t* fixture, irvm_ref_t fence, int32_t code) {
   hal_args_t args;
   hal_args_begin(&args);
   hal_args_ref(&args, fence);
@@ -151,8 +150,8 @@ static void test_await(void** state) {
   for (int i = 0; i < 33; ++i) many[i] = fences[0];
   HAL_OK(fence_await(fixture, 0, many, 32, &result));
   assert_int_equal(result, IRT_STATUS_OK);
-  HAL_ERROR(fence_await(fixture, 0, many, 33, &result),
-            IRT_STATUS_OUT_OF_RANGE, "33 fences");
+  HAL_ERROR(fence_await(fixture, 0, many, 33, &result), IRT_STATUS_OUT_OF_RANGE,
+            "33 fences");
   irvm_ref_t text = hal_vm_text(fixture, "fence");
   irvm_ref_t mixed[2] = {fences[0], text};
   HAL_ERROR(fence_await(fixture, 0, mixed, 2, &result),

@@ -41,8 +41,8 @@ static void test_identity_and_sorted_exports(void** state) {
     irvm_export_info_t info;
     HAL_OK(module->vtable->export_info(module, i, &info));
     // Byte-wise ascending: memcmp over the common prefix, then length.
-    size_t common = info.name.size < previous.size ? info.name.size
-                                                   : previous.size;
+    size_t common =
+        info.name.size < previous.size ? info.name.size : previous.size;
     int order = memcmp(previous.data, info.name.data, common);
     assert_true(order < 0 || (order == 0 && previous.size < info.name.size));
     irvm_cconv_t cconv;
@@ -54,9 +54,9 @@ static void test_identity_and_sorted_exports(void** state) {
 static void test_types_registered(void** state) {
   hal_fixture_t* fixture = *state;
   static const char* const names[] = {
-      "hal.allocator", "hal.buffer", "hal.buffer_view", "hal.channel",
-      "hal.command_buffer", "hal.device", "hal.event", "hal.executable",
-      "hal.fence", "hal.file", "hal.semaphore"};
+      "hal.allocator",      "hal.buffer", "hal.buffer_view", "hal.channel",
+      "hal.command_buffer", "hal.device", "hal.event",       "hal.executable",
+      "hal.fence",          "hal.file",   "hal.semaphore"};
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); ++i) {
     const irvm_ref_type_t* type = irvm_instance_lookup_type(
         fixture->instance, irt_make_cstring_view(names[i]));
@@ -71,10 +71,12 @@ static void test_types_registered(void** state) {
 // the very same cconv.
 static void test_conformance_imports_match(void** state) {
   hal_fixture_t* fixture = *state;
-  static const char* const modules[] = {
-      "conformance/v3.11/simple_mul.vmfb", "conformance/v3.11/add.vmfb",
-      "conformance/v3.11/matmul.vmfb", "conformance/v3.11/multi_output.vmfb",
-      "conformance/v3.11/simple_add_f64.vmfb", "conformance/v3.11/scale.vmfb"};
+  static const char* const modules[] = {"conformance/v3.11/simple_mul.vmfb",
+                                        "conformance/v3.11/add.vmfb",
+                                        "conformance/v3.11/matmul.vmfb",
+                                        "conformance/v3.11/multi_output.vmfb",
+                                        "conformance/v3.11/simple_add_f64.vmfb",
+                                        "conformance/v3.11/scale.vmfb"};
   for (size_t m = 0; m < sizeof(modules) / sizeof(modules[0]); ++m) {
     char path[4096];
     if (!ireed_test_shared_path(modules[m], path, sizeof(path))) {
@@ -124,10 +126,10 @@ static bool has_ref(const char* chars, bool in_spans) {
 // each) is |ref| must fail with INVALID_ARGUMENT naming an argument.
 static bool must_reject(const char* name, const char* chars,
                         uint32_t span_count, bool null_refs) {
-  if (strcmp(name, "allocator.select") == 0) return true;  // empty or bad
+  if (strcmp(name, "allocator.select") == 0) return true;    // empty or bad
   if (strcmp(name, "buffer_view.trace") == 0) return false;  // no sink: no-op
-  bool null_fences_ok = strcmp(name, "fence.await") == 0 ||
-                        strcmp(name, "fence.join") == 0;
+  bool null_fences_ok =
+      strcmp(name, "fence.await") == 0 || strcmp(name, "fence.join") == 0;
   if (null_refs && null_fences_ok) return false;
   return has_ref(chars, false) || (span_count > 0 && has_ref(chars, true));
 }
@@ -218,9 +220,8 @@ static void test_devices_count_and_get(void** state) {
   }
 }
 
-static void query(hal_fixture_t* fixture, const char* category,
-                  const char* key, int32_t expected_ok,
-                  int64_t expected_value) {
+static void query(hal_fixture_t* fixture, const char* category, const char* key,
+                  int32_t expected_ok, int64_t expected_value) {
   irvm_ref_t category_ref = hal_vm_text(fixture, category);
   irvm_ref_t key_ref = hal_vm_text(fixture, key);
   hal_args_t args;
@@ -277,7 +278,8 @@ static irt_status_t file_from_memory(hal_fixture_t* fixture, int32_t access,
   hal_args_i64(&args, length);
   hal_args_i32(&args, 0);
   hal_results_t results;
-  IRT_RETURN_IF_ERROR(hal_call(fixture, "ex.file.from_memory", &args, &results));
+  IRT_RETURN_IF_ERROR(
+      hal_call(fixture, "ex.file.from_memory", &args, &results));
   *out_file = hal_results_ref(&results);
   return IRT_OK;
 }
@@ -289,12 +291,12 @@ static void test_file_from_memory(void** state) {
   HAL_ERROR(file_from_memory(fixture, IRHAL_MEMORY_ACCESS_WRITE, rodata, 0, 10,
                              &file),
             IRT_STATUS_PERMISSION_DENIED, "read-only");
-  HAL_ERROR(file_from_memory(fixture, IRHAL_MEMORY_ACCESS_READ, rodata, 4, 7,
-                             &file),
-            IRT_STATUS_OUT_OF_RANGE, "does not fit");
-  HAL_ERROR(file_from_memory(fixture, IRHAL_MEMORY_ACCESS_READ, rodata, -1, 2,
-                             &file),
-            IRT_STATUS_OUT_OF_RANGE, NULL);
+  HAL_ERROR(
+      file_from_memory(fixture, IRHAL_MEMORY_ACCESS_READ, rodata, 4, 7, &file),
+      IRT_STATUS_OUT_OF_RANGE, "does not fit");
+  HAL_ERROR(
+      file_from_memory(fixture, IRHAL_MEMORY_ACCESS_READ, rodata, -1, 2, &file),
+      IRT_STATUS_OUT_OF_RANGE, NULL);
   HAL_ERROR(file_from_memory(fixture, IRHAL_MEMORY_ACCESS_READ, rodata, 11, -1,
                              &file),
             IRT_STATUS_OUT_OF_RANGE, NULL);
@@ -311,9 +313,9 @@ static void test_file_from_memory(void** state) {
   irvm_ref_release(&file);
 }
 
-static irt_status_t create_executable(hal_fixture_t* fixture,
-                                      irvm_ref_t device, const char* format,
-                                      irvm_ref_t data, irvm_ref_t constants,
+static irt_status_t create_executable(hal_fixture_t* fixture, irvm_ref_t device,
+                                      const char* format, irvm_ref_t data,
+                                      irvm_ref_t constants,
                                       irvm_ref_t* out_executable) {
   irvm_ref_t format_ref = hal_vm_text(fixture, format);
   hal_args_t args;
@@ -324,8 +326,7 @@ static irt_status_t create_executable(hal_fixture_t* fixture,
   hal_args_ref(&args, data);
   hal_args_ref(&args, constants);
   hal_results_t results;
-  irt_status_t status =
-      hal_call(fixture, "executable.create", &args, &results);
+  irt_status_t status = hal_call(fixture, "executable.create", &args, &results);
   irvm_ref_release(&format_ref);
   IRT_RETURN_IF_ERROR(status);
   *out_executable = hal_results_ref(&results);
@@ -364,8 +365,8 @@ static void test_executable_create(void** state) {
   HAL_ERROR(create_executable(fixture, device_ref, FAKE_DEVICE_FORMAT,
                               heap_data, odd_constants, &executable),
             IRT_STATUS_INVALID_ARGUMENT, "multiple of 4");
-  HAL_ERROR(create_executable(fixture, device_ref, "vulkan-spirv-fb",
-                              heap_data, irvm_ref_null(), &executable),
+  HAL_ERROR(create_executable(fixture, device_ref, "vulkan-spirv-fb", heap_data,
+                              irvm_ref_null(), &executable),
             IRT_STATUS_NOT_FOUND, "vulkan-spirv-fb");
   HAL_ERROR(create_executable(fixture, device_ref, FAKE_DEVICE_FORMAT,
                               irvm_ref_null(), irvm_ref_null(), &executable),
@@ -374,10 +375,9 @@ static void test_executable_create(void** state) {
   // A device outside the module's group.
   fake_device_t* stranger = NULL;
   HAL_OK(fake_device_create(fixture->allocator, &stranger));
-  HAL_ERROR(create_executable(fixture,
-                              hal_ref(&stranger->base, irhal_device_type()),
-                              FAKE_DEVICE_FORMAT, heap_data, irvm_ref_null(),
-                              &executable),
+  HAL_ERROR(create_executable(
+                fixture, hal_ref(&stranger->base, irhal_device_type()),
+                FAKE_DEVICE_FORMAT, heap_data, irvm_ref_null(), &executable),
             IRT_STATUS_NOT_FOUND, "device group");
   irhal_device_release(&stranger->base);
   irvm_ref_release(&heap_data);

@@ -407,8 +407,8 @@ irt_status_t irmod_hal_buffer_view_dim(irvm_native_call_t* call) {
   int32_t index = irmod_hal_arg_i32(&args);
   IRT_RETURN_IF_ERROR(args.status);
   // Out-of-range indices read as 0 (spec B.7).
-  uint64_t dim = index >= 0 && (uint32_t)index < view->rank ? view->shape[index]
-                                                            : 0;
+  uint64_t dim =
+      index >= 0 && (uint32_t)index < view->rank ? view->shape[index] : 0;
   irvm_abi_write_i64(&call->results, (int64_t)dim);
   return IRT_OK;
 }

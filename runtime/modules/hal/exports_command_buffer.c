@@ -126,8 +126,8 @@ irt_status_t irmod_hal_command_buffer_fill_buffer(irvm_native_call_t* call) {
   IRT_RETURN_IF_ERROR(args.status);
   return irhal_command_buffer_fill(
       command_buffer,
-      irmod_hal_buffer_ref(target, target_slot, target_offset, length),
-      pattern, pattern_length);
+      irmod_hal_buffer_ref(target, target_slot, target_offset, length), pattern,
+      pattern_length);
 }
 
 irt_status_t irmod_hal_command_buffer_update_buffer(irvm_native_call_t* call) {
@@ -221,7 +221,8 @@ irt_status_t irmod_hal_command_buffer_dispatch(irvm_native_call_t* call) {
   dispatch.dispatch.flags = (uint64_t)irmod_hal_arg_i64(&args);
   IRT_RETURN_IF_ERROR(args.status);
   irhal_buffer_ref_t bindings[IRHAL_MAX_DISPATCH_BINDINGS];
-  IRT_RETURN_IF_ERROR(irmod_hal_read_dispatch_lists(&args, &dispatch, bindings));
+  IRT_RETURN_IF_ERROR(
+      irmod_hal_read_dispatch_lists(&args, &dispatch, bindings));
   return irhal_command_buffer_dispatch(command_buffer, &dispatch);
 }
 
@@ -240,7 +241,8 @@ irt_status_t irmod_hal_command_buffer_dispatch_indirect(
   dispatch.dispatch.flags = (uint64_t)irmod_hal_arg_i64(&args);
   IRT_RETURN_IF_ERROR(args.status);
   irhal_buffer_ref_t bindings[IRHAL_MAX_DISPATCH_BINDINGS];
-  IRT_RETURN_IF_ERROR(irmod_hal_read_dispatch_lists(&args, &dispatch, bindings));
+  IRT_RETURN_IF_ERROR(
+      irmod_hal_read_dispatch_lists(&args, &dispatch, bindings));
   // The HAL checks the alignment and marks the count DYNAMIC unless STATIC.
   dispatch.dispatch.indirect = true;
   dispatch.dispatch.workgroups_ref = irmod_hal_buffer_ref(

@@ -22,9 +22,8 @@ irt_status_t irmod_hal_device_query_i64(irvm_native_call_t* call) {
   IRT_RETURN_IF_ERROR(args.status);
   bool ok = false;
   int64_t value = 0;
-  IRT_RETURN_IF_ERROR(irhal_device_query_i64(device, irmod_hal_string(category),
-                                             irmod_hal_string(key), &ok,
-                                             &value));
+  IRT_RETURN_IF_ERROR(irhal_device_query_i64(
+      device, irmod_hal_string(category), irmod_hal_string(key), &ok, &value));
   irvm_abi_write_i32(&call->results, ok ? 1 : 0);
   irvm_abi_write_i64(&call->results, ok ? value : 0);
   return IRT_OK;
@@ -95,8 +94,8 @@ irt_status_t irmod_hal_device_queue_fill(irvm_native_call_t* call) {
   uint64_t pattern = (uint64_t)irmod_hal_arg_i64(&args);
   uint32_t pattern_length = (uint32_t)irmod_hal_arg_i32(&args);
   IRT_RETURN_IF_ERROR(args.status);
-  return irhal_device_queue_fill(q.device, q.affinity, q.wait, q.signal,
-                                 target, target_offset, length, pattern,
+  return irhal_device_queue_fill(q.device, q.affinity, q.wait, q.signal, target,
+                                 target_offset, length, pattern,
                                  pattern_length);
 }
 
@@ -129,9 +128,8 @@ irt_status_t irmod_hal_device_queue_copy(irvm_native_call_t* call) {
   uint64_t target_offset = (uint64_t)irmod_hal_arg_i64(&args);
   uint64_t length = (uint64_t)irmod_hal_arg_i64(&args);
   IRT_RETURN_IF_ERROR(args.status);
-  return irhal_device_queue_copy(q.device, q.affinity, q.wait, q.signal,
-                                 source, source_offset, target, target_offset,
-                                 length);
+  return irhal_device_queue_copy(q.device, q.affinity, q.wait, q.signal, source,
+                                 source_offset, target, target_offset, length);
 }
 
 irt_status_t irmod_hal_device_queue_read(irvm_native_call_t* call) {
@@ -143,9 +141,8 @@ irt_status_t irmod_hal_device_queue_read(irvm_native_call_t* call) {
   uint64_t target_offset = (uint64_t)irmod_hal_arg_i64(&args);
   uint64_t length = (uint64_t)irmod_hal_arg_i64(&args);
   IRT_RETURN_IF_ERROR(args.status);
-  return irhal_device_queue_read(q.device, q.affinity, q.wait, q.signal,
-                                 source, source_offset, target, target_offset,
-                                 length);
+  return irhal_device_queue_read(q.device, q.affinity, q.wait, q.signal, source,
+                                 source_offset, target, target_offset, length);
 }
 
 irt_status_t irmod_hal_device_queue_write(irvm_native_call_t* call) {
@@ -173,8 +170,7 @@ irt_status_t irmod_hal_device_queue_execute(irvm_native_call_t* call) {
                                     command_buffer, &empty_table);
 }
 
-irt_status_t irmod_hal_device_queue_execute_indirect(
-    irvm_native_call_t* call) {
+irt_status_t irmod_hal_device_queue_execute_indirect(irvm_native_call_t* call) {
   irmod_hal_args_t args = irmod_hal_args(call);
   irmod_hal_queue_args_t q = irmod_hal_arg_queue(&args);
   irhal_command_buffer_t* command_buffer =
@@ -200,8 +196,8 @@ irt_status_t irmod_hal_device_queue_execute_indirect(
   }
   if (irt_status_is_ok(status)) {
     irhal_binding_table_t table = {span.count, entries};
-    status = irhal_device_queue_execute(q.device, q.affinity, q.wait,
-                                        q.signal, command_buffer, &table);
+    status = irhal_device_queue_execute(q.device, q.affinity, q.wait, q.signal,
+                                        command_buffer, &table);
   }
   irt_allocator_free(host_allocator, entries);
   return status;
@@ -294,9 +290,8 @@ irt_status_t irmod_hal_executable_create(irvm_native_call_t* call) {
   irvm_buffer_t* format = irmod_hal_arg_vm_buffer(&args, "executable_format");
   // The ref itself is kept: loaders that alias the bytes retain it.
   const irvm_ref_t* data_ref = irvm_abi_read_ref(args.cursor);
-  irvm_buffer_t* data = irmod_hal_args_check(&args, data_ref,
-                                             irvm_buffer_type(), false,
-                                             "executable_data");
+  irvm_buffer_t* data = irmod_hal_args_check(
+      &args, data_ref, irvm_buffer_type(), false, "executable_data");
   irvm_buffer_t* constants =
       irmod_hal_arg_vm_buffer_or_null(&args, "constants");
   IRT_RETURN_IF_ERROR(args.status);

@@ -78,10 +78,10 @@ irt_status_t irmod_hal_fence_fail(irvm_native_call_t* call) {
   if (code == IRT_STATUS_OK || code >= IRT_STATUS_CODE_COUNT) {
     code = IRT_STATUS_UNKNOWN;
   }
-  irhal_fence_fail(fence,
-                   irt_make_status(code, "fence failed by the program with "
-                                         "status %d",
-                                   status_value & 0x1F));
+  irhal_fence_fail(fence, irt_make_status(code,
+                                          "fence failed by the program with "
+                                          "status %d",
+                                          status_value & 0x1F));
   return IRT_OK;
 }
 

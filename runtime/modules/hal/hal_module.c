@@ -4,8 +4,8 @@
 
 irt_status_t irmod_hal_register_types(irvm_instance_t* instance) {
   for (size_t i = 0; i < IRHAL_REF_TYPE_COUNT; ++i) {
-    IRT_RETURN_IF_ERROR(irvm_instance_register_type(instance,
-                                                    irhal_ref_types[i]));
+    IRT_RETURN_IF_ERROR(
+        irvm_instance_register_type(instance, irhal_ref_types[i]));
   }
   return IRT_OK;
 }
@@ -146,9 +146,9 @@ irt_status_t irmod_hal_module_create(irvm_instance_t* instance,
   IRT_RETURN_IF_ERROR(
       irt_allocator_calloc(host_allocator, sizeof(*module), (void**)&module));
   module->host_allocator = host_allocator;
-  irt_status_t status = irt_allocator_calloc_array(
-      host_allocator, device_count, sizeof(module->devices[0]),
-      (void**)&module->devices);
+  irt_status_t status = irt_allocator_calloc_array(host_allocator, device_count,
+                                                   sizeof(module->devices[0]),
+                                                   (void**)&module->devices);
   if (!irt_status_is_ok(status)) {
     irt_allocator_free(host_allocator, module);
     return status;

@@ -1,11 +1,10 @@
 // Argument checking shared by every export: bad calls become errors that
 // name the argument, never crashes.
-#include "runtime/modules/hal/module_internal.h"
-
 #include <inttypes.h>
 #include <stdio.h>
 
 #include "runtime/base/math.h"
+#include "runtime/modules/hal/module_internal.h"
 
 static const char* irmod_hal_ref_type_name(const irvm_ref_t* ref) {
   if (irvm_ref_is_null(ref)) return "null";
@@ -47,14 +46,15 @@ irt_status_t irmod_hal_host_range(int64_t offset, int64_t length,
                                   const char* what, uint64_t* out_offset,
                                   uint64_t* out_length) {
   if (offset < 0 || (uint64_t)offset > total) {
-    return irt_make_status(code, "%s offset %" PRId64
-                           " is outside the %" PRIu64 "-byte source",
-                           what, offset, total);
+    return irt_make_status(
+        code, "%s offset %" PRId64 " is outside the %" PRIu64 "-byte source",
+        what, offset, total);
   }
-  uint64_t resolved = length == -1 ? total - (uint64_t)offset
-                                   : (uint64_t)length;
+  uint64_t resolved =
+      length == -1 ? total - (uint64_t)offset : (uint64_t)length;
   if (length < -1 || !irt_range_fits((uint64_t)offset, resolved, total)) {
-    return irt_make_status(code, "%s range [%" PRId64 ", +%" PRId64
+    return irt_make_status(code,
+                           "%s range [%" PRId64 ", +%" PRId64
                            ") does not fit the %" PRIu64 "-byte source",
                            what, offset, length, total);
   }

@@ -66,15 +66,14 @@ static inline void* irmod_hal_arg_ref(irmod_hal_args_t* args,
                               nullable, name);
 }
 
-#define IRMOD_HAL_DEFINE_ARG_(suffix, object_t, type_descriptor)            \
-  static inline object_t* irmod_hal_arg_##suffix(irmod_hal_args_t* args,    \
-                                                 const char* name) {        \
-    return (object_t*)irmod_hal_arg_ref(args, &type_descriptor, false,      \
-                                        name);                              \
-  }                                                                         \
-  static inline object_t* irmod_hal_arg_##suffix##_or_null(                 \
-      irmod_hal_args_t* args, const char* name) {                           \
-    return (object_t*)irmod_hal_arg_ref(args, &type_descriptor, true, name); \
+#define IRMOD_HAL_DEFINE_ARG_(suffix, object_t, type_descriptor)              \
+  static inline object_t* irmod_hal_arg_##suffix(irmod_hal_args_t* args,      \
+                                                 const char* name) {          \
+    return (object_t*)irmod_hal_arg_ref(args, &type_descriptor, false, name); \
+  }                                                                           \
+  static inline object_t* irmod_hal_arg_##suffix##_or_null(                   \
+      irmod_hal_args_t* args, const char* name) {                             \
+    return (object_t*)irmod_hal_arg_ref(args, &type_descriptor, true, name);  \
   }
 IRMOD_HAL_DEFINE_ARG_(allocator, irhal_allocator_t,
                       irhal_allocator_type_descriptor)
@@ -126,33 +125,74 @@ static inline void irmod_hal_result_ref(irvm_native_call_t* call, void* object,
 // Exports (one function per export; names follow the export with '.' -> '_')
 //===----------------------------------------------------------------------===//
 
-#define IRMOD_HAL_EXPORTS_(X)                                               \
-  X(allocator_allocate) X(allocator_import) X(allocator_select)             \
-  X(buffer_allocation_discard) X(buffer_allocation_is_terminal)             \
-  X(buffer_allocation_preserve) X(buffer_assert) X(buffer_length)           \
-  X(buffer_load) X(buffer_store) X(buffer_subspan)                          \
-  X(buffer_view_assert) X(buffer_view_buffer) X(buffer_view_create)         \
-  X(buffer_view_dim) X(buffer_view_element_type)                            \
-  X(buffer_view_encoding_type) X(buffer_view_rank) X(buffer_view_trace)     \
-  X(channel_create) X(channel_rank_and_count) X(channel_split)              \
-  X(command_buffer_advise_buffer) X(command_buffer_begin_debug_group)       \
-  X(command_buffer_collective) X(command_buffer_copy_buffer)                \
-  X(command_buffer_create) X(command_buffer_dispatch)                       \
-  X(command_buffer_dispatch_indirect) X(command_buffer_end_debug_group)     \
-  X(command_buffer_execution_barrier) X(command_buffer_fill_buffer)         \
-  X(command_buffer_finalize) X(command_buffer_update_buffer)                \
-  X(device_allocator) X(device_query_i64) X(device_queue_alloca)            \
-  X(device_queue_barrier) X(device_queue_copy) X(device_queue_dealloca)     \
-  X(device_queue_execute) X(device_queue_execute_indirect)                  \
-  X(device_queue_fill) X(device_queue_flush) X(device_queue_read)           \
-  X(device_queue_update) X(device_queue_write) X(devices_count)             \
-  X(devices_get) X(ex_file_from_memory) X(executable_create)                \
-  X(fence_await) X(fence_create) X(fence_fail) X(fence_join)                \
-  X(fence_query) X(fence_signal)
+// exports_buffer.c
+irt_status_t irmod_hal_allocator_allocate(irvm_native_call_t* call);
+irt_status_t irmod_hal_allocator_import(irvm_native_call_t* call);
+irt_status_t irmod_hal_allocator_select(irvm_native_call_t* call);
+irt_status_t irmod_hal_buffer_allocation_discard(irvm_native_call_t* call);
+irt_status_t irmod_hal_buffer_allocation_is_terminal(irvm_native_call_t* call);
+irt_status_t irmod_hal_buffer_allocation_preserve(irvm_native_call_t* call);
+irt_status_t irmod_hal_buffer_assert(irvm_native_call_t* call);
+irt_status_t irmod_hal_buffer_length(irvm_native_call_t* call);
+irt_status_t irmod_hal_buffer_load(irvm_native_call_t* call);
+irt_status_t irmod_hal_buffer_store(irvm_native_call_t* call);
+irt_status_t irmod_hal_buffer_subspan(irvm_native_call_t* call);
+irt_status_t irmod_hal_buffer_view_assert(irvm_native_call_t* call);
+irt_status_t irmod_hal_buffer_view_buffer(irvm_native_call_t* call);
+irt_status_t irmod_hal_buffer_view_create(irvm_native_call_t* call);
+irt_status_t irmod_hal_buffer_view_dim(irvm_native_call_t* call);
+irt_status_t irmod_hal_buffer_view_element_type(irvm_native_call_t* call);
+irt_status_t irmod_hal_buffer_view_encoding_type(irvm_native_call_t* call);
+irt_status_t irmod_hal_buffer_view_rank(irvm_native_call_t* call);
+irt_status_t irmod_hal_buffer_view_trace(irvm_native_call_t* call);
 
-#define IRMOD_HAL_DECLARE_EXPORT_(name) \
-  irt_status_t irmod_hal_##name(irvm_native_call_t* call);
-IRMOD_HAL_EXPORTS_(IRMOD_HAL_DECLARE_EXPORT_)
-#undef IRMOD_HAL_DECLARE_EXPORT_
+// exports_command_buffer.c
+irt_status_t irmod_hal_channel_create(irvm_native_call_t* call);
+irt_status_t irmod_hal_channel_rank_and_count(irvm_native_call_t* call);
+irt_status_t irmod_hal_channel_split(irvm_native_call_t* call);
+irt_status_t irmod_hal_command_buffer_advise_buffer(irvm_native_call_t* call);
+irt_status_t irmod_hal_command_buffer_begin_debug_group(
+    irvm_native_call_t* call);
+irt_status_t irmod_hal_command_buffer_collective(irvm_native_call_t* call);
+irt_status_t irmod_hal_command_buffer_copy_buffer(irvm_native_call_t* call);
+irt_status_t irmod_hal_command_buffer_create(irvm_native_call_t* call);
+irt_status_t irmod_hal_command_buffer_dispatch(irvm_native_call_t* call);
+irt_status_t irmod_hal_command_buffer_dispatch_indirect(
+    irvm_native_call_t* call);
+irt_status_t irmod_hal_command_buffer_end_debug_group(irvm_native_call_t* call);
+irt_status_t irmod_hal_command_buffer_execution_barrier(
+    irvm_native_call_t* call);
+irt_status_t irmod_hal_command_buffer_fill_buffer(irvm_native_call_t* call);
+irt_status_t irmod_hal_command_buffer_finalize(irvm_native_call_t* call);
+irt_status_t irmod_hal_command_buffer_update_buffer(irvm_native_call_t* call);
+
+// exports_device.c
+irt_status_t irmod_hal_device_allocator(irvm_native_call_t* call);
+irt_status_t irmod_hal_device_query_i64(irvm_native_call_t* call);
+irt_status_t irmod_hal_device_queue_alloca(irvm_native_call_t* call);
+irt_status_t irmod_hal_device_queue_barrier(irvm_native_call_t* call);
+irt_status_t irmod_hal_device_queue_copy(irvm_native_call_t* call);
+irt_status_t irmod_hal_device_queue_dealloca(irvm_native_call_t* call);
+irt_status_t irmod_hal_device_queue_execute(irvm_native_call_t* call);
+irt_status_t irmod_hal_device_queue_execute_indirect(irvm_native_call_t* call);
+irt_status_t irmod_hal_device_queue_fill(irvm_native_call_t* call);
+irt_status_t irmod_hal_device_queue_flush(irvm_native_call_t* call);
+irt_status_t irmod_hal_device_queue_read(irvm_native_call_t* call);
+irt_status_t irmod_hal_device_queue_update(irvm_native_call_t* call);
+irt_status_t irmod_hal_device_queue_write(irvm_native_call_t* call);
+irt_status_t irmod_hal_ex_file_from_memory(irvm_native_call_t* call);
+irt_status_t irmod_hal_executable_create(irvm_native_call_t* call);
+
+// exports_fence.c
+irt_status_t irmod_hal_fence_await(irvm_native_call_t* call);
+irt_status_t irmod_hal_fence_create(irvm_native_call_t* call);
+irt_status_t irmod_hal_fence_fail(irvm_native_call_t* call);
+irt_status_t irmod_hal_fence_join(irvm_native_call_t* call);
+irt_status_t irmod_hal_fence_query(irvm_native_call_t* call);
+irt_status_t irmod_hal_fence_signal(irvm_native_call_t* call);
+
+// hal_module.c
+irt_status_t irmod_hal_devices_count(irvm_native_call_t* call);
+irt_status_t irmod_hal_devices_get(irvm_native_call_t* call);
 
 #endif  // IRMOD_HAL_MODULE_INTERNAL_H
