@@ -12,5 +12,6 @@ typedef struct ireectl_command_s {
 int ireectl_cmd_version(int argc, char** argv);
 int ireectl_cmd_devices(int argc, char** argv);
 int ireectl_cmd_inspect(int argc, char** argv);
+int ireectl_cmd_run(int argc, char** argv);
 
 #endif  // IREECTL_COMMANDS_H

@@ -12,6 +12,8 @@ static const ireectl_command_t ireectl_commands[] = {
      ireectl_cmd_devices},
     {"inspect", "print the contents of a compiled module (.vmfb)",
      ireectl_cmd_inspect},
+    {"run", "run a function of compiled modules (--local: in this process)",
+     ireectl_cmd_run},
 };
 #define IREECTL_COMMAND_COUNT \
   (sizeof(ireectl_commands) / sizeof(ireectl_commands[0]))

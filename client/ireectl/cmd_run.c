@@ -1,0 +1,568 @@
+// `ireectl run --local`: loads compiled modules into an in-process runtime,
+// calls one function with iree-run-module's flags and prints the results the
+// way iree-run-module does (HAL spec 9.5). Any failure ends in one message
+// on stderr and exit status 1; usage errors exit with 2.
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "client/ireectl/commands.h"
+#include "client/ireectl/local_runtime.h"
+#include "runtime/modules/hal/hal_module.h"
+#include "runtime/tooling/function_io.h"
+#include "runtime/vm/bytecode/bytecode_module.h"
+#include "runtime/vm/context.h"
+#include "runtime/vm/invoke.h"
+
+#define IREECTL_RUN_DEFAULT_DEVICE "local-sync"
+
+static const char kIreectlRunUsage[] =
+    "usage: ireectl run --local [--device=local-sync|local-task]\n"
+    "           --module=PATH... --function=NAME [--input=SPEC]...\n"
+    "           [--output=SPEC]... [--parameters=[SCOPE=]PATH]...\n"
+    "           [--output_max_element_count=N]\n"
+    "\n"
+    "Runs NAME (\"module.function\", or a function of the last --module) in\n"
+    "this process and prints its results like iree-run-module.\n"
+    "  --input   4xf32=1 2 3 4 | 2x2xi32=[1 2][3 4] | f32=3.5 | 4xf32=2 (splat)\n"
+    "            | 1x4xui8=@raw.bin | @array.npy | +next.npy | *all.npy | (null)\n"
+    "  --output  one per result: '' (discard), '-' (print), @file.npy or\n"
+    "            @file.bin (write), +file.npy or +file.bin (append)\n";
+
+// Values point into argv.
+typedef struct ireectl_string_list_s {
+  const char** items;
+  size_t count;
+} ireectl_string_list_t;
+
+typedef struct ireectl_run_options_s {
+  bool local;
+  const char* device;
+  const char* function;
+  size_t max_element_count;
+  ireectl_string_list_t modules;
+  ireectl_string_list_t inputs;
+  ireectl_string_list_t outputs;
+  ireectl_string_list_t parameters;
+} ireectl_run_options_t;
+
+//===----------------------------------------------------------------------===//
+// Flags
+//===----------------------------------------------------------------------===//
+
+static int ireectl_run_usage_error(const char* format, ...)
+    IRT_PRINTF_LIKE(1, 2);
+static int ireectl_run_usage_error(const char* format, ...) {
+  va_list args;
+  va_start(args, format);
+  fprintf(stderr, "ireectl run: ");
+  vfprintf(stderr, format, args);
+  fprintf(stderr, "\n%s", kIreectlRunUsage);
+  va_end(args);
+  return 2;
+}
+
+// Parses argv[1..] into |options|; returns -1 to go on, else the exit status.
+static int ireectl_run_parse_flags(int argc, char** argv,
+                                   ireectl_run_options_t* options) {
+  ireectl_string_list_t* lists[] = {&options->modules, &options->inputs,
+                                    &options->outputs, &options->parameters};
+  for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); ++i) {
+    lists[i]->items = calloc((size_t)argc, sizeof(char*));
+    if (!lists[i]->items) return ireectl_run_usage_error("out of memory");
+  }
+  for (int i = 1; i < argc; ++i) {
+    const char* arg = argv[i];
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+      fputs(kIreectlRunUsage, stdout);
+      return 0;
+    }
+    if (strcmp(arg, "--local") == 0) {
+      options->local = true;
+      continue;
+    }
+    if (strncmp(arg, "--", 2) != 0) {
+      return ireectl_run_usage_error("unexpected argument '%s'", arg);
+    }
+    // --name=value or --name value.
+    const char* name = arg + 2;
+    const char* equals = strchr(name, '=');
+    size_t name_length = equals ? (size_t)(equals - name) : strlen(name);
+    const char* value = equals ? equals + 1 : NULL;
+    static const char* kValueFlags[] = {"device",     "function",
+                                        "module",     "input",
+                                        "output",     "parameters",
+                                        "output_max_element_count"};
+    size_t flag = 0;
+    while (flag < sizeof(kValueFlags) / sizeof(kValueFlags[0]) &&
+           (strlen(kValueFlags[flag]) != name_length ||
+            strncmp(kValueFlags[flag], name, name_length) != 0)) {
+      ++flag;
+    }
+    if (flag == sizeof(kValueFlags) / sizeof(kValueFlags[0])) {
+      return ireectl_run_usage_error("unknown flag '%s'", arg);
+    }
+    if (!value) {
+      if (i + 1 == argc) {
+        return ireectl_run_usage_error("flag '%s' needs a value", arg);
+      }
+      value = argv[++i];
+    }
+    switch (flag) {
+      case 0: options->device = value; break;
+      case 1: options->function = value; break;
+      case 2: options->modules.items[options->modules.count++] = value; break;
+      case 3: options->inputs.items[options->inputs.count++] = value; break;
+      case 4: options->outputs.items[options->outputs.count++] = value; break;
+      case 5:
+        options->parameters.items[options->parameters.count++] = value;
+        break;
+      default: {
+        char* end = NULL;
+        errno = 0;
+        unsigned long long count = strtoull(value, &end, 10);
+        if (!*value || *end || errno || value[0] == '-' || count > SIZE_MAX) {
+          return ireectl_run_usage_error(
+              "--output_max_element_count needs a count, not '%s'", value);
+        }
+        options->max_element_count = (size_t)count;
+        break;
+      }
+    }
+  }
+  if (options->modules.count == 0) {
+    return ireectl_run_usage_error("no --module given");
+  }
+  if (!options->function) {
+    return ireectl_run_usage_error("no --function given");
+  }
+  return -1;
+}
+
+static void ireectl_run_options_free(ireectl_run_options_t* options) {
+  free(options->modules.items);
+  free(options->inputs.items);
+  free(options->outputs.items);
+  free(options->parameters.items);
+}
+
+//===----------------------------------------------------------------------===//
+// Modules
+//===----------------------------------------------------------------------===//
+
+static void ireectl_unmap_module(void* user_data, const uint8_t* data,
+                                 size_t size) {
+  (void)user_data;
+  munmap((void*)data, size);
+}
+
+// Maps |path| read-only and creates a bytecode module that owns the mapping.
+static irt_status_t ireectl_load_module(irvm_instance_t* instance,
+                                        const char* path,
+                                        irt_allocator_t allocator,
+                                        irvm_module_t** out_module) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return irt_make_status(errno == ENOENT ? IRT_STATUS_NOT_FOUND
+                                           : IRT_STATUS_PERMISSION_DENIED,
+                           "cannot open module '%s': %s", path,
+                           strerror(errno));
+  }
+  struct stat info;
+  if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode) || info.st_size == 0) {
+    close(fd);
+    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
+                           "module '%s' is not a non-empty regular file", path);
+  }
+  size_t size = (size_t)info.st_size;
+  void* data = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  int map_error = errno;
+  close(fd);
+  if (data == MAP_FAILED) {
+    return irt_make_status(IRT_STATUS_UNAVAILABLE, "cannot map module '%s': %s",
+                           path, strerror(map_error));
+  }
+  irvm_bytecode_module_options_t module_options = {ireectl_unmap_module, NULL};
+  irt_status_t status = irvm_bytecode_module_create(
+      instance, data, size, &module_options, allocator, out_module);
+  if (!irt_status_is_ok(status)) {
+    munmap(data, size);  // still ours on failure
+    return irt_status_annotate(status, "loading module '%s'", path);
+  }
+  return IRT_OK;
+}
+
+// Loads every --module (bad files are reported before any device starts),
+// then creates |device_name| and a context of the hal module over it
+// followed by the modules in order.
+static irt_status_t ireectl_build_context(const ireectl_run_options_t* options,
+                                          irvm_instance_t* instance,
+                                          irt_allocator_t allocator,
+                                          irhal_device_t** out_device,
+                                          irvm_context_t** out_context) {
+  size_t count = options->modules.count + 1;  // [0] is the hal module
+  irvm_module_t** modules = calloc(count, sizeof(*modules));
+  if (!modules) {
+    return irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  }
+  // Bytecode modules resolve the HAL type names they use when loaded.
+  irt_status_t status = irmod_hal_register_types(instance);
+  for (size_t i = 1; i < count && irt_status_is_ok(status); ++i) {
+    status = ireectl_load_module(instance, options->modules.items[i - 1],
+                                 allocator, &modules[i]);
+  }
+  if (irt_status_is_ok(status)) {
+    status = ireectl_local_device_create(irt_make_cstring_view(options->device),
+                                         allocator, out_device);
+  }
+  if (irt_status_is_ok(status)) {
+    status = irmod_hal_module_create(instance, out_device, 1, allocator,
+                                     &modules[0]);
+  }
+  if (irt_status_is_ok(status)) {
+    status = irvm_context_create(instance, allocator, out_context);
+  }
+  if (irt_status_is_ok(status)) {
+    status = irvm_context_register_modules(*out_context, modules, count);
+    if (!irt_status_is_ok(status)) {
+      irvm_context_destroy(*out_context);
+      *out_context = NULL;
+    }
+  }
+  // The context retains what it registered.
+  for (size_t i = 0; i < count; ++i) {
+    if (modules[i]) irvm_module_release(modules[i]);
+  }
+  free(modules);
+  return status;
+}
+
+//===----------------------------------------------------------------------===//
+// Arguments
+//===----------------------------------------------------------------------===//
+
+// Replaces |status| with one whose message starts with "--input N: ".
+static irt_status_t ireectl_prefix_status(irt_status_t status, const char* flag,
+                                          size_t index) {
+  size_t length = irt_status_format_brief(status, NULL, 0);
+  char* text = malloc(length + 1);
+  if (!text) return status;
+  irt_status_format_brief(status, text, length + 1);
+  irt_status_t prefixed = irt_make_status(irt_status_code(status), "%s %zu: %s",
+                                          flag, index, text);
+  free(text);
+  irt_status_free(status);
+  return prefixed;
+}
+
+static irt_status_t ireectl_make_argument(irhal_device_t* device,
+                                          const irtool_input_t* input,
+                                          irt_allocator_t allocator,
+                                          irvm_variant_t* out_argument) {
+  *out_argument = irvm_variant_empty();
+  switch (input->kind) {
+    case IRTOOL_INPUT_NULL:
+      return IRT_OK;
+    case IRTOOL_INPUT_VALUE:
+      *out_argument = irvm_variant_from_value(input->value);
+      return IRT_OK;
+    case IRTOOL_INPUT_BUFFER: {
+      irhal_buffer_t* buffer = NULL;
+      IRT_RETURN_IF_ERROR(
+          ireectl_local_buffer_upload(device, &input->tensor, &buffer));
+      *out_argument =
+          irvm_variant_from_ref(irvm_ref_wrap(buffer, irhal_buffer_type()));
+      return IRT_OK;
+    }
+    default: {
+      irhal_buffer_view_t* view = NULL;
+      IRT_RETURN_IF_ERROR(ireectl_local_buffer_view_upload(
+          device, &input->tensor, allocator, &view));
+      *out_argument =
+          irvm_variant_from_ref(irvm_ref_wrap(view, irhal_buffer_view_type()));
+      return IRT_OK;
+    }
+  }
+}
+
+// Parses every --input against the signature and makes the arguments.
+static irt_status_t ireectl_make_arguments(const ireectl_run_options_t* options,
+                                           irt_string_view_t signature,
+                                           irhal_device_t* device,
+                                           irt_allocator_t allocator,
+                                           irvm_variant_t** out_arguments,
+                                           size_t* out_count) {
+  irtool_inputs_t inputs;
+  irtool_inputs_initialize(signature, allocator, &inputs);
+  irt_status_t status = IRT_OK;
+  for (size_t i = 0; i < options->inputs.count && irt_status_is_ok(status);
+       ++i) {
+    status = irtool_inputs_parse(&inputs,
+                                 irt_make_cstring_view(options->inputs.items[i]));
+    if (!irt_status_is_ok(status)) {
+      status = ireectl_prefix_status(status, "--input", i + 1);
+    }
+  }
+  if (irt_status_is_ok(status) && inputs.count != signature.size) {
+    status = irt_make_status(
+        IRT_STATUS_INVALID_ARGUMENT,
+        "function '%s' takes %zu argument%s (signature '%.*s') but the "
+        "--input flags give %zu",
+        options->function, signature.size, signature.size == 1 ? "" : "s",
+        IRT_SV_ARG(signature), inputs.count);
+  }
+  irvm_variant_t* arguments = NULL;
+  if (irt_status_is_ok(status)) {
+    arguments = calloc(inputs.count ? inputs.count : 1, sizeof(*arguments));
+    if (!arguments) {
+      status = irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    }
+  }
+  for (size_t i = 0; arguments && i < inputs.count; ++i) {
+    status = ireectl_make_argument(device, &inputs.items[i], allocator,
+                                   &arguments[i]);
+    if (!irt_status_is_ok(status)) {
+      status = irt_status_annotate(status, "making argument %zu", i);
+      for (size_t j = 0; j < i; ++j) irvm_variant_release(&arguments[j]);
+      free(arguments);
+      arguments = NULL;
+    }
+  }
+  *out_arguments = arguments;
+  *out_count = arguments ? inputs.count : 0;
+  irtool_inputs_deinitialize(&inputs);
+  return status;
+}
+
+//===----------------------------------------------------------------------===//
+// Results
+//===----------------------------------------------------------------------===//
+
+// A primitive result as a rank-0 tensor (for --output files).
+static void ireectl_value_tensor(const irvm_value_t* value,
+                                 irtool_tensor_t* out_tensor) {
+  static const irhal_element_type_t kTypes[IRVM_VALUE_TYPE_COUNT] = {
+      [IRVM_VALUE_TYPE_I8] = IRHAL_ELEMENT_TYPE_INT_8,
+      [IRVM_VALUE_TYPE_I16] = IRHAL_ELEMENT_TYPE_INT_16,
+      [IRVM_VALUE_TYPE_I32] = IRHAL_ELEMENT_TYPE_INT_32,
+      [IRVM_VALUE_TYPE_I64] = IRHAL_ELEMENT_TYPE_INT_64,
+      [IRVM_VALUE_TYPE_F32] = IRHAL_ELEMENT_TYPE_FLOAT_32,
+      [IRVM_VALUE_TYPE_F64] = IRHAL_ELEMENT_TYPE_FLOAT_64,
+  };
+  memset(out_tensor, 0, sizeof(*out_tensor));
+  out_tensor->element_type = kTypes[value->type];
+  out_tensor->data = (uint8_t*)&value->i64;  // union members share it
+  out_tensor->byte_length = irvm_value_type_size(value->type);
+}
+
+static void ireectl_print_value(const irvm_value_t* value, FILE* out) {
+  switch (value->type) {
+    case IRVM_VALUE_TYPE_I8: fprintf(out, "i8=%d\n", value->i8); break;
+    case IRVM_VALUE_TYPE_I16: fprintf(out, "i16=%d\n", value->i16); break;
+    case IRVM_VALUE_TYPE_I32: fprintf(out, "i32=%" PRId32 "\n", value->i32); break;
+    case IRVM_VALUE_TYPE_I64: fprintf(out, "i64=%" PRId64 "\n", value->i64); break;
+    case IRVM_VALUE_TYPE_F32: fprintf(out, "f32=%g\n", (double)value->f32); break;
+    default: fprintf(out, "f64=%g\n", value->f64); break;
+  }
+}
+
+// Writes the textual form of |variant| (HAL spec 9.5.3), lists recursively.
+static irt_status_t ireectl_print_variant(const irvm_variant_t* variant,
+                                          size_t max_element_count, FILE* out) {
+  if (irvm_variant_is_value(variant)) {
+    ireectl_print_value(&variant->value, out);
+    return IRT_OK;
+  }
+  if (!irvm_variant_is_ref(variant)) {
+    fputs("(null)\n", out);
+    return IRT_OK;
+  }
+  irhal_buffer_view_t* view = irhal_buffer_view_deref(&variant->ref);
+  if (view) {
+    irtool_tensor_t tensor;
+    IRT_RETURN_IF_ERROR(ireectl_local_buffer_view_read(view, &tensor));
+    fputs("hal.buffer_view\n", out);
+    IRT_RETURN_IF_ERROR(irtool_tensor_format(&tensor, max_element_count, out));
+    fputc('\n', out);
+    return IRT_OK;
+  }
+  irvm_list_t* list = irvm_list_deref(&variant->ref);
+  if (!list) {
+    fprintf(out, "%s\n(no printer)\n", variant->ref.type->name);
+    return IRT_OK;
+  }
+  uint32_t size = 0;
+  IRT_RETURN_IF_ERROR(irvm_list_size(list, &size));
+  fputs("vm.list\n", out);
+  for (uint32_t i = 0; i < size; ++i) {
+    irvm_variant_t element = irvm_variant_empty();
+    IRT_RETURN_IF_ERROR(irvm_list_get_variant(list, i, &element));
+    fprintf(out, "child_list[%" PRIu32 "]: ", i);
+    irt_status_t status = ireectl_print_variant(&element, max_element_count, out);
+    irvm_variant_release(&element);
+    IRT_RETURN_IF_ERROR(status);
+  }
+  return IRT_OK;
+}
+
+// Writes result |variant| for the file spec |spec| ("@x.npy", "+x.bin").
+static irt_status_t ireectl_write_result(const irvm_variant_t* variant,
+                                         const char* spec) {
+  irtool_tensor_t tensor;
+  irhal_buffer_view_t* view = irhal_buffer_view_deref(&variant->ref);
+  irhal_buffer_t* buffer = irhal_buffer_deref(&variant->ref);
+  if (irvm_variant_is_value(variant)) {
+    ireectl_value_tensor(&variant->value, &tensor);
+  } else if (view) {
+    IRT_RETURN_IF_ERROR(ireectl_local_buffer_view_read(view, &tensor));
+  } else if (buffer) {
+    IRT_RETURN_IF_ERROR(ireectl_local_buffer_read(buffer, &tensor));
+  } else {
+    return irt_make_status(IRT_STATUS_UNIMPLEMENTED,
+                           "a %s result cannot be written to a file",
+                           irvm_variant_is_ref(variant)
+                               ? variant->ref.type->name
+                               : "null");
+  }
+  return irtool_output_write(irt_make_cstring_view(spec), &tensor);
+}
+
+static irt_status_t ireectl_emit_results(const ireectl_run_options_t* options,
+                                         const irvm_variant_t* results,
+                                         size_t count) {
+  if (options->outputs.count == 0) {
+    for (size_t i = 0; i < count; ++i) {
+      printf("result[%zu]: ", i);
+      IRT_RETURN_IF_ERROR(ireectl_print_variant(
+          &results[i], options->max_element_count, stdout));
+    }
+    return IRT_OK;
+  }
+  if (options->outputs.count != count) {
+    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
+                           "%zu --output flags given but the function returned "
+                           "%zu result%s",
+                           options->outputs.count, count, count == 1 ? "" : "s");
+  }
+  for (size_t i = 0; i < count; ++i) {
+    const char* spec = options->outputs.items[i];
+    irt_status_t status = IRT_OK;
+    if (strcmp(spec, "-") == 0) {
+      status = ireectl_print_variant(&results[i], options->max_element_count,
+                                     stdout);
+    } else if (*spec) {
+      status = ireectl_write_result(&results[i], spec);
+    }
+    if (!irt_status_is_ok(status)) {
+      return ireectl_prefix_status(status, "--output", i + 1);
+    }
+  }
+  return IRT_OK;
+}
+
+//===----------------------------------------------------------------------===//
+// Running
+//===----------------------------------------------------------------------===//
+
+static irt_status_t ireectl_invoke(const ireectl_run_options_t* options,
+                                   irvm_context_t* context,
+                                   irhal_device_t* device,
+                                   irt_allocator_t allocator) {
+  irvm_function_t function;
+  IRT_RETURN_IF_ERROR(irvm_context_resolve_function(
+      context, irt_make_cstring_view(options->function), &function));
+  irt_string_view_t argument_cconv, result_cconv;
+  IRT_RETURN_IF_ERROR(
+      irvm_function_signature(&function, &argument_cconv, &result_cconv));
+
+  irvm_variant_t* arguments = NULL;
+  size_t argument_count = 0;
+  IRT_RETURN_IF_ERROR(ireectl_make_arguments(options, argument_cconv, device,
+                                             allocator, &arguments,
+                                             &argument_count));
+  irvm_variant_t* results =
+      calloc(result_cconv.size ? result_cconv.size : 1, sizeof(*results));
+  size_t result_count = 0;
+  irt_status_t status = IRT_OK;
+  if (!results) {
+    status = irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  }
+  if (irt_status_is_ok(status)) {
+    printf("EXEC @%s\n", options->function);
+    status = irvm_invoke(&function, NULL, arguments, argument_count, results,
+                         result_cconv.size, &result_count, allocator);
+  }
+  for (size_t i = 0; i < argument_count; ++i) {
+    irvm_variant_release(&arguments[i]);
+  }
+  free(arguments);
+  if (irt_status_is_ok(status)) {
+    status = ireectl_emit_results(options, results, result_count);
+  }
+  for (size_t i = 0; i < result_count; ++i) irvm_variant_release(&results[i]);
+  free(results);
+  return status;
+}
+
+static irt_status_t ireectl_run_local(const ireectl_run_options_t* options) {
+  if (options->parameters.count) {
+    return irt_make_status(IRT_STATUS_UNIMPLEMENTED,
+                           "--parameters=%s: parameter archives are not "
+                           "supported yet",
+                           options->parameters.items[0]);
+  }
+  irt_allocator_t allocator = irt_allocator_system();
+  irvm_instance_t* instance = NULL;
+  IRT_RETURN_IF_ERROR(irvm_instance_create(allocator, &instance));
+  irhal_device_t* device = NULL;
+  irvm_context_t* context = NULL;
+  irt_status_t status =
+      ireectl_build_context(options, instance, allocator, &device, &context);
+  if (irt_status_is_ok(status)) {
+    status = ireectl_invoke(options, context, device, allocator);
+  }
+  if (context) irvm_context_destroy(context);
+  if (device) irhal_device_release(device);
+  irvm_instance_destroy(instance);
+  return status;
+}
+
+// Prints |status| as the one error message of the run.
+static int ireectl_run_report(irt_status_t status) {
+  size_t length = irt_status_format_brief(status, NULL, 0);
+  char* text = malloc(length + 1);
+  if (text) irt_status_format_brief(status, text, length + 1);
+  fflush(stdout);
+  fprintf(stderr, "ireectl run: %s: %s\n",
+          irt_status_code_string(irt_status_code(status)),
+          text ? text : irt_status_message(status));
+  free(text);
+  irt_status_free(status);
+  return 1;
+}
+
+int ireectl_cmd_run(int argc, char** argv) {
+  ireectl_run_options_t options = {
+      .device = IREECTL_RUN_DEFAULT_DEVICE,
+      .max_element_count = IRTOOL_DEFAULT_MAX_ELEMENT_COUNT,
+  };
+  int exit_code = ireectl_run_parse_flags(argc, argv, &options);
+  if (exit_code < 0 && !options.local) {
+    exit_code = ireectl_run_usage_error(
+        "only --local runs are supported (the daemon cannot run functions "
+        "yet)");
+  }
+  if (exit_code < 0) {
+    irt_status_t status = ireectl_run_local(&options);
+    exit_code = irt_status_is_ok(status) ? 0 : ireectl_run_report(status);
+  }
+  ireectl_run_options_free(&options);
+  return exit_code;
+}
