@@ -1,13 +1,16 @@
 // libFuzzer target for the .vmfb reading path: irvm_module_def_parse on
 // arbitrary bytes, then every function of an accepted module decoded and
-// disassembled. Nothing may read out of bounds, leak or trip UBSan. Built
-// with -Dfuzzing=true (clang); run it with scripts/fuzz.
+// disassembled, then the whole bytecode loader (type resolution and the
+// verifier) with placeholder HAL types. Nothing may read out of bounds, leak
+// or trip UBSan. Built with -Dfuzzing=true (clang); run it with scripts/fuzz.
 #include <stddef.h>
 #include <stdint.h>
 
 #include "runtime/vm/format/decoder.h"
 #include "runtime/vm/format/disassembler.h"
 #include "runtime/vm/format/module_def.h"
+#include "runtime/vm/bytecode/bytecode_module.h"
+#include "runtime/vm/context.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
@@ -33,6 +36,47 @@ static void irvm_fuzz_walk_functions(const irvm_module_def_t* def) {
   }
 }
 
+static void irvm_fuzz_placeholder_destroy(void* object) { (void)object; }
+
+// Names compiled modules mention, registered so fuzzed modules get past
+// type resolution into the verifier.
+static const irvm_ref_type_t irvm_fuzz_types[] = {
+    {"hal.allocator", irvm_fuzz_placeholder_destroy},
+    {"hal.buffer", irvm_fuzz_placeholder_destroy},
+    {"hal.buffer_view", irvm_fuzz_placeholder_destroy},
+    {"hal.command_buffer", irvm_fuzz_placeholder_destroy},
+    {"hal.device", irvm_fuzz_placeholder_destroy},
+    {"hal.executable", irvm_fuzz_placeholder_destroy},
+    {"hal.fence", irvm_fuzz_placeholder_destroy},
+    {"hal.file", irvm_fuzz_placeholder_destroy},
+};
+
+// Loads the module as the runtime does: verification of every function.
+static void irvm_fuzz_load_and_verify(const uint8_t* data, size_t size) {
+  static irvm_instance_t* instance;
+  if (!instance) {
+    if (irvm_instance_create(irt_allocator_system(), &instance) != IRT_OK) {
+      __builtin_trap();
+    }
+    for (size_t i = 0; i < sizeof(irvm_fuzz_types) / sizeof(irvm_fuzz_types[0]);
+         ++i) {
+      if (irvm_instance_register_type(instance, &irvm_fuzz_types[i]) != IRT_OK) {
+        __builtin_trap();
+      }
+    }
+  }
+  irvm_module_t* module = NULL;
+  irt_status_t status = irvm_bytecode_module_create(
+      instance, data, size, NULL, irt_allocator_system(), &module);
+  if (status != IRT_OK) {
+    char text[512];
+    irt_status_format_brief(status, text, sizeof(text));
+    irt_status_free(status);
+    return;
+  }
+  irvm_module_release(module);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   irvm_module_def_t def;
   irt_status_t status =
@@ -50,5 +94,6 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   irvm_module_def_deinit(&def);
+  irvm_fuzz_load_and_verify(data, size);
   return 0;
 }
