@@ -527,6 +527,45 @@ static void test_host_gated_chain(void** state) {
   }
 }
 
+// A wait fence of several timepoints: the op runs once all are reached and
+// fails as soon as one fails.
+static void test_joined_wait_fence(void** state) {
+  irhal_device_t* device = case_device(state);
+  irhal_buffer_t* a = test_buffer_allocate(device, 64);
+  irhal_fence_t* gates[3] = {test_fence_create(), test_fence_create(),
+                             test_fence_create()};
+  irhal_fence_t* joined = NULL;
+  TEST_OK(irhal_fence_join(gates, 2, irt_allocator_system(), &joined));
+  irhal_fence_t* done = test_fence_create();
+  fill_submit_t fill = {device, joined, done, a, 0x21};
+  test_async_t op;
+  test_async_start(&op, submit_fill, &fill);
+  TEST_OK(irhal_fence_signal(gates[1]));
+  assert_true(test_fence_is_pending(done));
+  expect_bytes(test_buffer_data(a), 0, 64, 0);
+  TEST_OK(irhal_fence_signal(gates[0]));
+  test_fence_wait_ok(done);
+  TEST_OK(test_async_join(&op));
+  expect_bytes(test_buffer_data(a), 0, 64, 0x21);
+  irhal_fence_release(joined);
+  irhal_fence_release(done);
+
+  // One failed timepoint is enough to fail the op.
+  TEST_OK(irhal_fence_join(gates + 1, 2, irt_allocator_system(), &joined));
+  done = test_fence_create();
+  fill = (fill_submit_t){device, joined, done, a, 0x22};
+  test_async_start(&op, submit_fill, &fill);
+  irhal_fence_fail(gates[2],
+                   irt_make_status(IRT_STATUS_DATA_LOSS, "gate 2 broke"));
+  test_fence_expect_failure(done, IRT_STATUS_DATA_LOSS, "gate 2 broke");
+  TEST_OK(test_async_join(&op));
+  expect_bytes(test_buffer_data(a), 0, 64, 0x21);
+  irhal_fence_release(joined);
+  irhal_fence_release(done);
+  for (int i = 0; i < 3; ++i) irhal_fence_release(gates[i]);
+  irhal_buffer_release(a);
+}
+
 // Failing a wait fence fails the op's signal fence without running the op,
 // and the failure flows down the chain.
 static void test_wait_failure_propagates(void** state) {
@@ -1153,6 +1192,7 @@ static int run_device_tests(device_case_t* c) {
       DEVICE_TEST(test_file_transfers, c),
       DEVICE_TEST(test_out_of_order_submission, c),
       DEVICE_TEST(test_host_gated_chain, c),
+      DEVICE_TEST(test_joined_wait_fence, c),
       DEVICE_TEST(test_wait_failure_propagates, c),
       DEVICE_TEST(test_command_buffer_transfers, c),
       DEVICE_TEST(test_fixture_executable_counts, c),
