@@ -716,6 +716,39 @@ static void test_command_buffer_transfers(void** state) {
   irhal_buffer_release(direct);
 }
 
+// Copies whose lengths are "-1" (to the end of a table entry) take the
+// explicit side's length and must fit both sides.
+static void test_command_buffer_whole_lengths(void** state) {
+  irhal_device_t* device = case_device(state);
+  irhal_buffer_t* direct = test_buffer_allocate(device, 8);
+  irhal_command_buffer_t* cb = NULL;
+  TEST_OK(irhal_command_buffer_create(0, 3, 2, irt_allocator_system(), &cb));
+  TEST_OK(irhal_command_buffer_copy(cb, slot_ref(0, 8, IRHAL_WHOLE_LENGTH),
+                                    direct_ref(direct, 0, IRHAL_WHOLE_LENGTH)));
+  TEST_OK(irhal_command_buffer_copy(cb, slot_ref(0, 0, IRHAL_WHOLE_LENGTH),
+                                    slot_ref(1, 0, IRHAL_WHOLE_LENGTH)));
+  TEST_OK(irhal_command_buffer_finalize(cb));
+  irhal_buffer_t* source = test_buffer_allocate(device, 32);
+  irhal_buffer_t* target = test_buffer_allocate(device, 64);
+  uint8_t* data = test_buffer_data(source);
+  for (int i = 0; i < 32; ++i) data[i] = (uint8_t)(i + 100);
+  irhal_buffer_ref_t entries[2] = {direct_ref(source, 0, 32),
+                                   direct_ref(target, 16, IRHAL_WHOLE_LENGTH)};
+  TEST_OK(execute_and_wait(device, cb, entries, 2));
+  assert_memory_equal(test_buffer_data(direct), data + 8, 8);
+  assert_memory_equal(test_buffer_data(target) + 16, data, 32);
+  expect_bytes(test_buffer_data(target), 48, 16, 0);
+  entries[1] = direct_ref(target, 40, IRHAL_WHOLE_LENGTH);  // 24 bytes left
+  test_expect_status(execute_and_wait(device, cb, entries, 2),
+                     IRT_STATUS_OUT_OF_RANGE,
+                     "copy of 32 bytes does not fit the 24 bytes the target "
+                     "binding provides");
+  irhal_buffer_release(source);
+  irhal_buffer_release(target);
+  irhal_buffer_release(direct);
+  irhal_command_buffer_release(cb);
+}
+
 //===----------------------------------------------------------------------===//
 // Dispatches of the fixture library
 //===----------------------------------------------------------------------===//
@@ -1195,6 +1228,7 @@ static int run_device_tests(device_case_t* c) {
       DEVICE_TEST(test_joined_wait_fence, c),
       DEVICE_TEST(test_wait_failure_propagates, c),
       DEVICE_TEST(test_command_buffer_transfers, c),
+      DEVICE_TEST(test_command_buffer_whole_lengths, c),
       DEVICE_TEST(test_fixture_executable_counts, c),
       DEVICE_TEST(test_fixture_dispatch_grid, c),
       DEVICE_TEST(test_fixture_dispatch_indirect, c),
