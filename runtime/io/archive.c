@@ -1,0 +1,72 @@
+#include "runtime/io/archive.h"
+
+#include <stdio.h>
+#include <strings.h>
+
+const char* irio_archive_format_name(irio_archive_format_t format) {
+  switch (format) {
+    case IRIO_ARCHIVE_FORMAT_IRPA: return "irpa";
+    case IRIO_ARCHIVE_FORMAT_GGUF: return "gguf";
+    case IRIO_ARCHIVE_FORMAT_SAFETENSORS: return "safetensors";
+  }
+  return "unknown";
+}
+
+irt_status_t irio_archive_format_from_path(const char* path,
+                                           irio_archive_format_t* out_format) {
+  const char* base = strrchr(path, '/');
+  base = base ? base + 1 : path;
+  const char* dot = strrchr(base, '.');
+  const char* extension = dot ? dot + 1 : base;
+  static const irio_archive_format_t kFormats[] = {
+      IRIO_ARCHIVE_FORMAT_IRPA, IRIO_ARCHIVE_FORMAT_GGUF,
+      IRIO_ARCHIVE_FORMAT_SAFETENSORS};
+  for (size_t i = 0; i < sizeof(kFormats) / sizeof(kFormats[0]); ++i) {
+    if (strcasecmp(extension, irio_archive_format_name(kFormats[i])) == 0) {
+      *out_format = kFormats[i];
+      return IRT_OK;
+    }
+  }
+  return irt_make_status(IRT_STATUS_UNIMPLEMENTED,
+                         "'%s': unsupported file format (the extension must "
+                         "be .irpa, .gguf or .safetensors)",
+                         path);
+}
+
+irt_status_t irio_archive_parse(irio_archive_format_t format,
+                                const uint8_t* data, uint64_t size,
+                                const char* name, irio_entry_fn_t fn,
+                                void* user_data) {
+  switch (format) {
+    case IRIO_ARCHIVE_FORMAT_IRPA:
+      return irio_irpa_parse(data, size, name, fn, user_data);
+    case IRIO_ARCHIVE_FORMAT_GGUF:
+      return irio_gguf_parse(data, size, name, fn, user_data);
+    case IRIO_ARCHIVE_FORMAT_SAFETENSORS:
+      return irio_safetensors_parse(data, size, name, fn, user_data);
+  }
+  return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
+                         "'%s': unknown archive format %d", name, (int)format);
+}
+
+char* irio_format_key(irt_string_view_t key, char* buffer, size_t capacity) {
+  if (capacity == 0) return buffer;
+  size_t used = 0;
+  for (size_t i = 0; i < key.size; ++i) {
+    unsigned char c = (unsigned char)key.data[i];
+    char piece[5];
+    int length = c >= 0x20 && c < 0x7F && c != '\\'
+                     ? snprintf(piece, sizeof(piece), "%c", c)
+                     : snprintf(piece, sizeof(piece), "\\x%02x", c);
+    // Keep room for "..." and the terminator unless this is the last byte.
+    size_t reserve = i + 1 < key.size ? 4 : 1;
+    if (used + (size_t)length + reserve > capacity) {
+      snprintf(buffer + used, capacity - used, "...");
+      return buffer;
+    }
+    memcpy(buffer + used, piece, (size_t)length);
+    used += (size_t)length;
+  }
+  buffer[used] = '\0';
+  return buffer;
+}

@@ -1,0 +1,53 @@
+// Memory-mapped archive files, shared process-wide: opening a file that is
+// already mapped (same device and inode, unchanged size and modification
+// time, same mode) returns the existing mapping with one more reference, so
+// every index, module and buffer serving a file's parameters uses one
+// mapping and nothing is copied. The mapping goes away with its last
+// reference (the HAL files and zero-copy buffers over it hold references).
+#ifndef IRIO_FILE_MAPPING_H
+#define IRIO_FILE_MAPPING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runtime/base/allocator.h"
+#include "runtime/base/status.h"
+
+typedef struct irio_file_mapping_s irio_file_mapping_t;
+
+typedef enum irio_file_mode_e {
+  // PROT_READ, MAP_PRIVATE: the default for parameter archives.
+  IRIO_FILE_MODE_READ = 0,
+  // PROT_READ|PROT_WRITE, MAP_SHARED: writes (io_parameters.scatter) reach
+  // the file.
+  IRIO_FILE_MODE_READ_WRITE = 1,
+} irio_file_mode_t;
+
+// Maps |path| (a regular file) or retains its existing mapping. Errors name
+// the path: NOT_FOUND when it does not exist, PERMISSION_DENIED when it
+// cannot be opened in |mode|, INVALID_ARGUMENT for non-regular files.
+// |allocator| holds the bookkeeping of a new mapping.
+irt_status_t irio_file_mapping_open(const char* path, irio_file_mode_t mode,
+                                    irt_allocator_t allocator,
+                                    irio_file_mapping_t** out_mapping)
+    IRT_MUST_USE;
+
+void irio_file_mapping_retain(irio_file_mapping_t* mapping);
+void irio_file_mapping_release(irio_file_mapping_t* mapping);
+// irio_file_mapping_release with the mapping as |user_data|: the release
+// callback of HAL files and buffers that alias the mapping.
+void irio_file_mapping_release_callback(void* user_data);
+
+// The file's bytes (NULL for an empty file) and size. Read-only mappings
+// must not be written through.
+uint8_t* irio_file_mapping_data(const irio_file_mapping_t* mapping);
+uint64_t irio_file_mapping_size(const irio_file_mapping_t* mapping);
+irio_file_mode_t irio_file_mapping_mode(const irio_file_mapping_t* mapping);
+// The path it was first opened with.
+const char* irio_file_mapping_path(const irio_file_mapping_t* mapping);
+
+// Number of mappings alive in the process (for leak checks in tests).
+size_t irio_file_mapping_live_count(void);
+
+#endif  // IRIO_FILE_MAPPING_H
