@@ -3,9 +3,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#if IREECTL_HAVE_CPU_DEVICE
 #include "hal/cpu/cpu_device.h"
-#endif
 
 irt_status_t ireectl_local_device_create(irt_string_view_t name,
                                          irt_allocator_t host_allocator,
@@ -18,17 +16,8 @@ irt_status_t ireectl_local_device_create(irt_string_view_t name,
                            "local-task)",
                            IRT_SV_ARG(name));
   }
-#if IREECTL_HAVE_CPU_DEVICE
   // local-task: one worker per online CPU.
   return irhal_cpu_device_create_by_name(name, 0, host_allocator, out_device);
-#else
-  // Until hal/cpu/cpu_device.c is part of the build.
-  (void)host_allocator;
-  return irt_make_status(IRT_STATUS_UNAVAILABLE,
-                         "device '%.*s' is not built yet (the local CPU "
-                         "devices have not landed)",
-                         IRT_SV_ARG(name));
-#endif
 }
 
 irt_status_t ireectl_local_buffer_upload(irhal_device_t* device,

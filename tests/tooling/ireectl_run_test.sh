@@ -74,13 +74,6 @@ if [ ! -f "$corpus/simple_mul.vmfb" ]; then
   exit 1
 fi
 mul=(--local --module="$corpus/simple_mul.vmfb" --function=simple_mul)
-# Transitional, until the local CPU devices are part of the build.
-if "$ireectl" run "${mul[@]}" --input=4xf32=1 --input=4xf32=1 2>&1 |
-  grep -q "is not built yet"; then
-  echo "skipping the module runs: the local CPU devices are not built"
-  [ $failures -eq 0 ] && exit 77
-  exit 1
-fi
 
 expect unknown_device 1 "unknown device 'cuda'" --device=cuda "${mul[@]}"
 expect_stdout simple_mul $'EXEC @simple_mul\nresult[0]: hal.buffer_view\n4xf32=8 8 8 8' \
