@@ -96,8 +96,8 @@ static void test_every_op(void** state) {
         "%i1 -> %i5, %R0 -> %r4)",
         "vm.print \"seed \\\"text\\\"\\x0A\", [%i1, %i2, %r0, %R1]",
         // The register lists do not follow the callee's cconv: as found.
-        "%i1, %i2, %r0, %R1 = vm.call.variadic.yieldable @seed.f(%i1, %i2, "
-        "%r0, %R1) segs[-1, -1, 1] -> ^",
+        ("%i1, %i2, %r0, %R1 = vm.call.variadic.yieldable @seed.f(%i1, %i2, "
+         "%r0, %R1) segs[-1, -1, 1] -> ^"),
         "vm.switch.f64 %i1, %i2:3, [%i6:7]",
         "vm.global.load.ref @gref1, !vm.buffer",
         "%i2:3 = vm.const.i64 0x123456789",
