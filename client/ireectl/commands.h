@@ -13,5 +13,6 @@ int ireectl_cmd_version(int argc, char** argv);
 int ireectl_cmd_devices(int argc, char** argv);
 int ireectl_cmd_inspect(int argc, char** argv);
 int ireectl_cmd_run(int argc, char** argv);
+int ireectl_cmd_params(int argc, char** argv);
 
 #endif  // IREECTL_COMMANDS_H

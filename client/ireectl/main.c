@@ -14,6 +14,8 @@ static const ireectl_command_t ireectl_commands[] = {
      ireectl_cmd_inspect},
     {"run", "run a function of compiled modules (--local: in this process)",
      ireectl_cmd_run},
+    {"params", "list parameter archives (.irpa/.gguf/.safetensors), create .irpa",
+     ireectl_cmd_params},
 };
 #define IREECTL_COMMAND_COUNT \
   (sizeof(ireectl_commands) / sizeof(ireectl_commands[0]))
