@@ -16,6 +16,7 @@
 #include "client/ireectl/commands.h"
 #include "client/ireectl/local_runtime.h"
 #include "runtime/modules/hal/hal_module.h"
+#include "runtime/modules/io_parameters/io_parameters_module.h"
 #include "runtime/tooling/function_io.h"
 #include "runtime/vm/bytecode/bytecode_module.h"
 #include "runtime/vm/context.h"
@@ -199,24 +200,30 @@ static irt_status_t ireectl_load_module(irvm_instance_t* instance,
   return IRT_OK;
 }
 
-// Loads every --module (bad files are reported before any device starts),
-// then creates |device_name| and a context of the hal module over it
-// followed by the modules in order.
+// Loads every --module and --parameters archive (bad files are reported
+// before any device starts), then creates |device_name| and a context of the
+// hal module over it, the io_parameters module and the modules in order.
 static irt_status_t ireectl_build_context(const ireectl_run_options_t* options,
                                           irvm_instance_t* instance,
                                           irt_allocator_t allocator,
                                           irhal_device_t** out_device,
                                           irvm_context_t** out_context) {
-  size_t count = options->modules.count + 1;  // [0] is the hal module
+  // [0] is the hal module, [1] io_parameters.
+  size_t count = options->modules.count + 2;
   irvm_module_t** modules = calloc(count, sizeof(*modules));
   if (!modules) {
     return irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED, "out of memory");
   }
   // Bytecode modules resolve the HAL type names they use when loaded.
   irt_status_t status = irmod_hal_register_types(instance);
-  for (size_t i = 1; i < count && irt_status_is_ok(status); ++i) {
-    status = ireectl_load_module(instance, options->modules.items[i - 1],
+  for (size_t i = 2; i < count && irt_status_is_ok(status); ++i) {
+    status = ireectl_load_module(instance, options->modules.items[i - 2],
                                  allocator, &modules[i]);
+  }
+  if (irt_status_is_ok(status)) {
+    status = irmod_io_parameters_module_create_from_flags(
+        instance, options->parameters.items, options->parameters.count,
+        allocator, &modules[1]);
   }
   if (irt_status_is_ok(status)) {
     status = ireectl_local_device_create(irt_make_cstring_view(options->device),
@@ -512,12 +519,6 @@ static irt_status_t ireectl_invoke(const ireectl_run_options_t* options,
 }
 
 static irt_status_t ireectl_run_local(const ireectl_run_options_t* options) {
-  if (options->parameters.count) {
-    return irt_make_status(IRT_STATUS_UNIMPLEMENTED,
-                           "--parameters=%s: parameter archives are not "
-                           "supported yet",
-                           options->parameters.items[0]);
-  }
   irt_allocator_t allocator = irt_allocator_system();
   irvm_instance_t* instance = NULL;
   IRT_RETURN_IF_ERROR(irvm_instance_create(allocator, &instance));

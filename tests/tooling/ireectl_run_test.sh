@@ -63,8 +63,6 @@ expect empty_module 1 "is not a non-empty regular file" \
 printf 'not a module at all' >"$scratch/junk.vmfb"
 expect junk_module 1 "loading module '$scratch/junk.vmfb'" \
   --local --module="$scratch/junk.vmfb" --function=f
-expect parameters 1 "not supported yet" \
-  --local --module=m --function=f --parameters=model=w.irpa
 
 corpus=${IREED_SHARED_DIR:-}/conformance/v3.11
 if [ ! -f "$corpus/simple_mul.vmfb" ]; then
