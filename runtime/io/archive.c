@@ -49,24 +49,30 @@ irt_status_t irio_archive_parse(irio_archive_format_t format,
                          "'%s': unknown archive format %d", name, (int)format);
 }
 
+// Writes byte |c| as it appears in messages; returns its length (1 or 4).
+static int irio_format_key_byte(unsigned char c, char piece[5]) {
+  return c >= 0x20 && c < 0x7F && c != '\\'
+             ? snprintf(piece, 5, "%c", c)
+             : snprintf(piece, 5, "\\x%02x", c);
+}
+
 char* irio_format_key(irt_string_view_t key, char* buffer, size_t capacity) {
   if (capacity == 0) return buffer;
+  char piece[5];
+  size_t total = 0;
+  for (size_t i = 0; i < key.size; ++i) {
+    total += (size_t)irio_format_key_byte((unsigned char)key.data[i], piece);
+  }
+  // Text that does not fit is cut, leaving room for "...".
+  bool cut = total >= capacity;
+  size_t limit = cut ? (capacity > 4 ? capacity - 4 : 0) : total;
   size_t used = 0;
   for (size_t i = 0; i < key.size; ++i) {
-    unsigned char c = (unsigned char)key.data[i];
-    char piece[5];
-    int length = c >= 0x20 && c < 0x7F && c != '\\'
-                     ? snprintf(piece, sizeof(piece), "%c", c)
-                     : snprintf(piece, sizeof(piece), "\\x%02x", c);
-    // Keep room for "..." and the terminator unless this is the last byte.
-    size_t reserve = i + 1 < key.size ? 4 : 1;
-    if (used + (size_t)length + reserve > capacity) {
-      snprintf(buffer + used, capacity - used, "...");
-      return buffer;
-    }
+    int length = irio_format_key_byte((unsigned char)key.data[i], piece);
+    if (used + (size_t)length > limit) break;
     memcpy(buffer + used, piece, (size_t)length);
     used += (size_t)length;
   }
-  buffer[used] = '\0';
+  snprintf(buffer + used, capacity - used, "%s", cut ? "..." : "");
   return buffer;
 }
