@@ -19,7 +19,8 @@
 
 static const char kIreectlParamsUsage[] =
     "usage: ireectl params list [SCOPE=]PATH...\n"
-    "       ireectl params create --output=OUT.irpa [--data=KEY=@FILE|TEXT]...\n"
+    "       ireectl params create --output=OUT.irpa "
+    "[--data=KEY=@FILE|TEXT]...\n"
     "           [--splat=KEY=SIZExPATTERN]... [--metadata=KEY=@FILE|TEXT]...\n"
     "\n"
     "list    prints every entry of .irpa, .gguf and .safetensors archives:\n"
@@ -90,10 +91,10 @@ static void ireectl_params_make_row(const irio_parameter_index_t* index,
                                     const irio_parameter_t* parameter,
                                     ireectl_params_row_t* row) {
   char scope[64];
-  snprintf(row->scope, sizeof(row->scope), "'%s'",
-           irio_format_key(
-               irio_parameter_index_scope(index, parameter->scope_index),
-               scope, sizeof(scope)));
+  snprintf(
+      row->scope, sizeof(row->scope), "'%s'",
+      irio_format_key(irio_parameter_index_scope(index, parameter->scope_index),
+                      scope, sizeof(scope)));
   irio_format_key(parameter->entry.key, row->key, sizeof(row->key));
   if (parameter->entry.storage == IRIO_ENTRY_STORAGE_FILE) {
     snprintf(row->offset, sizeof(row->offset), "%" PRIu64,
@@ -122,7 +123,8 @@ static void ireectl_params_print_archive(const irio_parameter_index_t* index,
   for (size_t i = 0; i < irio_parameter_index_count(index); ++i) {
     count += irio_parameter_index_at(index, i)->archive_index == archive_index;
   }
-  irio_file_mapping_t* mapping = irio_parameter_index_archive(index, archive_index);
+  irio_file_mapping_t* mapping =
+      irio_parameter_index_archive(index, archive_index);
   printf("%s: %s, %" PRIu64 " bytes, %zu entr%s\n",
          irio_file_mapping_path(mapping),
          irio_archive_format_name(
@@ -131,8 +133,8 @@ static void ireectl_params_print_archive(const irio_parameter_index_t* index,
   if (count == 0) return;
   ireectl_params_row_t* rows = calloc(count + 1, sizeof(*rows));
   if (!rows) return;
-  rows[0] = (ireectl_params_row_t){"SCOPE", "KEY", "OFFSET", "LENGTH",
-                                   "STORAGE"};
+  rows[0] =
+      (ireectl_params_row_t){"SCOPE", "KEY", "OFFSET", "LENGTH", "STORAGE"};
   size_t row = 1;
   for (size_t i = 0; i < irio_parameter_index_count(index); ++i) {
     const irio_parameter_t* parameter = irio_parameter_index_at(index, i);
@@ -148,8 +150,8 @@ static void ireectl_params_print_archive(const irio_parameter_index_t* index,
     }
   }
   for (size_t r = 0; r <= count; ++r) {
-    printf("  %-*s  %-*s  %*s  %10s  %s\n", widths[0], rows[r].scope,
-           widths[1], rows[r].key, widths[2], rows[r].offset, rows[r].length,
+    printf("  %-*s  %-*s  %*s  %10s  %s\n", widths[0], rows[r].scope, widths[1],
+           rows[r].key, widths[2], rows[r].offset, rows[r].length,
            rows[r].storage);
   }
   free(rows);
@@ -202,8 +204,9 @@ static irt_status_t ireectl_params_value(ireectl_params_create_t* create,
   IRT_RETURN_IF_ERROR(irio_file_mapping_open(value + 1, IRIO_FILE_MODE_READ,
                                              irt_allocator_system(), &mapping));
   create->mappings[create->mapping_count++] = mapping;
-  *out_bytes = irt_make_string_view((const char*)irio_file_mapping_data(mapping),
-                                    (size_t)irio_file_mapping_size(mapping));
+  *out_bytes =
+      irt_make_string_view((const char*)irio_file_mapping_data(mapping),
+                           (size_t)irio_file_mapping_size(mapping));
   return IRT_OK;
 }
 
@@ -260,8 +263,7 @@ static irt_status_t ireectl_params_add(ireectl_params_create_t* create,
     return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
                            "%s: expected KEY=VALUE", flag);
   }
-  irt_string_view_t key =
-      irt_make_string_view(value, (size_t)(equals - value));
+  irt_string_view_t key = irt_make_string_view(value, (size_t)(equals - value));
   irio_irpa_writer_entry_t* existing = ireectl_params_find(create, key);
   if (strcmp(name, "metadata") == 0) {
     if (!existing) {
@@ -297,7 +299,8 @@ static irt_status_t ireectl_params_add(ireectl_params_create_t* create,
 
 // Writes the archive next to |output| and renames it into place, so a failed
 // run never leaves a truncated archive behind.
-static irt_status_t ireectl_params_write(const ireectl_params_create_t* create) {
+static irt_status_t ireectl_params_write(
+    const ireectl_params_create_t* create) {
   size_t length = strlen(create->output) + 16;
   char* partial = malloc(length);
   if (!partial) {
@@ -307,12 +310,12 @@ static irt_status_t ireectl_params_write(const ireectl_params_create_t* create) 
   FILE* file = fopen(partial, "wb");
   irt_status_t status = IRT_OK;
   if (!file) {
-    status = irt_make_status(IRT_STATUS_PERMISSION_DENIED,
-                             "cannot create '%s': %s", partial,
-                             strerror(errno));
+    status =
+        irt_make_status(IRT_STATUS_PERMISSION_DENIED, "cannot create '%s': %s",
+                        partial, strerror(errno));
   } else {
-    status = irio_irpa_write(create->entries, create->count, file,
-                             create->output);
+    status =
+        irio_irpa_write(create->entries, create->count, file, create->output);
     if (fclose(file) != 0 && irt_status_is_ok(status)) {
       status = irt_make_status(IRT_STATUS_DATA_LOSS, "writing '%s': %s",
                                create->output, strerror(errno));
@@ -385,8 +388,8 @@ static int ireectl_params_create(int argc, char** argv) {
 }
 
 int ireectl_cmd_params(int argc, char** argv) {
-  if (argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
-                    strcmp(argv[1], "-h") == 0)) {
+  if (argc >= 2 &&
+      (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
     fputs(kIreectlParamsUsage, stdout);
     return 0;
   }

@@ -5,9 +5,12 @@
 
 const char* irio_archive_format_name(irio_archive_format_t format) {
   switch (format) {
-    case IRIO_ARCHIVE_FORMAT_IRPA: return "irpa";
-    case IRIO_ARCHIVE_FORMAT_GGUF: return "gguf";
-    case IRIO_ARCHIVE_FORMAT_SAFETENSORS: return "safetensors";
+    case IRIO_ARCHIVE_FORMAT_IRPA:
+      return "irpa";
+    case IRIO_ARCHIVE_FORMAT_GGUF:
+      return "gguf";
+    case IRIO_ARCHIVE_FORMAT_SAFETENSORS:
+      return "safetensors";
   }
   return "unknown";
 }
@@ -51,9 +54,8 @@ irt_status_t irio_archive_parse(irio_archive_format_t format,
 
 // Writes byte |c| as it appears in messages; returns its length (1 or 4).
 static int irio_format_key_byte(unsigned char c, char piece[5]) {
-  return c >= 0x20 && c < 0x7F && c != '\\'
-             ? snprintf(piece, 5, "%c", c)
-             : snprintf(piece, 5, "\\x%02x", c);
+  return c >= 0x20 && c < 0x7F && c != '\\' ? snprintf(piece, 5, "%c", c)
+                                            : snprintf(piece, 5, "\\x%02x", c);
 }
 
 char* irio_format_key(irt_string_view_t key, char* buffer, size_t capacity) {

@@ -28,9 +28,8 @@ const char* irio_archive_format_name(irio_archive_format_t format);
 // The format named by |path|'s extension, compared case-insensitively (the
 // whole base name when there is no extension, so a bare "irpa" works);
 // UNIMPLEMENTED "unsupported file format" otherwise (spec 2.5).
-irt_status_t irio_archive_format_from_path(const char* path,
-                                           irio_archive_format_t* out_format)
-    IRT_MUST_USE;
+irt_status_t irio_archive_format_from_path(
+    const char* path, irio_archive_format_t* out_format) IRT_MUST_USE;
 
 typedef enum irio_entry_storage_e {
   IRIO_ENTRY_STORAGE_FILE = 0,   // |length| bytes at |file_offset|

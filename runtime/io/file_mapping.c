@@ -50,14 +50,13 @@ static irt_status_t irio_file_open_error(const char* path, int error) {
 
 // Creates a mapping of the open file |fd| (called with the lock held so two
 // racing opens cannot both map it).
-static irt_status_t irio_file_mapping_create(const char* path, int fd,
-                                             const struct stat* info,
-                                             irio_file_mode_t mode,
-                                             irt_allocator_t allocator,
-                                             irio_file_mapping_t** out_mapping) {
+static irt_status_t irio_file_mapping_create(
+    const char* path, int fd, const struct stat* info, irio_file_mode_t mode,
+    irt_allocator_t allocator, irio_file_mapping_t** out_mapping) {
   if ((uint64_t)info->st_size > SIZE_MAX) {
     return irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
-                           "'%s' (%" PRIu64 " bytes) does not fit the address "
+                           "'%s' (%" PRIu64
+                           " bytes) does not fit the address "
                            "space",
                            path, (uint64_t)info->st_size);
   }
@@ -113,8 +112,8 @@ static irt_status_t irio_file_mapping_share(const char* path, int fd,
   if (mapping) {
     ++mapping->references;
   } else {
-    status = irio_file_mapping_create(path, fd, &info, mode, allocator,
-                                      &mapping);
+    status =
+        irio_file_mapping_create(path, fd, &info, mode, allocator, &mapping);
     if (irt_status_is_ok(status)) {
       mapping->next = irio_registry_head;
       irio_registry_head = mapping;
@@ -129,8 +128,8 @@ irt_status_t irio_file_mapping_open(const char* path, irio_file_mode_t mode,
                                     irt_allocator_t allocator,
                                     irio_file_mapping_t** out_mapping) {
   *out_mapping = NULL;
-  int flags = (mode == IRIO_FILE_MODE_READ_WRITE ? O_RDWR : O_RDONLY) |
-              O_CLOEXEC;
+  int flags =
+      (mode == IRIO_FILE_MODE_READ_WRITE ? O_RDWR : O_RDONLY) | O_CLOEXEC;
   int fd = open(path, flags);
   if (fd < 0) return irio_file_open_error(path, errno);
   // The mapping outlives the descriptor.

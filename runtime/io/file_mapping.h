@@ -28,10 +28,9 @@ typedef enum irio_file_mode_e {
 // the path: NOT_FOUND when it does not exist, PERMISSION_DENIED when it
 // cannot be opened in |mode|, INVALID_ARGUMENT for non-regular files.
 // |allocator| holds the bookkeeping of a new mapping.
-irt_status_t irio_file_mapping_open(const char* path, irio_file_mode_t mode,
-                                    irt_allocator_t allocator,
-                                    irio_file_mapping_t** out_mapping)
-    IRT_MUST_USE;
+irt_status_t irio_file_mapping_open(
+    const char* path, irio_file_mode_t mode, irt_allocator_t allocator,
+    irio_file_mapping_t** out_mapping) IRT_MUST_USE;
 
 void irio_file_mapping_retain(irio_file_mapping_t* mapping);
 void irio_file_mapping_release(irio_file_mapping_t* mapping);

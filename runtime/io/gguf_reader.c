@@ -28,12 +28,11 @@ static irt_status_t irio_gguf_take(irio_gguf_reader_t* reader, uint64_t length,
                                    const char* field,
                                    const uint8_t** out_bytes) {
   if (!irt_range_fits(reader->offset, length, reader->size)) {
-    return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
-                           "'%s': gguf %s at offset %" PRIu64 " (%" PRIu64
-                           " bytes) runs past the end of the %" PRIu64
-                           "-byte file",
-                           reader->name, field, reader->offset, length,
-                           reader->size);
+    return irt_make_status(
+        IRT_STATUS_OUT_OF_RANGE,
+        "'%s': gguf %s at offset %" PRIu64 " (%" PRIu64
+        " bytes) runs past the end of the %" PRIu64 "-byte file",
+        reader->name, field, reader->offset, length, reader->size);
   }
   *out_bytes = reader->data + reader->offset;
   reader->offset += length;
@@ -82,7 +81,8 @@ static irt_status_t irio_gguf_skip_values(irio_gguf_reader_t* reader,
     // Each string takes at least 8 bytes, so a bogus count ends at the EOF.
     for (uint64_t i = 0; i < count; ++i) {
       irt_string_view_t ignored;
-      IRT_RETURN_IF_ERROR(irio_gguf_string(reader, "metadata string", &ignored));
+      IRT_RETURN_IF_ERROR(
+          irio_gguf_string(reader, "metadata string", &ignored));
     }
     return IRT_OK;
   }
@@ -108,7 +108,8 @@ static irt_status_t irio_gguf_skip_value(irio_gguf_reader_t* reader,
   }
   uint32_t element_type = 0;
   uint64_t count = 0;
-  IRT_RETURN_IF_ERROR(irio_gguf_u32(reader, "array element type", &element_type));
+  IRT_RETURN_IF_ERROR(
+      irio_gguf_u32(reader, "array element type", &element_type));
   IRT_RETURN_IF_ERROR(irio_gguf_u64(reader, "array count", &count));
   return irio_gguf_skip_values(reader, element_type, count);
 }
@@ -154,12 +155,13 @@ typedef struct irio_gguf_tensor_s {
 
 // (block size, type size) per ggml type id; {0, 0} for removed ids 4 and 5.
 static const uint16_t kIrioGgmlTypes[][2] = {
-    {1, 4},     {1, 2},     {32, 18},   {32, 20},  {0, 0},    {0, 0},
-    {32, 22},   {32, 24},   {32, 34},   {32, 40},  {256, 84}, {256, 110},
-    {256, 144}, {256, 176}, {256, 210}, {256, 292}, {1, 1},   {1, 2},
-    {1, 4},
+    {1, 4},     {1, 2},     {32, 18},   {32, 20},   {0, 0},
+    {0, 0},     {32, 22},   {32, 24},   {32, 34},   {32, 40},
+    {256, 84},  {256, 110}, {256, 144}, {256, 176}, {256, 210},
+    {256, 292}, {1, 1},     {1, 2},     {1, 4},
 };
-#define IRIO_GGML_TYPE_COUNT (sizeof(kIrioGgmlTypes) / sizeof(kIrioGgmlTypes[0]))
+#define IRIO_GGML_TYPE_COUNT \
+  (sizeof(kIrioGgmlTypes) / sizeof(kIrioGgmlTypes[0]))
 
 // Byte size of tensor |name|: |elements| elements of ggml type |type|.
 static irt_status_t irio_gguf_tensor_size(const irio_gguf_reader_t* reader,
@@ -168,23 +170,21 @@ static irt_status_t irio_gguf_tensor_size(const irio_gguf_reader_t* reader,
                                           uint64_t* out_size) {
   char key[64];
   if (type >= IRIO_GGML_TYPE_COUNT || kIrioGgmlTypes[type][0] == 0) {
-    return irt_make_status(IRT_STATUS_UNIMPLEMENTED,
-                           "'%s': gguf tensor '%s': ggml type %" PRIu32
-                           " is not supported",
-                           reader->name,
-                           irio_format_key(name, key, sizeof(key)), type);
+    return irt_make_status(
+        IRT_STATUS_UNIMPLEMENTED,
+        "'%s': gguf tensor '%s': ggml type %" PRIu32 " is not supported",
+        reader->name, irio_format_key(name, key, sizeof(key)), type);
   }
   uint64_t block = kIrioGgmlTypes[type][0];
   if (elements % block ||
       !irt_mul_u64(elements / block, kIrioGgmlTypes[type][1], out_size)) {
-    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
-                           "'%s': gguf tensor '%s': %" PRIu64
-                           " elements do not form whole %" PRIu64
-                           "-element blocks of type %" PRIu32
-                           " (or the size overflows)",
-                           reader->name,
-                           irio_format_key(name, key, sizeof(key)), elements,
-                           block, type);
+    return irt_make_status(
+        IRT_STATUS_INVALID_ARGUMENT,
+        "'%s': gguf tensor '%s': %" PRIu64
+        " elements do not form whole %" PRIu64
+        "-element blocks of type %" PRIu32 " (or the size overflows)",
+        reader->name, irio_format_key(name, key, sizeof(key)), elements, block,
+        type);
   }
   return IRT_OK;
 }
@@ -193,7 +193,8 @@ static irt_status_t irio_gguf_read_tensor(irio_gguf_reader_t* reader,
                                           irio_gguf_tensor_t* out_tensor) {
   uint32_t dim_count = 0, type = 0;
   uint64_t elements = 1;
-  IRT_RETURN_IF_ERROR(irio_gguf_string(reader, "tensor name", &out_tensor->name));
+  IRT_RETURN_IF_ERROR(
+      irio_gguf_string(reader, "tensor name", &out_tensor->name));
   IRT_RETURN_IF_ERROR(irio_gguf_u32(reader, "tensor n_dims", &dim_count));
   bool overflow = false;
   for (uint32_t i = 0; i < dim_count; ++i) {
@@ -202,7 +203,8 @@ static irt_status_t irio_gguf_read_tensor(irio_gguf_reader_t* reader,
     overflow = overflow || !irt_mul_u64(elements, dim, &elements);
   }
   IRT_RETURN_IF_ERROR(irio_gguf_u32(reader, "tensor type", &type));
-  IRT_RETURN_IF_ERROR(irio_gguf_u64(reader, "tensor offset", &out_tensor->offset));
+  IRT_RETURN_IF_ERROR(
+      irio_gguf_u64(reader, "tensor offset", &out_tensor->offset));
   if (overflow) {
     char key[64];
     return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
@@ -217,8 +219,7 @@ static irt_status_t irio_gguf_read_tensor(irio_gguf_reader_t* reader,
 
 // Reports each tensor as an entry; |reader| is at the first tensor info.
 static irt_status_t irio_gguf_emit_tensors(irio_gguf_reader_t* reader,
-                                           uint64_t count,
-                                           uint64_t data_offset,
+                                           uint64_t count, uint64_t data_offset,
                                            irio_entry_fn_t fn,
                                            void* user_data) {
   uint64_t data_size = reader->size - data_offset;
@@ -283,8 +284,7 @@ irt_status_t irio_gguf_parse(const uint8_t* data, uint64_t size,
     return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
                            "'%s': gguf tensor data (after the tensor infos "
                            "ending at %" PRIu64 ", aligned to %" PRIu64
-                           ") starts past the end of the %" PRIu64
-                           "-byte file",
+                           ") starts past the end of the %" PRIu64 "-byte file",
                            name, reader.offset, alignment, size);
   }
   return irio_gguf_emit_tensors(&infos, tensor_count, data_offset, fn,

@@ -37,8 +37,9 @@ static irt_status_t irio_irpa_check_segment(const irio_irpa_archive_t* archive,
   if (!irt_add_u64(archive->base, segment.offset, &start) ||
       !irt_range_fits(start, segment.length, archive->size)) {
     return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
-                           "'%s': irpa header at %" PRIu64 ": %s segment [%" PRIu64
-                           ", +%" PRIu64 ") exceeds the %" PRIu64 "-byte file",
+                           "'%s': irpa header at %" PRIu64
+                           ": %s segment [%" PRIu64 ", +%" PRIu64
+                           ") exceeds the %" PRIu64 "-byte file",
                            archive->name, archive->base, what, segment.offset,
                            segment.length, archive->size);
   }
@@ -52,28 +53,29 @@ static irt_status_t irio_irpa_read_header(irio_irpa_archive_t* archive,
   const uint8_t* header = archive->data + archive->base;
   if (available < IRIO_IRPA_PREFIX_SIZE) {
     return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
-                           "'%s': file of %" PRIu64 " bytes is shorter than "
+                           "'%s': file of %" PRIu64
+                           " bytes is shorter than "
                            "the %d-byte irpa header",
                            archive->name, archive->size, IRIO_IRPA_PREFIX_SIZE);
   }
   uint32_t magic = irio_load_le32(header + IRIO_IRPA_MAGIC_OFFSET);
   if (magic != IRIO_IRPA_MAGIC) {
     return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
-                           "'%s': irpa header at %" PRIu64 ": magic 0x%08" PRIx32
-                           " is not 'IRPA'",
+                           "'%s': irpa header at %" PRIu64
+                           ": magic 0x%08" PRIx32 " is not 'IRPA'",
                            archive->name, archive->base, magic);
   }
   uint64_t header_size = irio_load_le64(header + IRIO_IRPA_HEADER_SIZE_OFFSET);
   if (header_size > available) {
-    return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
-                           "'%s': irpa header at %" PRIu64 ": header_size %" PRIu64
-                           " exceeds the %" PRIu64 " bytes left in the file",
-                           archive->name, archive->base, header_size,
-                           available);
+    return irt_make_status(
+        IRT_STATUS_OUT_OF_RANGE,
+        "'%s': irpa header at %" PRIu64 ": header_size %" PRIu64
+        " exceeds the %" PRIu64 " bytes left in the file",
+        archive->name, archive->base, header_size, available);
   }
   uint64_t next = irio_load_le64(header + IRIO_IRPA_NEXT_HEADER_OFFSET);
-  if (next != 0 && (next >= available ||
-                    available - next < IRIO_IRPA_PREFIX_SIZE)) {
+  if (next != 0 &&
+      (next >= available || available - next < IRIO_IRPA_PREFIX_SIZE)) {
     return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
                            "'%s': irpa header at %" PRIu64
                            ": next_header_offset %" PRIu64
@@ -90,8 +92,8 @@ static irt_status_t irio_irpa_read_header(irio_irpa_archive_t* archive,
   }
   if (header_size != IRIO_IRPA_HEADER_V0_SIZE) {
     return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
-                           "'%s': irpa header at %" PRIu64 ": header_size %" PRIu64
-                           " is not %d for version 0",
+                           "'%s': irpa header at %" PRIu64
+                           ": header_size %" PRIu64 " is not %d for version 0",
                            archive->name, archive->base, header_size,
                            IRIO_IRPA_HEADER_V0_SIZE);
   }
@@ -102,7 +104,8 @@ static irt_status_t irio_irpa_read_header(irio_irpa_archive_t* archive,
       irio_irpa_load_segment(header + IRIO_IRPA_METADATA_SEGMENT_OFFSET);
   archive->storage =
       irio_irpa_load_segment(header + IRIO_IRPA_STORAGE_SEGMENT_OFFSET);
-  IRT_RETURN_IF_ERROR(irio_irpa_check_segment(archive, archive->entries, "entry"));
+  IRT_RETURN_IF_ERROR(
+      irio_irpa_check_segment(archive, archive->entries, "entry"));
   IRT_RETURN_IF_ERROR(
       irio_irpa_check_segment(archive, archive->metadata, "metadata"));
   IRT_RETURN_IF_ERROR(
@@ -134,7 +137,8 @@ static irt_status_t irio_irpa_metadata_string(
   if (ref.length == 0) return IRT_OK;
   if (!irt_range_fits(ref.offset, ref.length, archive->metadata.length)) {
     return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
-                           IRIO_IRPA_SITE_FORMAT ": %s range [%" PRIu64 ", +%" PRIu64
+                           IRIO_IRPA_SITE_FORMAT
+                           ": %s range [%" PRIu64 ", +%" PRIu64
                            ") exceeds the %" PRIu64 "-byte metadata segment",
                            IRIO_IRPA_SITE_ARGS(site), field, ref.offset,
                            ref.length, archive->metadata.length);
@@ -147,11 +151,11 @@ static irt_status_t irio_irpa_metadata_string(
 }
 
 static irt_status_t irio_irpa_require_size(const irio_irpa_entry_site_t* site,
-                                           uint64_t minimum,
-                                           const char* type) {
+                                           uint64_t minimum, const char* type) {
   if (site->size >= minimum) return IRT_OK;
   return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
-                         IRIO_IRPA_SITE_FORMAT ": entry_size %" PRIu64
+                         IRIO_IRPA_SITE_FORMAT
+                         ": entry_size %" PRIu64
                          " is too small for a %s entry (%" PRIu64 " bytes)",
                          IRIO_IRPA_SITE_ARGS(site), site->size, type, minimum);
 }
@@ -167,16 +171,17 @@ static irt_status_t irio_irpa_read_splat(const irio_irpa_entry_site_t* site,
   if (pattern_length > IRIO_SPLAT_PATTERN_CAPACITY ||
       !irt_is_pow2(pattern_length)) {
     return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
-                           IRIO_IRPA_SITE_FORMAT ": splat pattern_length %u is "
+                           IRIO_IRPA_SITE_FORMAT
+                           ": splat pattern_length %u is "
                            "not 1, 2, 4, 8 or 16",
                            IRIO_IRPA_SITE_ARGS(site), pattern_length);
   }
   if (entry->length % pattern_length) {
-    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
-                           IRIO_IRPA_SITE_FORMAT ": splat length %" PRIu64
-                           " is not a multiple of its %u-byte pattern",
-                           IRIO_IRPA_SITE_ARGS(site), entry->length,
-                           pattern_length);
+    return irt_make_status(
+        IRT_STATUS_INVALID_ARGUMENT,
+        IRIO_IRPA_SITE_FORMAT ": splat length %" PRIu64
+                              " is not a multiple of its %u-byte pattern",
+        IRIO_IRPA_SITE_ARGS(site), entry->length, pattern_length);
   }
   entry->pattern_length = pattern_length;
   memcpy(entry->pattern, site->bytes + IRIO_IRPA_SPLAT_PATTERN_OFFSET,
@@ -194,18 +199,18 @@ static irt_status_t irio_irpa_read_data(const irio_irpa_entry_site_t* site,
   irio_segment_t storage =
       irio_irpa_load_segment(site->bytes + IRIO_IRPA_DATA_STORAGE_OFFSET);
   uint64_t start = 0;
-  bool fits = storage.length == 0 ||
-              irt_range_fits(storage.offset, storage.length,
-                             archive->storage.length);
+  bool fits =
+      storage.length == 0 ||
+      irt_range_fits(storage.offset, storage.length, archive->storage.length);
   fits = fits &&
          irt_add_u64(archive->base + archive->storage.offset, storage.offset,
                      &start) &&
          irt_range_fits(start, storage.length, archive->size);
   if (!fits) {
     return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
-                           IRIO_IRPA_SITE_FORMAT ": storage range [%" PRIu64
-                           ", +%" PRIu64 ") exceeds the %" PRIu64
-                           "-byte storage segment",
+                           IRIO_IRPA_SITE_FORMAT
+                           ": storage range [%" PRIu64 ", +%" PRIu64
+                           ") exceeds the %" PRIu64 "-byte storage segment",
                            IRIO_IRPA_SITE_ARGS(site), storage.offset,
                            storage.length, archive->storage.length);
   }
@@ -236,12 +241,14 @@ static irt_status_t irio_irpa_read_entry(const irio_irpa_entry_site_t* site,
       break;
     case IRIO_IRPA_ENTRY_EXTERNAL:
       return irt_make_status(IRT_STATUS_UNIMPLEMENTED,
-                             IRIO_IRPA_SITE_FORMAT ": external entries (data "
+                             IRIO_IRPA_SITE_FORMAT
+                             ": external entries (data "
                              "in another file) are not supported",
                              IRIO_IRPA_SITE_ARGS(site));
     default:
       return irt_make_status(IRT_STATUS_UNIMPLEMENTED,
-                             IRIO_IRPA_SITE_FORMAT ": unknown entry type %" PRIu32,
+                             IRIO_IRPA_SITE_FORMAT
+                             ": unknown entry type %" PRIu32,
                              IRIO_IRPA_SITE_ARGS(site), type);
   }
   *out_present = true;
@@ -256,15 +263,14 @@ static irt_status_t irio_irpa_read_entries(const irio_irpa_archive_t* archive,
   for (uint64_t i = 0; i < archive->entry_count; ++i) {
     uint64_t remaining =
         offset < archive->entries.length ? archive->entries.length - offset : 0;
-    irio_irpa_entry_site_t site = {archive, i,
-                                   archive->base + archive->entries.offset +
-                                       offset,
-                                   NULL, 0};
+    irio_irpa_entry_site_t site = {
+        archive, i, archive->base + archive->entries.offset + offset, NULL, 0};
     if (remaining < IRIO_IRPA_ENTRY_HEADER_SIZE) {
       return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
-                             IRIO_IRPA_SITE_FORMAT ": entry table truncated "
-                             "(%" PRIu64 " of %" PRIu64 " entries fit its %" PRIu64
-                             " bytes)",
+                             IRIO_IRPA_SITE_FORMAT
+                             ": entry table truncated "
+                             "(%" PRIu64 " of %" PRIu64
+                             " entries fit its %" PRIu64 " bytes)",
                              IRIO_IRPA_SITE_ARGS(&site), i,
                              archive->entry_count, archive->entries.length);
     }
@@ -272,7 +278,8 @@ static irt_status_t irio_irpa_read_entries(const irio_irpa_archive_t* archive,
     site.size = irio_load_le64(site.bytes + IRIO_IRPA_ENTRY_SIZE_OFFSET);
     if (site.size < IRIO_IRPA_ENTRY_HEADER_SIZE || site.size > remaining) {
       return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
-                             IRIO_IRPA_SITE_FORMAT ": entry_size %" PRIu64
+                             IRIO_IRPA_SITE_FORMAT
+                             ": entry_size %" PRIu64
                              " is not within [%d, %" PRIu64
                              "] (entry table truncated)",
                              IRIO_IRPA_SITE_ARGS(&site), site.size,
@@ -291,7 +298,8 @@ static irt_status_t irio_irpa_read_entries(const irio_irpa_archive_t* archive,
 irt_status_t irio_irpa_parse(const uint8_t* data, uint64_t size,
                              const char* name, irio_entry_fn_t fn,
                              void* user_data) {
-  irio_irpa_archive_t archive = {data, size, name, 0, 0, {0, 0}, {0, 0}, {0, 0}};
+  irio_irpa_archive_t archive = {data, size,   name,   0,
+                                 0,    {0, 0}, {0, 0}, {0, 0}};
   for (;;) {
     uint64_t next = 0;
     IRT_RETURN_IF_ERROR(irio_irpa_read_header(&archive, &next));

@@ -49,8 +49,8 @@ static irt_status_t irio_irpa_plan(const irio_irpa_writer_entry_t* entries,
                                    uint64_t* payload_offsets,
                                    irio_irpa_layout_t* out_layout) {
   irio_irpa_layout_t layout = {0};
-  layout.entry_table_offset = irt_align_size(IRIO_IRPA_HEADER_V0_SIZE,
-                                             IRIO_IRPA_HEADER_ALIGNMENT);
+  layout.entry_table_offset =
+      irt_align_size(IRIO_IRPA_HEADER_V0_SIZE, IRIO_IRPA_HEADER_ALIGNMENT);
   uint64_t table = 0, metadata = 0, storage = 0;
   bool overflow = false, has_data = false;
   for (size_t i = 0; i < count; ++i) {
@@ -67,16 +67,17 @@ static irt_status_t irio_irpa_plan(const irio_irpa_writer_entry_t* entries,
     payload_offsets[i] = storage;
     overflow |= !irt_add_u64(storage, entry->length, &storage);
   }
-  layout.metadata_offset = layout.entry_table_offset + layout.entry_table_length;
+  layout.metadata_offset =
+      layout.entry_table_offset + layout.entry_table_length;
   layout.metadata_length = metadata;
   layout.storage_length = storage;
-  overflow |= !irt_add_u64(layout.metadata_offset, metadata,
-                           &layout.storage_offset);
+  overflow |=
+      !irt_add_u64(layout.metadata_offset, metadata, &layout.storage_offset);
   // The storage segment is aligned to its first payload's alignment.
   if (has_data) {
-    overflow |= !irt_align_up_u64(layout.storage_offset,
-                                  IRIO_IRPA_DATA_ALIGNMENT,
-                                  &layout.storage_offset);
+    overflow |=
+        !irt_align_up_u64(layout.storage_offset, IRIO_IRPA_DATA_ALIGNMENT,
+                          &layout.storage_offset);
   }
   overflow |= !irt_add_u64(layout.storage_offset, storage, &layout.file_size) ||
               !irt_align_up_u64(layout.file_size, IRIO_IRPA_FILE_ALIGNMENT,
@@ -97,12 +98,12 @@ static void irio_irpa_store_segment(uint8_t* p, uint64_t offset,
 
 // The header, entry table and metadata segment: everything before storage.
 static void irio_irpa_build_head(const irio_irpa_writer_entry_t* entries,
-                                 size_t count,
-                                 const uint64_t* payload_offsets,
+                                 size_t count, const uint64_t* payload_offsets,
                                  const irio_irpa_layout_t* layout,
                                  uint8_t* head) {
   irio_store_le32(head + IRIO_IRPA_MAGIC_OFFSET, IRIO_IRPA_MAGIC);
-  irio_store_le64(head + IRIO_IRPA_HEADER_SIZE_OFFSET, IRIO_IRPA_HEADER_V0_SIZE);
+  irio_store_le64(head + IRIO_IRPA_HEADER_SIZE_OFFSET,
+                  IRIO_IRPA_HEADER_V0_SIZE);
   irio_store_le64(head + IRIO_IRPA_ENTRY_COUNT_OFFSET, count);
   irio_irpa_store_segment(head + IRIO_IRPA_ENTRY_SEGMENT_OFFSET,
                           layout->entry_table_offset,
@@ -177,10 +178,10 @@ static irt_status_t irio_irpa_write_storage(
   uint64_t position = 0;  // within the storage segment
   for (size_t i = 0; i < count; ++i) {
     if (entries[i].storage == IRIO_ENTRY_STORAGE_SPLAT) continue;
-    IRT_RETURN_IF_ERROR(irio_irpa_write_bytes(
-        file, NULL, payload_offsets[i] - position, name));
-    IRT_RETURN_IF_ERROR(irio_irpa_write_bytes(file, entries[i].data,
-                                              entries[i].length, name));
+    IRT_RETURN_IF_ERROR(
+        irio_irpa_write_bytes(file, NULL, payload_offsets[i] - position, name));
+    IRT_RETURN_IF_ERROR(
+        irio_irpa_write_bytes(file, entries[i].data, entries[i].length, name));
     position = payload_offsets[i] + entries[i].length;
   }
   return irio_irpa_write_bytes(
@@ -193,18 +194,18 @@ irt_status_t irio_irpa_write(const irio_irpa_writer_entry_t* entries,
   uint8_t* head = NULL;
   irio_irpa_layout_t layout = {0};
   irt_status_t status =
-      payload_offsets ? irio_irpa_plan(entries, count, name, payload_offsets,
-                                       &layout)
-                      : irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
-                                        "'%s': out of memory", name);
+      payload_offsets
+          ? irio_irpa_plan(entries, count, name, payload_offsets, &layout)
+          : irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
+                            "'%s': out of memory", name);
   if (irt_status_is_ok(status)) {
     // Zero-filled up to the storage segment, alignment padding included.
     head = calloc(1, (size_t)layout.storage_offset);
     if (!head) {
-      status = irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
-                               "'%s': out of memory for %" PRIu64
-                               " bytes of header",
-                               name, layout.storage_offset);
+      status =
+          irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
+                          "'%s': out of memory for %" PRIu64 " bytes of header",
+                          name, layout.storage_offset);
     }
   }
   if (irt_status_is_ok(status)) {

@@ -25,7 +25,7 @@ typedef struct irio_irpa_writer_entry_s {
 // should be the start). |name| labels errors. INVALID_ARGUMENT for a bad
 // splat; DATA_LOSS when writing fails.
 irt_status_t irio_irpa_write(const irio_irpa_writer_entry_t* entries,
-                             size_t count, FILE* file, const char* name)
-    IRT_MUST_USE;
+                             size_t count, FILE* file,
+                             const char* name) IRT_MUST_USE;
 
 #endif  // IRIO_IRPA_WRITER_H

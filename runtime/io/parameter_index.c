@@ -95,9 +95,8 @@ static void irio_index_insert(uint32_t* slots, size_t capacity,
                               const irio_parameter_t* entries, size_t first,
                               size_t count) {
   for (size_t i = first; i < count; ++i) {
-    uint32_t* slot = irio_index_probe(slots, capacity, entries,
-                                      entries[i].scope_index,
-                                      entries[i].entry.key);
+    uint32_t* slot = irio_index_probe(
+        slots, capacity, entries, entries[i].scope_index, entries[i].entry.key);
     if (*slot == 0) *slot = (uint32_t)(i + 1);
   }
 }
@@ -203,9 +202,8 @@ static irt_status_t irio_index_add_mapping(irio_parameter_index_t* index,
     IRT_RETURN_IF_ERROR(irio_index_grow(
         index->allocator, (void**)&index->scopes, &index->scope_capacity,
         index->scope_count + 1, sizeof(*index->scopes)));
-    IRT_RETURN_IF_ERROR(
-        irt_allocator_malloc(index->allocator, scope.size + 1,
-                             (void**)&scope_copy));
+    IRT_RETURN_IF_ERROR(irt_allocator_malloc(index->allocator, scope.size + 1,
+                                             (void**)&scope_copy));
     if (scope.size) memcpy(scope_copy, scope.data, scope.size);
     scope_copy[scope.size] = '\0';
   }
@@ -214,8 +212,8 @@ static irt_status_t irio_index_add_mapping(irio_parameter_index_t* index,
       index->allocator, (void**)&index->archives, &index->archive_capacity,
       index->archive_count + 1, sizeof(*index->archives));
   if (irt_status_is_ok(status)) {
-    status = irio_index_add_entries(index, mapping, format,
-                                    (uint32_t)scope_index);
+    status =
+        irio_index_add_entries(index, mapping, format, (uint32_t)scope_index);
   }
   if (!irt_status_is_ok(status)) {
     index->entry_count = first_entry;  // the table never saw them
@@ -251,9 +249,9 @@ irt_status_t irio_parameter_split_flag(const char* flag_value,
                                        irt_string_view_t* out_scope,
                                        const char** out_path) {
   const char* equals = strchr(flag_value, '=');
-  *out_scope = equals ? irt_make_string_view(flag_value,
-                                             (size_t)(equals - flag_value))
-                      : irt_make_string_view("", 0);
+  *out_scope =
+      equals ? irt_make_string_view(flag_value, (size_t)(equals - flag_value))
+             : irt_make_string_view("", 0);
   *out_path = equals ? equals + 1 : flag_value;
   if (!**out_path) {
     return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
@@ -328,10 +326,9 @@ const irio_parameter_t* irio_parameter_index_find(
   return slot ? &index->entries[slot - 1] : NULL;
 }
 
-irt_status_t irio_parameter_index_lookup(const irio_parameter_index_t* index,
-                                         irt_string_view_t scope,
-                                         irt_string_view_t key,
-                                         const irio_parameter_t** out_parameter) {
+irt_status_t irio_parameter_index_lookup(
+    const irio_parameter_index_t* index, irt_string_view_t scope,
+    irt_string_view_t key, const irio_parameter_t** out_parameter) {
   *out_parameter = irio_parameter_index_find(index, scope, key);
   if (*out_parameter) return IRT_OK;
   char scope_text[64], key_text[96];
@@ -342,8 +339,7 @@ irt_status_t irio_parameter_index_lookup(const irio_parameter_index_t* index,
                            "(no parameter archive was given for it)",
                            scope_text);
   }
-  return irt_make_status(IRT_STATUS_NOT_FOUND,
-                         "parameter '%s' not found in scope '%s'",
-                         irio_format_key(key, key_text, sizeof(key_text)),
-                         scope_text);
+  return irt_make_status(
+      IRT_STATUS_NOT_FOUND, "parameter '%s' not found in scope '%s'",
+      irio_format_key(key, key_text, sizeof(key_text)), scope_text);
 }

@@ -29,9 +29,8 @@ typedef struct irio_parameter_s {
 } irio_parameter_t;
 
 // An empty index with one reference.
-irt_status_t irio_parameter_index_create(irt_allocator_t allocator,
-                                         irio_parameter_index_t** out_index)
-    IRT_MUST_USE;
+irt_status_t irio_parameter_index_create(
+    irt_allocator_t allocator, irio_parameter_index_t** out_index) IRT_MUST_USE;
 void irio_parameter_index_retain(irio_parameter_index_t* index);
 void irio_parameter_index_release(irio_parameter_index_t* index);
 
@@ -51,8 +50,7 @@ irt_status_t irio_parameter_split_flag(const char* flag_value,
 // Adds "[SCOPE=]PATH" read-only (--parameters=, spec 2.5); errors end with
 // "; --parameters=VALUE".
 irt_status_t irio_parameter_index_add_flag(irio_parameter_index_t* index,
-                                           const char* flag_value)
-    IRT_MUST_USE;
+                                           const char* flag_value) IRT_MUST_USE;
 
 // Scopes in order of first use.
 size_t irio_parameter_index_scope_count(const irio_parameter_index_t* index);
@@ -81,10 +79,8 @@ const irio_parameter_t* irio_parameter_index_find(
 
 // The same as a status: NOT_FOUND naming the scope when no archive serves
 // it ("no provider registered that handles scope 'x'"), or naming the key.
-irt_status_t irio_parameter_index_lookup(const irio_parameter_index_t* index,
-                                         irt_string_view_t scope,
-                                         irt_string_view_t key,
-                                         const irio_parameter_t** out_parameter)
-    IRT_MUST_USE;
+irt_status_t irio_parameter_index_lookup(
+    const irio_parameter_index_t* index, irt_string_view_t scope,
+    irt_string_view_t key, const irio_parameter_t** out_parameter) IRT_MUST_USE;
 
 #endif  // IRIO_PARAMETER_INDEX_H

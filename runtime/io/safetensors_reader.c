@@ -20,8 +20,7 @@ typedef struct irio_json_s {
   const char* name;  // the file, for messages
 } irio_json_t;
 
-static irt_status_t irio_json_error(const irio_json_t* json,
-                                    const char* what) {
+static irt_status_t irio_json_error(const irio_json_t* json, const char* what) {
   return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
                          "'%s': safetensors header at byte %zu: %s", json->name,
                          IRIO_SAFETENSORS_PREFIX_SIZE + json->offset, what);
@@ -207,8 +206,8 @@ static irt_status_t irio_safetensors_tensor(irio_json_t* json,
     IRT_RETURN_IF_ERROR(irio_json_next_member(json, first, &member, &end));
     if (end) break;
     if (!found && irt_string_view_equal_cstring(member, "data_offsets")) {
-      IRT_RETURN_IF_ERROR_CTX(irio_json_offset_pair(json, range),
-                              "tensor '%s'", label);
+      IRT_RETURN_IF_ERROR_CTX(irio_json_offset_pair(json, range), "tensor '%s'",
+                              label);
       found = true;
     } else {
       IRT_RETURN_IF_ERROR(irio_json_skip_value(json, 1));
@@ -220,11 +219,12 @@ static irt_status_t irio_safetensors_tensor(irio_json_t* json,
                            json->name, label);
   }
   if (range[0] > range[1] || range[1] > data_size) {
-    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
-                           "'%s': safetensors tensor '%s': data_offsets [%" PRIu64
-                           ", %" PRIu64 "] are not an ordered range within the "
-                           "%" PRIu64 " bytes of data",
-                           json->name, label, range[0], range[1], data_size);
+    return irt_make_status(
+        IRT_STATUS_INVALID_ARGUMENT,
+        "'%s': safetensors tensor '%s': data_offsets [%" PRIu64 ", %" PRIu64
+        "] are not an ordered range within the "
+        "%" PRIu64 " bytes of data",
+        json->name, label, range[0], range[1], data_size);
   }
   *entry = (irio_entry_t){
       .key = key,
@@ -241,7 +241,8 @@ irt_status_t irio_safetensors_parse(const uint8_t* data, uint64_t size,
                                     void* user_data) {
   if (size < IRIO_SAFETENSORS_PREFIX_SIZE) {
     return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
-                           "'%s': file of %" PRIu64 " bytes is shorter than "
+                           "'%s': file of %" PRIu64
+                           " bytes is shorter than "
                            "the 8-byte safetensors header length",
                            name, size);
   }
@@ -269,8 +270,8 @@ irt_status_t irio_safetensors_parse(const uint8_t* data, uint64_t size,
       continue;
     }
     irio_entry_t entry;
-    IRT_RETURN_IF_ERROR(irio_safetensors_tensor(
-        &json, key, data_offset, size - data_offset, &entry));
+    IRT_RETURN_IF_ERROR(irio_safetensors_tensor(&json, key, data_offset,
+                                                size - data_offset, &entry));
     IRT_RETURN_IF_ERROR(fn(user_data, &entry));
   }
   irio_json_skip_space(&json);

@@ -28,56 +28,85 @@ irt_status_t io_parse(irio_archive_format_t format, const uint8_t* data,
   return irio_archive_parse(format, data, size, "test", io_collect, entries);
 }
 
-#define IO_FILE(key, offset, length) {key, false, offset, length, NULL}
-#define IO_SPLAT(key, length, hex) {key, true, 0, length, hex}
+#define IO_FILE(key, offset, length) \
+  { key, false, offset, length, NULL }
+#define IO_SPLAT(key, length, hex) \
+  { key, true, 0, length, hex }
 
 // HAL spec 3.5, plus the archives of the v3.11 scale case.
 const io_archive_case_t io_archive_cases[] = {
-    {"conformance/params/irpa_single.irpa", IRIO_ARCHIVE_FORMAT_IRPA, 1,
+    {"conformance/params/irpa_single.irpa",
+     IRIO_ARCHIVE_FORMAT_IRPA,
+     1,
      {IO_FILE("key0", 192, 16)}},
-    {"conformance/params/irpa_multiple.irpa", IRIO_ARCHIVE_FORMAT_IRPA, 2,
+    {"conformance/params/irpa_multiple.irpa",
+     IRIO_ARCHIVE_FORMAT_IRPA,
+     2,
      {IO_FILE("key0", 320, 16), IO_FILE("key1", 384, 5)}},
-    {"conformance/params/irpa_mixed.irpa", IRIO_ARCHIVE_FORMAT_IRPA, 4,
-     {IO_SPLAT("key2", 1, "66"),
-      IO_SPLAT("key3", 33554432, "ffffffffffffff7f"),
+    {"conformance/params/irpa_mixed.irpa",
+     IRIO_ARCHIVE_FORMAT_IRPA,
+     4,
+     {IO_SPLAT("key2", 1, "66"), IO_SPLAT("key3", 33554432, "ffffffffffffff7f"),
       IO_FILE("key0", 512, 16), IO_FILE("key1", 576, 5)}},
     {"conformance/params/irpa_empty.irpa", IRIO_ARCHIVE_FORMAT_IRPA, 0, {{0}}},
     {"conformance/params/tensor_saved_with_iree_turbine.irpa",
-     IRIO_ARCHIVE_FORMAT_IRPA, 1, {IO_FILE("the_torch_tensor", 384, 4)}},
-    {"conformance/v3.11/scale_weights.irpa", IRIO_ARCHIVE_FORMAT_IRPA, 1,
+     IRIO_ARCHIVE_FORMAT_IRPA,
+     1,
+     {IO_FILE("the_torch_tensor", 384, 4)}},
+    {"conformance/v3.11/scale_weights.irpa",
+     IRIO_ARCHIVE_FORMAT_IRPA,
+     1,
      {IO_SPLAT("weight", 16, "00000040")}},
-    {"conformance/v3.11/scale_weights_zero.irpa", IRIO_ARCHIVE_FORMAT_IRPA, 1,
+    {"conformance/v3.11/scale_weights_zero.irpa",
+     IRIO_ARCHIVE_FORMAT_IRPA,
+     1,
      {IO_FILE("weight", 192, 16)}},
-    {"conformance/params/gguf_multiple.gguf", IRIO_ARCHIVE_FORMAT_GGUF, 3,
+    {"conformance/params/gguf_multiple.gguf",
+     IRIO_ARCHIVE_FORMAT_GGUF,
+     3,
      {IO_FILE("tensor0", 448, 16), IO_FILE("tensor1", 512, 8),
       IO_FILE("tensor2", 576, 48)}},
-    {"conformance/params/gguf_single.gguf", IRIO_ARCHIVE_FORMAT_GGUF, 1,
+    {"conformance/params/gguf_single.gguf",
+     IRIO_ARCHIVE_FORMAT_GGUF,
+     1,
      {IO_FILE("tensor0", 384, 16)}},
-    {"conformance/params/gguf_single_v2.gguf", IRIO_ARCHIVE_FORMAT_GGUF, 1,
+    {"conformance/params/gguf_single_v2.gguf",
+     IRIO_ARCHIVE_FORMAT_GGUF,
+     1,
      {IO_FILE("tensor0", 384, 16)}},
     {"conformance/params/gguf_empty.gguf", IRIO_ARCHIVE_FORMAT_GGUF, 0, {{0}}},
     {"conformance/params/parameter_weight_bias_1.gguf",
-     IRIO_ARCHIVE_FORMAT_GGUF, 2,
+     IRIO_ARCHIVE_FORMAT_GGUF,
+     2,
      {IO_FILE("weight", 384, 2400), IO_FILE("bias", 2816, 120)}},
     {"conformance/params/safetensors_multiple.safetensors",
-     IRIO_ARCHIVE_FORMAT_SAFETENSORS, 3,
+     IRIO_ARCHIVE_FORMAT_SAFETENSORS,
+     3,
      {IO_FILE("tensor0", 200, 16), IO_FILE("tensor1", 216, 8),
       IO_FILE("tensor2", 224, 48)}},
     {"conformance/params/safetensors_single.safetensors",
-     IRIO_ARCHIVE_FORMAT_SAFETENSORS, 1, {IO_FILE("tensor0", 72, 16)}},
+     IRIO_ARCHIVE_FORMAT_SAFETENSORS,
+     1,
+     {IO_FILE("tensor0", 72, 16)}},
     {"conformance/params/safetensors_empty.safetensors",
-     IRIO_ARCHIVE_FORMAT_SAFETENSORS, 0, {{0}}},
+     IRIO_ARCHIVE_FORMAT_SAFETENSORS,
+     0,
+     {{0}}},
     {"conformance/params/parameter_weight_bias_1.safetensors",
-     IRIO_ARCHIVE_FORMAT_SAFETENSORS, 2,
+     IRIO_ARCHIVE_FORMAT_SAFETENSORS,
+     2,
      {IO_FILE("bias", 136, 120), IO_FILE("weight", 256, 2400)}},
     {"conformance/params/parameters_a.safetensors",
-     IRIO_ARCHIVE_FORMAT_SAFETENSORS, 2,
+     IRIO_ARCHIVE_FORMAT_SAFETENSORS,
+     2,
      {IO_FILE("a0", 120, 32), IO_FILE("a1", 152, 32)}},
     {"conformance/params/parameters_b.safetensors",
-     IRIO_ARCHIVE_FORMAT_SAFETENSORS, 2,
+     IRIO_ARCHIVE_FORMAT_SAFETENSORS,
+     2,
      {IO_FILE("b0", 128, 64), IO_FILE("b1", 192, 128)}},
     {"conformance/params/parameters_dynamic.safetensors",
-     IRIO_ARCHIVE_FORMAT_SAFETENSORS, 4,
+     IRIO_ARCHIVE_FORMAT_SAFETENSORS,
+     4,
      {IO_FILE("param0", 256, 32), IO_FILE("param1", 288, 32),
       IO_FILE("param2", 320, 32), IO_FILE("param3", 352, 32)}},
 };
@@ -129,8 +158,7 @@ void io_expect_error(irt_status_t status, irt_status_code_t code,
                      const char* part) {
   char text[2048];
   irt_status_format_brief(status, text, sizeof(text));
-  if (irt_status_code(status) != code ||
-      (part && !strstr(text, part))) {
+  if (irt_status_code(status) != code || (part && !strstr(text, part))) {
     fail_msg("expected %s containing '%s', got %s: %s",
              irt_status_code_string(code), part ? part : "",
              irt_status_code_string(irt_status_code(status)), text);
@@ -149,7 +177,8 @@ void io_expect_ok(irt_status_t status) {
 
 void io_make_temp_dir(char* buffer, size_t capacity) {
   const char* base = getenv("TMPDIR");
-  snprintf(buffer, capacity, "%s/ireed-io-XXXXXX", base && *base ? base : "/tmp");
+  snprintf(buffer, capacity, "%s/ireed-io-XXXXXX",
+           base && *base ? base : "/tmp");
   assert_non_null(mkdtemp(buffer));
 }
 

@@ -50,8 +50,7 @@ void io_expect_entries(const io_entries_t* entries,
 
 // Reads "$IREED_SHARED_DIR/<relative>"; false (with a message) when the
 // corpus is absent, so the caller skips.
-bool io_read_shared(const char* relative, uint8_t** out_data,
-                    size_t* out_size);
+bool io_read_shared(const char* relative, uint8_t** out_data, size_t* out_size);
 
 // Consumes |status|, asserting its code and that its message contains
 // |part| (may be NULL).

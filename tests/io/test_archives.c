@@ -192,7 +192,7 @@ static io_image_t io_write_irpa(const irio_irpa_writer_entry_t* entries,
 // Two entries: a DATA "d" of 16 bytes (entry at 96) and a SPLAT "s" of 8
 // bytes of a 4-byte pattern (entry at 176).
 static io_image_t io_sample_irpa(void) {
-  static const uint8_t kBytes[16] = {1, 2, 3, 4, 5, 6, 7, 8,
+  static const uint8_t kBytes[16] = {1, 2,  3,  4,  5,  6,  7,  8,
                                      9, 10, 11, 12, 13, 14, 15, 16};
   irio_irpa_writer_entry_t entries[2] = {
       {.key = irt_make_cstring_view("d"),
@@ -290,8 +290,7 @@ static void test_irpa_entry_rules(void** state) {
   io_expect_irpa_error(image, IRT_STATUS_OUT_OF_RANGE, "metadata range");
   image = io_sample_irpa();
   irio_store_le64(image.data + IO_SPLAT_ENTRY, 76);
-  io_expect_irpa_error(image, IRT_STATUS_OUT_OF_RANGE,
-                       "too small for a splat");
+  io_expect_irpa_error(image, IRT_STATUS_OUT_OF_RANGE, "too small for a splat");
   image = io_sample_irpa();
   irio_store_le32(image.data + IO_SPLAT_ENTRY + IRIO_IRPA_ENTRY_TYPE_OFFSET,
                   IRIO_IRPA_ENTRY_DATA);
@@ -311,7 +310,8 @@ static void test_irpa_entry_rules(void** state) {
   image = io_sample_irpa();
   irio_store_le64(image.data + IO_DATA_ENTRY + IRIO_IRPA_DATA_STORAGE_OFFSET,
                   1);
-  io_expect_irpa_error(image, IRT_STATUS_OUT_OF_RANGE, "storage range [1, +16)");
+  io_expect_irpa_error(image, IRT_STATUS_OUT_OF_RANGE,
+                       "storage range [1, +16)");
   image = io_sample_irpa();
   irio_store_le64(image.data + IO_DATA_ENTRY + IRIO_IRPA_DATA_STORAGE_OFFSET,
                   UINT64_MAX);
@@ -409,8 +409,8 @@ static void io_put_string(io_builder_t* b, const char* text) {
   io_put(b, text, strlen(text));
 }
 
-static void io_gguf_header(io_builder_t* b, uint32_t version,
-                           uint64_t tensors, uint64_t kvs) {
+static void io_gguf_header(io_builder_t* b, uint32_t version, uint64_t tensors,
+                           uint64_t kvs) {
   b->size = 0;
   io_put(b, "GGUF", 4);
   io_put_u32(b, version);
@@ -444,7 +444,8 @@ static irt_status_t io_parse_builder(irio_archive_format_t format,
   // Keys point into the copy: keep their text for the caller.
   static char keys[IO_MAX_ENTRIES][32];
   for (size_t i = 0; irt_status_is_ok(status) && i < entries->count; ++i) {
-    snprintf(keys[i], sizeof(keys[i]), "%.*s", IRT_SV_ARG(entries->items[i].key));
+    snprintf(keys[i], sizeof(keys[i]), "%.*s",
+             IRT_SV_ARG(entries->items[i].key));
     entries->items[i].key = irt_make_cstring_view(keys[i]);
   }
   free(copy);
@@ -471,8 +472,8 @@ static void test_gguf_layout(void** state) {
   io_put_u64(&b, 2);
   io_put_u64(&b, 0);
   io_put_u64(&b, 0);
-  io_gguf_tensor(&b, "q", 64, 1, 2, 0);   // Q4_0: 2 blocks of 18 bytes
-  io_gguf_tensor(&b, "f", 2, 3, 1, 64);   // F16: 12 bytes
+  io_gguf_tensor(&b, "q", 64, 1, 2, 0);  // Q4_0: 2 blocks of 18 bytes
+  io_gguf_tensor(&b, "f", 2, 3, 1, 64);  // F16: 12 bytes
   size_t data_offset = (b.size + 31) & ~(size_t)31;
   io_pad_to(&b, data_offset + 76);
   io_entries_t entries;
@@ -491,8 +492,8 @@ static void test_gguf_layout(void** state) {
 static void io_expect_gguf_error(io_builder_t* b, irt_status_code_t code,
                                  const char* part) {
   io_entries_t entries;
-  io_expect_error(io_parse_builder(IRIO_ARCHIVE_FORMAT_GGUF, b, &entries),
-                  code, part);
+  io_expect_error(io_parse_builder(IRIO_ARCHIVE_FORMAT_GGUF, b, &entries), code,
+                  part);
 }
 
 static void test_gguf_rules(void** state) {
@@ -661,9 +662,19 @@ static void test_safetensors_rules(void** state) {
   io_expect_safetensors_error("{\"t\": {\"data_offsets\": [0, 17]}}",
                               IRT_STATUS_INVALID_ARGUMENT, "16 bytes of data");
   const char* kMalformed[] = {
-      "", "[]", "{", "{\"t\"", "{\"t\": ", "{\"t\": 5}", "{\"t\" {}}",
-      "{\"t\": {\"data_offsets\": [0, 1]}} x", "{,}", "{\"t\": {\"data_offsets\": [0, 1]} \"u\": {}}",
-      "{\"unterminated: {}}", "{\"t\": {\"x\": }}", "/* never closed",
+      "",
+      "[]",
+      "{",
+      "{\"t\"",
+      "{\"t\": ",
+      "{\"t\": 5}",
+      "{\"t\" {}}",
+      "{\"t\": {\"data_offsets\": [0, 1]}} x",
+      "{,}",
+      "{\"t\": {\"data_offsets\": [0, 1]} \"u\": {}}",
+      "{\"unterminated: {}}",
+      "{\"t\": {\"x\": }}",
+      "/* never closed",
   };
   for (size_t i = 0; i < sizeof(kMalformed) / sizeof(kMalformed[0]); ++i) {
     io_builder_t m;
@@ -715,8 +726,7 @@ static void test_format_key(void** state) {
   irio_format_key(irt_make_cstring_view("0123456789abcdefghij"), text,
                   sizeof(text));
   assert_string_equal(text, "0123456789ab...");
-  irio_format_key(irt_make_cstring_view("0123456789abcde"), text,
-                  sizeof(text));
+  irio_format_key(irt_make_cstring_view("0123456789abcde"), text, sizeof(text));
   assert_string_equal(text, "0123456789abcde");
   irio_format_key(irt_make_string_view("", 0), text, sizeof(text));
   assert_string_equal(text, "");

@@ -40,8 +40,8 @@ static void test_two_opens_share_one_mapping(void** state) {
   irt_allocator_t allocator = irt_counting_allocator(&counter);
   size_t live = irio_file_mapping_live_count();
   irio_file_mapping_t *first = NULL, *second = NULL;
-  io_expect_ok(
-      irio_file_mapping_open(dir->file, IRIO_FILE_MODE_READ, allocator, &first));
+  io_expect_ok(irio_file_mapping_open(dir->file, IRIO_FILE_MODE_READ, allocator,
+                                      &first));
   // Another path naming the same file.
   char other[400];
   snprintf(other, sizeof(other), "%s/./a.irpa", dir->path);
@@ -67,8 +67,8 @@ static void test_modes_and_changes_get_their_own_mapping(void** state) {
   io_dir_t* dir = *state;
   irt_allocator_t allocator = irt_allocator_system();
   irio_file_mapping_t *reader = NULL, *writer = NULL, *again = NULL;
-  io_expect_ok(irio_file_mapping_open(dir->file, IRIO_FILE_MODE_READ,
-                                      allocator, &reader));
+  io_expect_ok(irio_file_mapping_open(dir->file, IRIO_FILE_MODE_READ, allocator,
+                                      &reader));
   io_expect_ok(irio_file_mapping_open(dir->file, IRIO_FILE_MODE_READ_WRITE,
                                       allocator, &writer));
   assert_ptr_not_equal(reader, writer);
@@ -84,8 +84,8 @@ static void test_modes_and_changes_get_their_own_mapping(void** state) {
   assert_int_equal(first, 'X');
   // A rewritten file (new size) is mapped afresh.
   io_write_file(dir->file, "abcdefghijklmnop", 16);
-  io_expect_ok(irio_file_mapping_open(dir->file, IRIO_FILE_MODE_READ,
-                                      allocator, &again));
+  io_expect_ok(irio_file_mapping_open(dir->file, IRIO_FILE_MODE_READ, allocator,
+                                      &again));
   assert_ptr_not_equal(reader, again);
   assert_int_equal(irio_file_mapping_size(again), 16);
   irio_file_mapping_release(again);
@@ -127,10 +127,10 @@ static void test_open_errors(void** state) {
   irt_counting_allocator_init(&counter, irt_allocator_system());
   counter.fail_after = 0;
   size_t live = irio_file_mapping_live_count();
-  io_expect_error(irio_file_mapping_open(dir->file, IRIO_FILE_MODE_READ,
-                                         irt_counting_allocator(&counter),
-                                         &mapping),
-                  IRT_STATUS_RESOURCE_EXHAUSTED, NULL);
+  io_expect_error(
+      irio_file_mapping_open(dir->file, IRIO_FILE_MODE_READ,
+                             irt_counting_allocator(&counter), &mapping),
+      IRT_STATUS_RESOURCE_EXHAUSTED, NULL);
   assert_int_equal(irio_file_mapping_live_count(), live);
 }
 
@@ -141,9 +141,8 @@ static void* io_open_release_loop(void* arg) {
   const char* path = arg;
   for (int i = 0; i < IO_ROUNDS; ++i) {
     irio_file_mapping_t* mapping = NULL;
-    irt_status_t status = irio_file_mapping_open(path, IRIO_FILE_MODE_READ,
-                                                 irt_allocator_system(),
-                                                 &mapping);
+    irt_status_t status = irio_file_mapping_open(
+        path, IRIO_FILE_MODE_READ, irt_allocator_system(), &mapping);
     if (status) return status;
     if (memcmp(irio_file_mapping_data(mapping), "0123456789", 10) != 0) {
       return irt_make_status(IRT_STATUS_DATA_LOSS, "wrong bytes");

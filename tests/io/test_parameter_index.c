@@ -30,11 +30,11 @@ static void io_write_many(const char* path) {
     size_t id = i < kCount - 1 ? i : 7;  // the last one repeats "p7"
     snprintf(keys[i], sizeof(keys[i]), "p%zu", id);
     values[i] = (uint32_t)i;
-    entries[i] = (irio_irpa_writer_entry_t){
-        .key = irt_make_cstring_view(keys[i]),
-        .storage = IRIO_ENTRY_STORAGE_FILE,
-        .length = 4,
-        .data = &values[i]};
+    entries[i] =
+        (irio_irpa_writer_entry_t){.key = irt_make_cstring_view(keys[i]),
+                                   .storage = IRIO_ENTRY_STORAGE_FILE,
+                                   .length = 4,
+                                   .data = &values[i]};
   }
   FILE* file = fopen(path, "wb");
   assert_non_null(file);
@@ -84,8 +84,8 @@ static void test_scopes_and_first_match(void** state) {
   char single[4096], multiple[4096], gguf[4096];
   if (!ireed_test_shared_path("conformance/params/irpa_single.irpa", single,
                               sizeof(single)) ||
-      !ireed_test_shared_path("conformance/params/irpa_multiple.irpa",
-                              multiple, sizeof(multiple)) ||
+      !ireed_test_shared_path("conformance/params/irpa_multiple.irpa", multiple,
+                              sizeof(multiple)) ||
       !ireed_test_shared_path("conformance/params/gguf_multiple.gguf", gguf,
                               sizeof(gguf))) {
     skip();
@@ -120,18 +120,14 @@ static void test_scopes_and_first_match(void** state) {
   assert_null(io_find(index, "", "key0"));
 
   const irio_parameter_t* found = NULL;
-  io_expect_error(irio_parameter_index_lookup(index,
-                                              irt_make_cstring_view("bias"),
-                                              irt_make_cstring_view("offset"),
-                                              &found),
-                  IRT_STATUS_NOT_FOUND,
-                  "no provider registered that handles scope 'bias'");
-  io_expect_error(irio_parameter_index_lookup(index,
-                                              irt_make_cstring_view("model"),
-                                              irt_make_cstring_view("nope"),
-                                              &found),
-                  IRT_STATUS_NOT_FOUND,
-                  "parameter 'nope' not found in scope 'model'");
+  io_expect_error(
+      irio_parameter_index_lookup(index, irt_make_cstring_view("bias"),
+                                  irt_make_cstring_view("offset"), &found),
+      IRT_STATUS_NOT_FOUND, "no provider registered that handles scope 'bias'");
+  io_expect_error(
+      irio_parameter_index_lookup(index, irt_make_cstring_view("model"),
+                                  irt_make_cstring_view("nope"), &found),
+      IRT_STATUS_NOT_FOUND, "parameter 'nope' not found in scope 'model'");
   assert_null(found);
   irio_parameter_index_release(index);
 }
@@ -172,8 +168,7 @@ static void test_flags(void** state) {
   io_expect_error(irio_parameter_split_flag("model=", &scope, &path),
                   IRT_STATUS_INVALID_ARGUMENT, "no file given");
   io_expect_error(irio_parameter_index_add_flag(index, "model=w.bin"),
-                  IRT_STATUS_UNIMPLEMENTED,
-                  "; --parameters=model=w.bin");
+                  IRT_STATUS_UNIMPLEMENTED, "; --parameters=model=w.bin");
   char flag[400];
   snprintf(flag, sizeof(flag), "model=%s/none.irpa", fixture->dir);
   io_expect_error(irio_parameter_index_add_flag(index, flag),
@@ -219,9 +214,9 @@ static void test_allocation_failures(void** state) {
         irio_parameter_index_create(irt_counting_allocator(&counter), &index);
     const char* scopes[] = {"a", "b", "a"};
     for (size_t i = 0; i < 3 && irt_status_is_ok(status); ++i) {
-      status = irio_parameter_index_add_file(
-          index, irt_make_cstring_view(scopes[i]), fixture->many,
-          IRIO_FILE_MODE_READ);
+      status =
+          irio_parameter_index_add_file(index, irt_make_cstring_view(scopes[i]),
+                                        fixture->many, IRIO_FILE_MODE_READ);
     }
     bool done = irt_status_is_ok(status);
     if (!done) {

@@ -48,20 +48,35 @@ static const irio_irpa_writer_entry_t* model_entries(size_t* count) {
       {.key = irt_make_cstring_view("d64"), .length = 64, .data = g_d64},
       {.key = irt_make_cstring_view("odd"), .length = 5, .data = kOdd},
       {.key = irt_make_string_view("", 0), .length = 4, .data = "anon"},
-      {.key = irt_make_cstring_view("s1"), .storage = IRIO_ENTRY_STORAGE_SPLAT,
-       .length = 100, .pattern_length = 1, .pattern = {0x5A}},
-      {.key = irt_make_cstring_view("s2"), .storage = IRIO_ENTRY_STORAGE_SPLAT,
-       .length = 64, .pattern_length = 2, .pattern = {0x34, 0x12}},
-      {.key = irt_make_cstring_view("s4"), .storage = IRIO_ENTRY_STORAGE_SPLAT,
-       .length = 16, .pattern_length = 4, .pattern = {0, 0, 0, 0x40}},
-      {.key = irt_make_cstring_view("s8"), .storage = IRIO_ENTRY_STORAGE_SPLAT,
-       .length = 40000, .pattern_length = 8,
+      {.key = irt_make_cstring_view("s1"),
+       .storage = IRIO_ENTRY_STORAGE_SPLAT,
+       .length = 100,
+       .pattern_length = 1,
+       .pattern = {0x5A}},
+      {.key = irt_make_cstring_view("s2"),
+       .storage = IRIO_ENTRY_STORAGE_SPLAT,
+       .length = 64,
+       .pattern_length = 2,
+       .pattern = {0x34, 0x12}},
+      {.key = irt_make_cstring_view("s4"),
+       .storage = IRIO_ENTRY_STORAGE_SPLAT,
+       .length = 16,
+       .pattern_length = 4,
+       .pattern = {0, 0, 0, 0x40}},
+      {.key = irt_make_cstring_view("s8"),
+       .storage = IRIO_ENTRY_STORAGE_SPLAT,
+       .length = 40000,
+       .pattern_length = 8,
        .pattern = {1, 2, 3, 4, 5, 6, 7, 8}},
-      {.key = irt_make_cstring_view("s16"), .storage = IRIO_ENTRY_STORAGE_SPLAT,
-       .length = 64, .pattern_length = 16,
+      {.key = irt_make_cstring_view("s16"),
+       .storage = IRIO_ENTRY_STORAGE_SPLAT,
+       .length = 64,
+       .pattern_length = 16,
        .pattern = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}},
       {.key = irt_make_cstring_view("zero8"),
-       .storage = IRIO_ENTRY_STORAGE_SPLAT, .length = 32, .pattern_length = 8},
+       .storage = IRIO_ENTRY_STORAGE_SPLAT,
+       .length = 32,
+       .pattern_length = 8},
   };
   memcpy(entries, list, sizeof(list));
   *count = sizeof(list) / sizeof(list[0]);
@@ -163,9 +178,8 @@ static int fixture_setup(void** state) {
   io_expect_ok(irio_parameter_index_create(f->allocator, &f->index));
   io_expect_ok(irio_parameter_index_add_file(
       f->index, irt_make_cstring_view("model"), g_model, IRIO_FILE_MODE_READ));
-  io_expect_ok(irio_parameter_index_add_file(f->index,
-                                             irt_make_cstring_view("st"),
-                                             g_tensors, IRIO_FILE_MODE_READ));
+  io_expect_ok(irio_parameter_index_add_file(
+      f->index, irt_make_cstring_view("st"), g_tensors, IRIO_FILE_MODE_READ));
   io_expect_ok(irio_parameter_index_add_file(
       f->index, irt_make_cstring_view("rw"), g_rw, IRIO_FILE_MODE_READ_WRITE));
   io_expect_ok(irmod_io_parameters_module_create(f->instance, f->index,
@@ -262,8 +276,7 @@ static void call_ref(call_t* call, irvm_ref_t ref, bool owned) {
 }
 
 static void call_scope(call_t* call, fixture_t* f, const char* scope) {
-  call_ref(call,
-           scope ? vm_bytes(f, scope, strlen(scope)) : irvm_ref_null(),
+  call_ref(call, scope ? vm_bytes(f, scope, strlen(scope)) : irvm_ref_null(),
            scope != NULL);
 }
 
@@ -312,9 +325,9 @@ static irt_status_t load(fixture_t* f, const char* scope, const batch_t* batch,
 }
 
 // gather into |target| (name "gather") or scatter from it ("scatter").
-static irt_status_t transfer(fixture_t* f, const char* name,
-                             const char* scope, irhal_buffer_t* buffer,
-                             const batch_t* batch, irhal_fence_t* signal) {
+static irt_status_t transfer(fixture_t* f, const char* name, const char* scope,
+                             irhal_buffer_t* buffer, const batch_t* batch,
+                             irhal_fence_t* signal) {
   call_t call;
   call_begin(&call, f, NULL, signal);
   bool gather = strcmp(name, "gather") == 0;
@@ -359,10 +372,10 @@ static void expected_bytes(const char* key, uint64_t offset, size_t n,
   for (size_t i = 0; i < count; ++i) {
     if (!irt_string_view_equal_cstring(entries[i].key, key)) continue;
     for (size_t b = 0; b < n; ++b) {
-      out[b] = entries[i].storage == IRIO_ENTRY_STORAGE_SPLAT
-                   ? entries[i].pattern[(offset + b) %
-                                        entries[i].pattern_length]
-                   : ((const uint8_t*)entries[i].data)[offset + b];
+      out[b] =
+          entries[i].storage == IRIO_ENTRY_STORAGE_SPLAT
+              ? entries[i].pattern[(offset + b) % entries[i].pattern_length]
+              : ((const uint8_t*)entries[i].data)[offset + b];
     }
     return;
   }
@@ -497,9 +510,8 @@ static void test_splats(void** state) {
 
   // gather at unaligned target offsets; the gaps stay zero.
   irhal_buffer_t* target = NULL;
-  io_expect_ok(irhal_device_queue_alloca(f->device, -1, NULL, NULL,
-                                         MEMORY_TYPE, USAGE_MUTABLE, 41000,
-                                         &target));
+  io_expect_ok(irhal_device_queue_alloca(f->device, -1, NULL, NULL, MEMORY_TYPE,
+                                         USAGE_MUTABLE, 41000, &target));
   batch_t gather = {0};
   batch_add(&gather, "s4", 1, 1, 11);
   batch_add(&gather, "s2", 0, 13, 8);
@@ -532,7 +544,8 @@ static void test_ordering_and_large_batches(void** state) {
   }
   irhal_fence_t* wait = new_fence(f);
   irhal_fence_t* signal = new_fence(f);
-  if (f->kind == IRHAL_CPU_DEVICE_LOCAL_SYNC) io_expect_ok(irhal_fence_signal(wait));
+  if (f->kind == IRHAL_CPU_DEVICE_LOCAL_SYNC)
+    io_expect_ok(irhal_fence_signal(wait));
   irvm_list_t* list = NULL;
   io_expect_ok(load(f, "model", &batch, USAGE_MUTABLE, wait, signal, &list));
   if (f->kind == IRHAL_CPU_DEVICE_LOCAL_TASK) {
@@ -573,9 +586,8 @@ static void test_empty_batch_signals(void** state) {
 static void test_scatter(void** state) {
   fixture_t* f = *state;
   irhal_buffer_t* source = NULL;
-  io_expect_ok(irhal_device_queue_alloca(f->device, -1, NULL, NULL,
-                                         MEMORY_TYPE, USAGE_MUTABLE, 8,
-                                         &source));
+  io_expect_ok(irhal_device_queue_alloca(f->device, -1, NULL, NULL, MEMORY_TYPE,
+                                         USAGE_MUTABLE, 8, &source));
   void* ptr = NULL;
   io_expect_ok(irhal_buffer_map(source, IRHAL_MEMORY_ACCESS_WRITE, 0, 8, &ptr));
   memcpy(ptr, "ABCDEFGH", 8);
@@ -636,9 +648,9 @@ static void test_errors_fail_the_signal_fence(void** state) {
     batch_add(&batch, kCases[i].key, kCases[i].offset, 0, kCases[i].length);
     irhal_fence_t* signal = new_fence(f);
     irvm_list_t* list = NULL;
-    io_expect_error(load(f, kCases[i].scope, &batch, USAGE_MUTABLE, NULL,
-                         signal, &list),
-                    kCases[i].code, kCases[i].part);
+    io_expect_error(
+        load(f, kCases[i].scope, &batch, USAGE_MUTABLE, NULL, signal, &list),
+        kCases[i].code, kCases[i].part);
     io_expect_error(irhal_fence_wait(signal, INT64_MAX), kCases[i].code,
                     kCases[i].part);
     irhal_fence_release(signal);
@@ -705,9 +717,8 @@ static void test_bad_arguments(void** state) {
                   "hal.device, got null");
   // A gather target too small for a span: the HAL's range check.
   irhal_buffer_t* target = NULL;
-  io_expect_ok(irhal_device_queue_alloca(f->device, -1, NULL, NULL,
-                                         MEMORY_TYPE, USAGE_MUTABLE, 4,
-                                         &target));
+  io_expect_ok(irhal_device_queue_alloca(f->device, -1, NULL, NULL, MEMORY_TYPE,
+                                         USAGE_MUTABLE, 4, &target));
   io_expect_error(transfer(f, "gather", "model", target, &batch, NULL),
                   IRT_STATUS_OUT_OF_RANGE, "io_parameters.gather entry 0");
   irhal_buffer_release(target);
@@ -742,33 +753,32 @@ static void test_module_from_flags(void** state) {
   }
 }
 
-#define DEVICE_TESTS(kind)                                                  \
-  cmocka_unit_test_prestate_setup_teardown(test_identity, fixture_setup,    \
-                                           fixture_teardown, (void*)(kind)), \
-  cmocka_unit_test_prestate_setup_teardown(test_load_imports_mapped_data,   \
-                                           fixture_setup, fixture_teardown, \
-                                           (void*)(kind)),                  \
-  cmocka_unit_test_prestate_setup_teardown(test_load_copies, fixture_setup, \
-                                           fixture_teardown, (void*)(kind)), \
-  cmocka_unit_test_prestate_setup_teardown(test_splats, fixture_setup,      \
-                                           fixture_teardown, (void*)(kind)), \
-  cmocka_unit_test_prestate_setup_teardown(                                 \
-      test_ordering_and_large_batches, fixture_setup, fixture_teardown,     \
-      (void*)(kind)),                                                       \
-  cmocka_unit_test_prestate_setup_teardown(test_empty_batch_signals,        \
-                                           fixture_setup, fixture_teardown, \
-                                           (void*)(kind)),                  \
-  cmocka_unit_test_prestate_setup_teardown(test_scatter, fixture_setup,     \
-                                           fixture_teardown, (void*)(kind)), \
-  cmocka_unit_test_prestate_setup_teardown(                                 \
-      test_errors_fail_the_signal_fence, fixture_setup, fixture_teardown,   \
-      (void*)(kind)),                                                       \
-  cmocka_unit_test_prestate_setup_teardown(test_bad_arguments,              \
-                                           fixture_setup, fixture_teardown, \
-                                           (void*)(kind)),                  \
-  cmocka_unit_test_prestate_setup_teardown(test_module_from_flags,          \
-                                           fixture_setup, fixture_teardown, \
-                                           (void*)(kind))
+#define DEVICE_TESTS(kind)                                                     \
+  cmocka_unit_test_prestate_setup_teardown(test_identity, fixture_setup,       \
+                                           fixture_teardown, (void*)(kind)),   \
+      cmocka_unit_test_prestate_setup_teardown(                                \
+          test_load_imports_mapped_data, fixture_setup, fixture_teardown,      \
+          (void*)(kind)),                                                      \
+      cmocka_unit_test_prestate_setup_teardown(                                \
+          test_load_copies, fixture_setup, fixture_teardown, (void*)(kind)),   \
+      cmocka_unit_test_prestate_setup_teardown(                                \
+          test_splats, fixture_setup, fixture_teardown, (void*)(kind)),        \
+      cmocka_unit_test_prestate_setup_teardown(                                \
+          test_ordering_and_large_batches, fixture_setup, fixture_teardown,    \
+          (void*)(kind)),                                                      \
+      cmocka_unit_test_prestate_setup_teardown(                                \
+          test_empty_batch_signals, fixture_setup, fixture_teardown,           \
+          (void*)(kind)),                                                      \
+      cmocka_unit_test_prestate_setup_teardown(                                \
+          test_scatter, fixture_setup, fixture_teardown, (void*)(kind)),       \
+      cmocka_unit_test_prestate_setup_teardown(                                \
+          test_errors_fail_the_signal_fence, fixture_setup, fixture_teardown,  \
+          (void*)(kind)),                                                      \
+      cmocka_unit_test_prestate_setup_teardown(                                \
+          test_bad_arguments, fixture_setup, fixture_teardown, (void*)(kind)), \
+      cmocka_unit_test_prestate_setup_teardown(                                \
+          test_module_from_flags, fixture_setup, fixture_teardown,             \
+          (void*)(kind))
 
 int main(void) {
   const struct CMUnitTest tests[] = {

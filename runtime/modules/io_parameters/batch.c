@@ -15,9 +15,9 @@
 
 typedef struct irmod_params_timeline_s {
   irhal_semaphore_t* semaphore;
-  uint64_t value;        // reached by the last step issued
-  uint64_t bytes;        // scheduled so far
-  irhal_fence_t* tail;   // (semaphore, value), retained; NULL before a step
+  uint64_t value;       // reached by the last step issued
+  uint64_t bytes;       // scheduled so far
+  irhal_fence_t* tail;  // (semaphore, value), retained; NULL before a step
 } irmod_params_timeline_t;
 
 typedef struct irmod_params_batch_s {
@@ -77,8 +77,8 @@ static irt_status_t irmod_params_pick_timeline(
   irmod_params_timeline_t* timeline = NULL;
   if (batch->timeline_count < IRMOD_PARAMS_MAX_TIMELINES) {
     timeline = &batch->timelines[batch->timeline_count];
-    IRT_RETURN_IF_ERROR(irhal_semaphore_create(
-        0, batch->module->host_allocator, &timeline->semaphore));
+    IRT_RETURN_IF_ERROR(irhal_semaphore_create(0, batch->module->host_allocator,
+                                               &timeline->semaphore));
     ++batch->timeline_count;
   } else {
     timeline = &batch->timelines[0];
@@ -212,8 +212,8 @@ static irt_status_t irmod_params_write_splat(irmod_params_batch_t* batch,
                                 entry->length, value, period));
   }
   uint8_t prefix[IRMOD_PARAMS_SPLAT_PREFIX_SIZE];
-  uint64_t filled = entry->length < sizeof(prefix) ? entry->length
-                                                   : sizeof(prefix);
+  uint64_t filled =
+      entry->length < sizeof(prefix) ? entry->length : sizeof(prefix);
   for (uint64_t i = 0; i < filled; ++i) {
     prefix[i] = pattern[i % splat->pattern_length];
   }
@@ -225,8 +225,8 @@ static irt_status_t irmod_params_write_splat(irmod_params_batch_t* batch,
                                 filled)));
   // The filled prefix is a whole number of patterns, so copies keep phase.
   while (filled < entry->length) {
-    uint64_t chunk = filled < entry->length - filled ? filled
-                                                     : entry->length - filled;
+    uint64_t chunk =
+        filled < entry->length - filled ? filled : entry->length - filled;
     IRT_RETURN_IF_ERROR(irmod_params_step(batch, timeline, &wait, &signal));
     IRT_RETURN_IF_ERROR(irmod_params_advance(
         timeline, signal,
@@ -317,8 +317,7 @@ static void irmod_params_try_import(const irmod_params_batch_t* batch,
   const irio_entry_t* parameter = &entry->parameter->entry;
   *out_buffer = NULL;
   if (parameter->storage != IRIO_ENTRY_STORAGE_FILE || entry->length == 0 ||
-      !(request->target_buffer_usage &
-        IRHAL_BUFFER_USAGE_SHARING_IMMUTABLE)) {
+      !(request->target_buffer_usage & IRHAL_BUFFER_USAGE_SHARING_IMMUTABLE)) {
     return;
   }
   irio_file_mapping_t* mapping = irio_parameter_index_archive(
@@ -367,8 +366,8 @@ static irt_status_t irmod_params_load_entry(irmod_params_batch_t* batch,
 static irt_status_t irmod_params_read_key(const irmod_params_request_t* request,
                                           uint32_t index,
                                           irt_string_view_t* out_key) {
-  const uint8_t* bytes =
-      request->key_table.data + (size_t)index * IRMOD_PARAMS_KEY_TABLE_ENTRY_SIZE;
+  const uint8_t* bytes = request->key_table.data +
+                         (size_t)index * IRMOD_PARAMS_KEY_TABLE_ENTRY_SIZE;
   uint32_t offset = irio_load_le32(bytes);
   uint32_t length = irio_load_le32(bytes + 4);
   if (offset > request->key_data.length ||
@@ -391,9 +390,9 @@ static irt_status_t irmod_params_resolve(const irmod_params_batch_t* batch,
   const irmod_params_request_t* request = batch->request;
   out_entry->index = index;
   IRT_RETURN_IF_ERROR(irmod_params_read_key(request, index, &out_entry->key));
-  IRT_RETURN_IF_ERROR(irio_parameter_index_lookup(
-      batch->module->index, request->scope, out_entry->key,
-      &out_entry->parameter));
+  IRT_RETURN_IF_ERROR(
+      irio_parameter_index_lookup(batch->module->index, request->scope,
+                                  out_entry->key, &out_entry->parameter));
   const uint8_t* span =
       request->spans.data + (size_t)index * IRMOD_PARAMS_SPAN_SIZE;
   out_entry->parameter_offset = irio_load_le64(span);
@@ -429,8 +428,7 @@ static irt_status_t irmod_params_run_entry(irmod_params_batch_t* batch,
 
 // Adds "NAME entry I (key 'K' in scope 'S')" to an entry's failure.
 static irt_status_t irmod_params_annotate(const irmod_params_request_t* request,
-                                          uint32_t index,
-                                          irt_status_t status) {
+                                          uint32_t index, irt_status_t status) {
   irt_string_view_t key;
   char key_text[96], scope_text[64];
   irio_format_key(request->scope, scope_text, sizeof(scope_text));
@@ -440,11 +438,9 @@ static irt_status_t irmod_params_annotate(const irmod_params_request_t* request,
     return irt_status_annotate(status, "%s entry %" PRIu32 " in scope '%s'",
                                request->name, index, scope_text);
   }
-  return irt_status_annotate(status,
-                             "%s entry %" PRIu32 " (key '%s' in scope '%s')",
-                             request->name, index,
-                             irio_format_key(key, key_text, sizeof(key_text)),
-                             scope_text);
+  return irt_status_annotate(
+      status, "%s entry %" PRIu32 " (key '%s' in scope '%s')", request->name,
+      index, irio_format_key(key, key_text, sizeof(key_text)), scope_text);
 }
 
 irt_status_t irmod_params_batch_run(const irmod_params_module_t* module,

@@ -27,7 +27,7 @@ static void* irmod_params_arg_ref(irmod_params_args_t* args,
   args->status = irt_make_status(
       IRT_STATUS_INVALID_ARGUMENT, "%s: argument '%s' must be a %s%s, got %s",
       args->export_name, name, type->name, nullable ? " or null" : "",
-      irvm_ref_is_null(ref) ? "null"
+      irvm_ref_is_null(ref)          ? "null"
       : ref->type && ref->type->name ? ref->type->name
                                      : "an untyped ref");
   return NULL;
@@ -85,8 +85,7 @@ static irmod_params_args_t irmod_params_args(irvm_native_call_t* call,
 // Moves |count| buffers into a new list<hal.buffer> result.
 static void irmod_params_result_list(irvm_native_call_t* call,
                                      irvm_list_t* list,
-                                     irhal_buffer_t** buffers,
-                                     uint32_t count) {
+                                     irhal_buffer_t** buffers, uint32_t count) {
   for (uint32_t i = 0; i < count; ++i) {
     irvm_ref_t ref = irvm_ref_wrap(buffers[i], irhal_buffer_type());
     // Cannot fail: the list has room and the element type matches.
@@ -125,9 +124,9 @@ static irt_status_t irmod_params_load(irvm_native_call_t* call) {
   }
   if (irt_status_is_ok(status)) status = irvm_list_resize(list, count);
   if (irt_status_is_ok(status)) {
-    status = irt_allocator_calloc_array(module->host_allocator,
-                                        count ? count : 1, sizeof(*buffers),
-                                        (void**)&buffers);
+    status =
+        irt_allocator_calloc_array(module->host_allocator, count ? count : 1,
+                                   sizeof(*buffers), (void**)&buffers);
   }
   if (irt_status_is_ok(status)) {
     status = irmod_params_batch_run(module, &request, buffers);

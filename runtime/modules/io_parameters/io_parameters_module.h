@@ -24,11 +24,9 @@
 // results are HAL objects) and creates the "io_parameters" module serving
 // |index| (retained; it must not change afterwards). A NULL |index| serves
 // no scope: every call fails with NOT_FOUND naming the scope.
-irt_status_t irmod_io_parameters_module_create(irvm_instance_t* instance,
-                                               irio_parameter_index_t* index,
-                                               irt_allocator_t host_allocator,
-                                               irvm_module_t** out_module)
-    IRT_MUST_USE;
+irt_status_t irmod_io_parameters_module_create(
+    irvm_instance_t* instance, irio_parameter_index_t* index,
+    irt_allocator_t host_allocator, irvm_module_t** out_module) IRT_MUST_USE;
 
 // The same over an index built from command-line values "[SCOPE=]PATH"
 // (--parameters, spec 2.5), in order. Errors name the failing value.
