@@ -4,6 +4,10 @@
 // every index, module and buffer serving a file's parameters uses one
 // mapping and nothing is copied. The mapping goes away with its last
 // reference (the HAL files and zero-copy buffers over it hold references).
+//
+// As with any mapping, truncating a file while it is mapped makes accesses
+// past the new end fault (SIGBUS): archives in use must be replaced by
+// renaming a new file over them, never rewritten in place.
 #ifndef IRIO_FILE_MAPPING_H
 #define IRIO_FILE_MAPPING_H
 
