@@ -3,24 +3,17 @@
 // way iree-run-module does (HAL spec 9.5). Any failure ends in one message
 // on stderr and exit status 1; usage errors exit with 2.
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "client/ireectl/commands.h"
-#include "client/ireectl/local_runtime.h"
-#include "runtime/modules/hal/hal_module.h"
-#include "runtime/modules/io_parameters/io_parameters_module.h"
+#include "runtime/io/parameter_index.h"
+#include "runtime/session/model.h"
+#include "runtime/session/tensor.h"
 #include "runtime/tooling/function_io.h"
-#include "runtime/vm/bytecode/bytecode_module.h"
-#include "runtime/vm/context.h"
-#include "runtime/vm/invoke.h"
 
 #define IREECTL_RUN_DEFAULT_DEVICE "local-sync"
 
@@ -155,103 +148,6 @@ static void ireectl_run_options_free(ireectl_run_options_t* options) {
 }
 
 //===----------------------------------------------------------------------===//
-// Modules
-//===----------------------------------------------------------------------===//
-
-static void ireectl_unmap_module(void* user_data, const uint8_t* data,
-                                 size_t size) {
-  (void)user_data;
-  munmap((void*)data, size);
-}
-
-// Maps |path| read-only and creates a bytecode module that owns the mapping.
-static irt_status_t ireectl_load_module(irvm_instance_t* instance,
-                                        const char* path,
-                                        irt_allocator_t allocator,
-                                        irvm_module_t** out_module) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return irt_make_status(errno == ENOENT ? IRT_STATUS_NOT_FOUND
-                                           : IRT_STATUS_PERMISSION_DENIED,
-                           "cannot open module '%s': %s", path,
-                           strerror(errno));
-  }
-  struct stat info;
-  if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode) || info.st_size == 0) {
-    close(fd);
-    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
-                           "module '%s' is not a non-empty regular file", path);
-  }
-  size_t size = (size_t)info.st_size;
-  void* data = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  int map_error = errno;
-  close(fd);
-  if (data == MAP_FAILED) {
-    return irt_make_status(IRT_STATUS_UNAVAILABLE, "cannot map module '%s': %s",
-                           path, strerror(map_error));
-  }
-  irvm_bytecode_module_options_t module_options = {ireectl_unmap_module, NULL};
-  irt_status_t status = irvm_bytecode_module_create(
-      instance, data, size, &module_options, allocator, out_module);
-  if (!irt_status_is_ok(status)) {
-    munmap(data, size);  // still ours on failure
-    return irt_status_annotate(status, "loading module '%s'", path);
-  }
-  return IRT_OK;
-}
-
-// Loads every --module and --parameters archive (bad files are reported
-// before any device starts), then creates |device_name| and a context of the
-// hal module over it, the io_parameters module and the modules in order.
-static irt_status_t ireectl_build_context(const ireectl_run_options_t* options,
-                                          irvm_instance_t* instance,
-                                          irt_allocator_t allocator,
-                                          irhal_device_t** out_device,
-                                          irvm_context_t** out_context) {
-  // [0] is the hal module, [1] io_parameters.
-  size_t count = options->modules.count + 2;
-  irvm_module_t** modules = calloc(count, sizeof(*modules));
-  if (!modules) {
-    return irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-  }
-  // Bytecode modules resolve the HAL type names they use when loaded.
-  irt_status_t status = irmod_hal_register_types(instance);
-  for (size_t i = 2; i < count && irt_status_is_ok(status); ++i) {
-    status = ireectl_load_module(instance, options->modules.items[i - 2],
-                                 allocator, &modules[i]);
-  }
-  if (irt_status_is_ok(status)) {
-    status = irmod_io_parameters_module_create_from_flags(
-        instance, options->parameters.items, options->parameters.count,
-        allocator, &modules[1]);
-  }
-  if (irt_status_is_ok(status)) {
-    status = ireectl_local_device_create(irt_make_cstring_view(options->device),
-                                         allocator, out_device);
-  }
-  if (irt_status_is_ok(status)) {
-    status = irmod_hal_module_create(instance, out_device, 1, allocator,
-                                     &modules[0]);
-  }
-  if (irt_status_is_ok(status)) {
-    status = irvm_context_create(instance, allocator, out_context);
-  }
-  if (irt_status_is_ok(status)) {
-    status = irvm_context_register_modules(*out_context, modules, count);
-    if (!irt_status_is_ok(status)) {
-      irvm_context_destroy(*out_context);
-      *out_context = NULL;
-    }
-  }
-  // The context retains what it registered.
-  for (size_t i = 0; i < count; ++i) {
-    if (modules[i]) irvm_module_release(modules[i]);
-  }
-  free(modules);
-  return status;
-}
-
-//===----------------------------------------------------------------------===//
 // Arguments
 //===----------------------------------------------------------------------===//
 
@@ -283,14 +179,15 @@ static irt_status_t ireectl_make_argument(irhal_device_t* device,
     case IRTOOL_INPUT_BUFFER: {
       irhal_buffer_t* buffer = NULL;
       IRT_RETURN_IF_ERROR(
-          ireectl_local_buffer_upload(device, &input->tensor, &buffer));
+          irsess_buffer_upload(device, input->tensor.data,
+                               input->tensor.byte_length, &buffer));
       *out_argument =
           irvm_variant_from_ref(irvm_ref_wrap(buffer, irhal_buffer_type()));
       return IRT_OK;
     }
     default: {
       irhal_buffer_view_t* view = NULL;
-      IRT_RETURN_IF_ERROR(ireectl_local_buffer_view_upload(
+      IRT_RETURN_IF_ERROR(irsess_buffer_view_upload(
           device, &input->tensor, allocator, &view));
       *out_argument =
           irvm_variant_from_ref(irvm_ref_wrap(view, irhal_buffer_view_type()));
@@ -394,7 +291,7 @@ static irt_status_t ireectl_print_variant(const irvm_variant_t* variant,
   irhal_buffer_view_t* view = irhal_buffer_view_deref(&variant->ref);
   if (view) {
     irtool_tensor_t tensor;
-    IRT_RETURN_IF_ERROR(ireectl_local_buffer_view_read(view, &tensor));
+    IRT_RETURN_IF_ERROR(irsess_buffer_view_read(view, &tensor));
     fputs("hal.buffer_view\n", out);
     IRT_RETURN_IF_ERROR(irtool_tensor_format(&tensor, max_element_count, out));
     fputc('\n', out);
@@ -428,9 +325,9 @@ static irt_status_t ireectl_write_result(const irvm_variant_t* variant,
   if (irvm_variant_is_value(variant)) {
     ireectl_value_tensor(&variant->value, &tensor);
   } else if (view) {
-    IRT_RETURN_IF_ERROR(ireectl_local_buffer_view_read(view, &tensor));
+    IRT_RETURN_IF_ERROR(irsess_buffer_view_read(view, &tensor));
   } else if (buffer) {
-    IRT_RETURN_IF_ERROR(ireectl_local_buffer_read(buffer, &tensor));
+    IRT_RETURN_IF_ERROR(irsess_buffer_read(buffer, &tensor));
   } else {
     return irt_make_status(IRT_STATUS_UNIMPLEMENTED,
                            "a %s result cannot be written to a file",
@@ -479,23 +376,19 @@ static irt_status_t ireectl_emit_results(const ireectl_run_options_t* options,
 //===----------------------------------------------------------------------===//
 
 static irt_status_t ireectl_invoke(const ireectl_run_options_t* options,
-                                   irvm_context_t* context,
-                                   irhal_device_t* device,
+                                   irsess_model_t* model,
                                    irt_allocator_t allocator) {
-  irvm_function_t function;
-  IRT_RETURN_IF_ERROR(irvm_context_resolve_function(
-      context, irt_make_cstring_view(options->function), &function));
-  irt_string_view_t argument_cconv, result_cconv;
-  IRT_RETURN_IF_ERROR(
-      irvm_function_signature(&function, &argument_cconv, &result_cconv));
-
+  const irsess_function_t* function = NULL;
+  IRT_RETURN_IF_ERROR(irsess_model_find_function(
+      model, irt_make_cstring_view(options->function), &function));
   irvm_variant_t* arguments = NULL;
   size_t argument_count = 0;
-  IRT_RETURN_IF_ERROR(ireectl_make_arguments(options, argument_cconv, device,
-                                             allocator, &arguments,
-                                             &argument_count));
+  IRT_RETURN_IF_ERROR(ireectl_make_arguments(
+      options, function->arguments, irsess_model_device(model), allocator,
+      &arguments, &argument_count));
+  size_t result_capacity = function->results.size;
   irvm_variant_t* results =
-      calloc(result_cconv.size ? result_cconv.size : 1, sizeof(*results));
+      calloc(result_capacity ? result_capacity : 1, sizeof(*results));
   size_t result_count = 0;
   irt_status_t status = IRT_OK;
   if (!results) {
@@ -503,8 +396,9 @@ static irt_status_t ireectl_invoke(const ireectl_run_options_t* options,
   }
   if (irt_status_is_ok(status)) {
     printf("EXEC @%s\n", options->function);
-    status = irvm_invoke(&function, NULL, arguments, argument_count, results,
-                         result_cconv.size, &result_count, allocator);
+    status = irsess_model_invoke(model, function, NULL, arguments,
+                                 argument_count, results, result_capacity,
+                                 &result_count);
   }
   for (size_t i = 0; i < argument_count; ++i) {
     irvm_variant_release(&arguments[i]);
@@ -518,20 +412,38 @@ static irt_status_t ireectl_invoke(const ireectl_run_options_t* options,
   return status;
 }
 
+// Loads the model (--parameters archives first, then the modules, then the
+// device) and runs the function.
 static irt_status_t ireectl_run_local(const ireectl_run_options_t* options) {
   irt_allocator_t allocator = irt_allocator_system();
-  irvm_instance_t* instance = NULL;
-  IRT_RETURN_IF_ERROR(irvm_instance_create(allocator, &instance));
-  irhal_device_t* device = NULL;
-  irvm_context_t* context = NULL;
-  irt_status_t status =
-      ireectl_build_context(options, instance, allocator, &device, &context);
-  if (irt_status_is_ok(status)) {
-    status = ireectl_invoke(options, context, device, allocator);
+  irio_parameter_index_t* parameters = NULL;
+  IRT_RETURN_IF_ERROR(irio_parameter_index_create(allocator, &parameters));
+  irt_status_t status = IRT_OK;
+  for (size_t i = 0; i < options->parameters.count && irt_status_is_ok(status);
+       ++i) {
+    status =
+        irio_parameter_index_add_flag(parameters, options->parameters.items[i]);
   }
-  if (context) irvm_context_destroy(context);
-  if (device) irhal_device_release(device);
-  irvm_instance_destroy(instance);
+  irsess_runtime_t* runtime = NULL;
+  if (irt_status_is_ok(status)) {
+    status = irsess_runtime_create(allocator, &runtime);
+  }
+  irsess_model_t* model = NULL;
+  if (irt_status_is_ok(status)) {
+    irsess_model_options_t model_options = {
+        .device = options->device,
+        .module_paths = options->modules.items,
+        .module_count = options->modules.count,
+        .parameters = parameters,
+    };
+    status = irsess_model_load(runtime, &model_options, allocator, &model);
+  }
+  irio_parameter_index_release(parameters);  // the model keeps its own
+  if (irt_status_is_ok(status)) {
+    status = ireectl_invoke(options, model, allocator);
+  }
+  irsess_model_release(model);
+  irsess_runtime_destroy(runtime);
   return status;
 }
 

@@ -1,0 +1,396 @@
+#include "runtime/session/model.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hal/cpu/cpu_device.h"
+#include "runtime/base/ref_count.h"
+#include "runtime/io/file_mapping.h"
+#include "runtime/modules/hal/hal_module.h"
+#include "runtime/modules/io_parameters/io_parameters_module.h"
+#include "runtime/vm/bytecode/bytecode_module.h"
+#include "runtime/vm/invoke.h"
+
+#define IRSESS_DEFAULT_DEVICE "local-task"
+
+//===----------------------------------------------------------------------===//
+// Runtime
+//===----------------------------------------------------------------------===//
+
+// The devices there are: one per name.
+static const char* const kIrsessDeviceNames[] = {"local-sync", "local-task"};
+#define IRSESS_DEVICE_COUNT \
+  (sizeof(kIrsessDeviceNames) / sizeof(kIrsessDeviceNames[0]))
+
+struct irsess_runtime_s {
+  irt_allocator_t allocator;
+  irvm_instance_t* instance;
+  pthread_mutex_t mutex;                          // guards |devices|
+  irhal_device_t* devices[IRSESS_DEVICE_COUNT];  // by kIrsessDeviceNames
+};
+
+irt_status_t irsess_runtime_create(irt_allocator_t allocator,
+                                   irsess_runtime_t** out_runtime) {
+  *out_runtime = NULL;
+  irsess_runtime_t* runtime = NULL;
+  IRT_RETURN_IF_ERROR(
+      irt_allocator_calloc(allocator, sizeof(*runtime), (void**)&runtime));
+  runtime->allocator = allocator;
+  pthread_mutex_init(&runtime->mutex, NULL);
+  irt_status_t status = irvm_instance_create(allocator, &runtime->instance);
+  // Registered once up front: later registrations by the module constructors
+  // then only read the type table, so models may load on many threads.
+  if (irt_status_is_ok(status)) {
+    status = irmod_hal_register_types(runtime->instance);
+  }
+  if (!irt_status_is_ok(status)) {
+    irsess_runtime_destroy(runtime);
+    return status;
+  }
+  *out_runtime = runtime;
+  return IRT_OK;
+}
+
+void irsess_runtime_destroy(irsess_runtime_t* runtime) {
+  if (!runtime) return;
+  for (size_t i = 0; i < IRSESS_DEVICE_COUNT; ++i) {
+    if (runtime->devices[i]) irhal_device_release(runtime->devices[i]);
+  }
+  if (runtime->instance) irvm_instance_destroy(runtime->instance);
+  pthread_mutex_destroy(&runtime->mutex);
+  irt_allocator_free(runtime->allocator, runtime);
+}
+
+irvm_instance_t* irsess_runtime_instance(const irsess_runtime_t* runtime) {
+  return runtime->instance;
+}
+
+irt_status_t irsess_runtime_device(irsess_runtime_t* runtime,
+                                   irt_string_view_t name,
+                                   irhal_device_t** out_device) {
+  *out_device = NULL;
+  size_t index = 0;
+  while (index < IRSESS_DEVICE_COUNT &&
+         !irt_string_view_equal_cstring(name, kIrsessDeviceNames[index])) {
+    ++index;
+  }
+  if (index == IRSESS_DEVICE_COUNT) {
+    return irt_make_status(IRT_STATUS_NOT_FOUND,
+                           "unknown device '%.*s' (local devices: local-sync, "
+                           "local-task)",
+                           IRT_SV_ARG(name));
+  }
+  irt_status_t status = IRT_OK;
+  pthread_mutex_lock(&runtime->mutex);
+  if (!runtime->devices[index]) {
+    // local-task: one worker per online CPU.
+    status = irhal_cpu_device_create_by_name(name, 0, runtime->allocator,
+                                             &runtime->devices[index]);
+  }
+  if (irt_status_is_ok(status)) {
+    irhal_device_retain(runtime->devices[index]);
+    *out_device = runtime->devices[index];
+  }
+  pthread_mutex_unlock(&runtime->mutex);
+  return status;
+}
+
+//===----------------------------------------------------------------------===//
+// Loading
+//===----------------------------------------------------------------------===//
+
+struct irsess_model_s {
+  irt_ref_count_t ref_count;
+  irt_allocator_t allocator;
+  irhal_device_t* device;
+  irvm_context_t* context;
+  size_t function_count;
+  irsess_function_t* functions;
+  char* names;  // storage of the qualified function names
+  atomic_uint_fast64_t invocations;
+  atomic_uint_fast64_t errors;
+};
+
+static void irsess_release_mapping(void* user_data, const uint8_t* data,
+                                   size_t size) {
+  (void)data;
+  (void)size;
+  irio_file_mapping_release((irio_file_mapping_t*)user_data);
+}
+
+// Creates a bytecode module over the shared mapping of |path|.
+static irt_status_t irsess_load_module(irvm_instance_t* instance,
+                                       const char* path,
+                                       irt_allocator_t allocator,
+                                       irvm_module_t** out_module) {
+  irio_file_mapping_t* mapping = NULL;
+  IRT_RETURN_IF_ERROR_CTX(
+      irio_file_mapping_open(path, IRIO_FILE_MODE_READ, allocator, &mapping),
+      "cannot open module '%s'", path);
+  if (irio_file_mapping_size(mapping) == 0 ||
+      irio_file_mapping_size(mapping) > SIZE_MAX) {
+    irio_file_mapping_release(mapping);
+    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
+                           "module '%s' is not a non-empty regular file", path);
+  }
+  irvm_bytecode_module_options_t module_options = {irsess_release_mapping,
+                                                   mapping};
+  irt_status_t status = irvm_bytecode_module_create(
+      instance, irio_file_mapping_data(mapping),
+      (size_t)irio_file_mapping_size(mapping), &module_options, allocator,
+      out_module);
+  if (!irt_status_is_ok(status)) {
+    irio_file_mapping_release(mapping);  // still ours on failure
+    return irt_status_annotate(status, "loading module '%s'", path);
+  }
+  return IRT_OK;
+}
+
+// Fills the function table with the public exports of modules[first..count)
+// (names starting with "__" are the VM's lifecycle hooks, not functions).
+static irt_status_t irsess_model_build_functions(irsess_model_t* model,
+                                                 irvm_module_t* const* modules,
+                                                 size_t first, size_t count) {
+  size_t function_count = 0, name_bytes = 0;
+  for (int pass = 0; pass < 2; ++pass) {
+    size_t index = 0;
+    char* name_cursor = model->names;
+    for (size_t m = first; m < count; ++m) {
+      irvm_module_t* module = modules[m];
+      bool main_module = m + 1 == count;
+      for (uint32_t ordinal = 0; ordinal < module->export_count; ++ordinal) {
+        irvm_export_info_t info;
+        IRT_RETURN_IF_ERROR(
+            module->vtable->export_info(module, ordinal, &info));
+        if (irt_string_view_starts_with(info.name, "__")) continue;
+        if (pass == 0) {
+          ++function_count;
+          if (!main_module) name_bytes += module->name.size + 1 + info.name.size;
+          continue;
+        }
+        irsess_function_t* function = &model->functions[index++];
+        function->module_name = module->name;
+        function->local_name = info.name;
+        function->calling_convention = info.calling_convention;
+        irvm_attrs_lookup(info.attr_count, info.attrs, "iree.abi.declaration",
+                          &function->declaration);
+        if (main_module) {
+          function->name = info.name;
+        } else {
+          size_t size = module->name.size + 1 + info.name.size;
+          memcpy(name_cursor, module->name.data, module->name.size);
+          name_cursor[module->name.size] = '.';
+          memcpy(name_cursor + module->name.size + 1, info.name.data,
+                 info.name.size);
+          function->name = irt_make_string_view(name_cursor, size);
+          name_cursor += size;
+        }
+        // The context may shadow an earlier module of the same name; calls
+        // go where the context resolves them.
+        if (!irvm_context_find_export(model->context, module->name,
+                                      info.name, &function->function)) {
+          function->function.module = module;
+          function->function.export_ordinal = ordinal;
+        }
+        IRT_RETURN_IF_ERROR(irvm_function_signature(
+            &function->function, &function->arguments, &function->results));
+      }
+    }
+    if (pass == 0) {
+      IRT_RETURN_IF_ERROR(irt_allocator_calloc_array(
+          model->allocator, function_count ? function_count : 1,
+          sizeof(*model->functions), (void**)&model->functions));
+      IRT_RETURN_IF_ERROR(irt_allocator_malloc(model->allocator, name_bytes,
+                                               (void**)&model->names));
+      model->function_count = function_count;
+    }
+  }
+  return IRT_OK;
+}
+
+static void irsess_model_destroy(irsess_model_t* model) {
+  if (model->context) irvm_context_destroy(model->context);
+  if (model->device) irhal_device_release(model->device);
+  irt_allocator_free(model->allocator, model->functions);
+  irt_allocator_free(model->allocator, model->names);
+  irt_allocator_free(model->allocator, model);
+}
+
+// Loads the files and builds the context; |modules| has module_count + 2
+// slots: [0] the hal module, [1] io_parameters, then the user modules.
+static irt_status_t irsess_model_build(irsess_runtime_t* runtime,
+                                       const irsess_model_options_t* options,
+                                       irsess_model_t* model,
+                                       irvm_module_t** modules) {
+  irvm_instance_t* instance = runtime->instance;
+  size_t count = options->module_count + 2;
+  for (size_t i = 2; i < count; ++i) {
+    IRT_RETURN_IF_ERROR(irsess_load_module(
+        instance, options->module_paths[i - 2], model->allocator, &modules[i]));
+  }
+  IRT_RETURN_IF_ERROR(irmod_io_parameters_module_create(
+      instance, options->parameters, model->allocator, &modules[1]));
+  IRT_RETURN_IF_ERROR(irsess_runtime_device(
+      runtime,
+      irt_make_cstring_view(options->device ? options->device
+                                            : IRSESS_DEFAULT_DEVICE),
+      &model->device));
+  IRT_RETURN_IF_ERROR(irmod_hal_module_create(instance, &model->device, 1,
+                                              model->allocator, &modules[0]));
+  IRT_RETURN_IF_ERROR(
+      irvm_context_create(instance, model->allocator, &model->context));
+  irt_status_t status =
+      irvm_context_register_modules(model->context, modules, count);
+  if (!irt_status_is_ok(status)) {
+    irvm_context_destroy(model->context);
+    model->context = NULL;
+    return status;
+  }
+  return irsess_model_build_functions(model, modules, 2, count);
+}
+
+irt_status_t irsess_model_load(irsess_runtime_t* runtime,
+                               const irsess_model_options_t* options,
+                               irt_allocator_t allocator,
+                               irsess_model_t** out_model) {
+  *out_model = NULL;
+  if (options->module_count == 0) {
+    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
+                           "a model needs at least one module");
+  }
+  irsess_model_t* model = NULL;
+  IRT_RETURN_IF_ERROR(
+      irt_allocator_calloc(allocator, sizeof(*model), (void**)&model));
+  irt_ref_count_init(&model->ref_count);
+  model->allocator = allocator;
+  atomic_init(&model->invocations, 0);
+  atomic_init(&model->errors, 0);
+  irvm_module_t** modules = NULL;
+  irt_status_t status = irt_allocator_calloc_array(
+      allocator, options->module_count + 2, sizeof(*modules), (void**)&modules);
+  if (irt_status_is_ok(status)) {
+    status = irsess_model_build(runtime, options, model, modules);
+    // The context retains what it registered.
+    for (size_t i = 0; i < options->module_count + 2; ++i) {
+      if (modules[i]) irvm_module_release(modules[i]);
+    }
+    irt_allocator_free(allocator, modules);
+  }
+  if (!irt_status_is_ok(status)) {
+    irsess_model_destroy(model);
+    return status;
+  }
+  *out_model = model;
+  return IRT_OK;
+}
+
+void irsess_model_retain(irsess_model_t* model) {
+  irt_ref_count_retain(&model->ref_count);
+}
+
+void irsess_model_release(irsess_model_t* model) {
+  if (model && irt_ref_count_release(&model->ref_count)) {
+    irsess_model_destroy(model);
+  }
+}
+
+irhal_device_t* irsess_model_device(const irsess_model_t* model) {
+  return model->device;
+}
+
+irvm_context_t* irsess_model_context(const irsess_model_t* model) {
+  return model->context;
+}
+
+//===----------------------------------------------------------------------===//
+// Functions
+//===----------------------------------------------------------------------===//
+
+size_t irsess_model_function_count(const irsess_model_t* model) {
+  return model->function_count;
+}
+
+const irsess_function_t* irsess_model_function(const irsess_model_t* model,
+                                               size_t index) {
+  return index < model->function_count ? &model->functions[index] : NULL;
+}
+
+// True when |name| is "module.local" for |function|.
+static bool irsess_is_qualified_name(const irsess_function_t* function,
+                                     irt_string_view_t name) {
+  size_t module_size = function->module_name.size;
+  return name.size == module_size + 1 + function->local_name.size &&
+         memcmp(name.data, function->module_name.data, module_size) == 0 &&
+         name.data[module_size] == '.' &&
+         memcmp(name.data + module_size + 1, function->local_name.data,
+                function->local_name.size) == 0;
+}
+
+irt_status_t irsess_model_find_function(
+    const irsess_model_t* model, irt_string_view_t name,
+    const irsess_function_t** out_function) {
+  *out_function = NULL;
+  for (size_t i = 0; i < model->function_count; ++i) {
+    const irsess_function_t* function = &model->functions[i];
+    if (irt_string_view_equal(function->name, name) ||
+        irsess_is_qualified_name(function, name)) {
+      *out_function = function;
+      return IRT_OK;
+    }
+  }
+  // List what there is (bounded, for one-line messages).
+  char listing[256] = "none";
+  size_t used = 0;
+  for (size_t i = 0; i < model->function_count && used < sizeof(listing);
+       ++i) {
+    int n = snprintf(listing + used, sizeof(listing) - used, "%s%.*s",
+                     i ? ", " : "", IRT_SV_ARG(model->functions[i].name));
+    if (n < 0) break;
+    used += (size_t)n;
+  }
+  if (used >= sizeof(listing)) {
+    memcpy(listing + sizeof(listing) - 4, "...", 4);
+  }
+  return irt_make_status(IRT_STATUS_NOT_FOUND,
+                         "no function '%.*s' in the model (functions: %s)",
+                         IRT_SV_ARG(name), listing);
+}
+
+irt_status_t irsess_model_invoke(irsess_model_t* model,
+                                 const irsess_function_t* function,
+                                 irvm_stack_t* stack,
+                                 const irvm_variant_t* arguments,
+                                 size_t argument_count, irvm_variant_t* results,
+                                 size_t result_capacity,
+                                 size_t* out_result_count) {
+  *out_result_count = 0;
+  atomic_fetch_add_explicit(&model->invocations, 1, memory_order_relaxed);
+  irt_status_t status = IRT_OK;
+  if (argument_count != function->arguments.size) {
+    status = irt_make_status(
+        IRT_STATUS_INVALID_ARGUMENT,
+        "function '%.*s' takes %zu argument%s (signature '%.*s') but %zu "
+        "were given",
+        IRT_SV_ARG(function->name), function->arguments.size,
+        function->arguments.size == 1 ? "" : "s",
+        IRT_SV_ARG(function->arguments), argument_count);
+  } else {
+    status = irvm_invoke(&function->function, stack, arguments, argument_count,
+                         results, result_capacity, out_result_count,
+                         model->allocator);
+  }
+  if (!irt_status_is_ok(status)) {
+    atomic_fetch_add_explicit(&model->errors, 1, memory_order_relaxed);
+  }
+  return status;
+}
+
+irsess_model_stats_t irsess_model_stats(const irsess_model_t* model) {
+  irsess_model_stats_t stats = {
+      atomic_load_explicit(&model->invocations, memory_order_relaxed),
+      atomic_load_explicit(&model->errors, memory_order_relaxed),
+  };
+  return stats;
+}

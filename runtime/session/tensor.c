@@ -1,0 +1,119 @@
+#include "runtime/session/tensor.h"
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <string.h>
+
+irt_status_t irsess_buffer_upload(irhal_device_t* device, const void* data,
+                                  size_t length, irhal_buffer_t** out_buffer) {
+  *out_buffer = NULL;
+  irhal_buffer_t* buffer = NULL;
+  IRT_RETURN_IF_ERROR_CTX(
+      device->vtable->allocate_buffer(
+          device, IRHAL_MEMORY_TYPE_DEVICE_LOCAL | IRHAL_MEMORY_TYPE_HOST_VISIBLE,
+          IRHAL_BUFFER_USAGE_DEFAULT, length, &buffer),
+      "allocating a %zu-byte input buffer", length);
+  void* mapped = NULL;
+  irt_status_t status =
+      irhal_buffer_map(buffer, IRHAL_MEMORY_ACCESS_WRITE, 0, length, &mapped);
+  if (!irt_status_is_ok(status)) {
+    irhal_buffer_release(buffer);
+    return irt_status_annotate(status, "filling an input buffer");
+  }
+  if (length) memcpy(mapped, data, length);
+  *out_buffer = buffer;
+  return IRT_OK;
+}
+
+irt_status_t irsess_buffer_import(irhal_device_t* device, void* data,
+                                  size_t length, irhal_release_callback_t release,
+                                  irhal_buffer_t** out_buffer,
+                                  bool* out_imported) {
+  *out_buffer = NULL;
+  *out_imported = false;
+  // Checked here rather than left to the device so that misaligned inputs,
+  // which are common, cost no status allocation on the way to the copy.
+  if ((uintptr_t)data % IRSESS_ZERO_COPY_ALIGNMENT == 0 && length > 0) {
+    irt_status_t status = device->vtable->import_host_buffer(
+        device, data, length,
+        IRHAL_MEMORY_TYPE_DEVICE_LOCAL | IRHAL_MEMORY_TYPE_HOST_VISIBLE,
+        IRHAL_BUFFER_USAGE_DEFAULT,
+        IRHAL_MEMORY_ACCESS_READ | IRHAL_MEMORY_ACCESS_WRITE, release,
+        out_buffer);
+    if (irt_status_is_ok(status)) {
+      *out_imported = true;
+      return IRT_OK;
+    }
+    if (irt_status_code(status) != IRT_STATUS_UNAVAILABLE) return status;
+    irt_status_free(status);  // the device wants a copy
+  }
+  return irsess_buffer_upload(device, data, length, out_buffer);
+}
+
+irt_status_t irsess_buffer_view_upload(irhal_device_t* device,
+                                       const irtool_tensor_t* tensor,
+                                       irt_allocator_t host_allocator,
+                                       irhal_buffer_view_t** out_view) {
+  *out_view = NULL;
+  irhal_buffer_t* buffer = NULL;
+  IRT_RETURN_IF_ERROR(
+      irsess_buffer_upload(device, tensor->data, tensor->byte_length, &buffer));
+  irt_status_t status = irhal_buffer_view_create(
+      buffer, tensor->rank, tensor->shape, tensor->element_type,
+      IRHAL_ENCODING_TYPE_DENSE_ROW_MAJOR, host_allocator, out_view);
+  irhal_buffer_release(buffer);  // the view holds its own reference
+  return status;
+}
+
+// Maps [0, length) of |buffer| for reading.
+static irt_status_t irsess_map_for_reading(irhal_buffer_t* buffer,
+                                           irhal_device_size_t length,
+                                           irtool_tensor_t* out_tensor) {
+  if (length > SIZE_MAX) {
+    return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
+                           "a %" PRIu64 "-byte result does not fit in host "
+                           "memory",
+                           length);
+  }
+  void* mapped = NULL;
+  IRT_RETURN_IF_ERROR_CTX(
+      irhal_buffer_map(buffer, IRHAL_MEMORY_ACCESS_READ, 0, length, &mapped),
+      "reading a result");
+  out_tensor->data = mapped;
+  out_tensor->byte_length = (size_t)length;
+  return IRT_OK;
+}
+
+irt_status_t irsess_buffer_view_read(irhal_buffer_view_t* view,
+                                     irtool_tensor_t* out_tensor) {
+  out_tensor->data = NULL;
+  out_tensor->byte_length = 0;
+  out_tensor->allocator = (irt_allocator_t){0};
+  if (view->rank > IRTOOL_MAX_RANK) {
+    return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
+                           "result rank %u exceeds %d", view->rank,
+                           IRTOOL_MAX_RANK);
+  }
+  if (view->encoding_type != IRHAL_ENCODING_TYPE_DENSE_ROW_MAJOR) {
+    return irt_make_status(IRT_STATUS_UNIMPLEMENTED,
+                           "result encoding %u is not dense row-major",
+                           view->encoding_type);
+  }
+  out_tensor->element_type = view->element_type;
+  out_tensor->rank = view->rank;
+  memcpy(out_tensor->shape, view->shape, view->rank * sizeof(view->shape[0]));
+  irhal_device_size_t length = 0;
+  IRT_RETURN_IF_ERROR(irhal_buffer_view_byte_length(view, &length));
+  return irsess_map_for_reading(view->buffer, length, out_tensor);
+}
+
+irt_status_t irsess_buffer_read(irhal_buffer_t* buffer,
+                                irtool_tensor_t* out_tensor) {
+  out_tensor->data = NULL;
+  out_tensor->byte_length = 0;
+  out_tensor->allocator = (irt_allocator_t){0};
+  out_tensor->element_type = IRHAL_ELEMENT_TYPE_INT_8;
+  out_tensor->rank = 1;
+  out_tensor->shape[0] = buffer->byte_length;
+  return irsess_map_for_reading(buffer, buffer->byte_length, out_tensor);
+}
