@@ -14,5 +14,12 @@ int ireectl_cmd_devices(int argc, char** argv);
 int ireectl_cmd_inspect(int argc, char** argv);
 int ireectl_cmd_run(int argc, char** argv);
 int ireectl_cmd_params(int argc, char** argv);
+// Daemon commands (cmd_remote.c, cmd_run_remote.c).
+int ireectl_cmd_status(int argc, char** argv);
+int ireectl_cmd_ps(int argc, char** argv);
+int ireectl_cmd_load(int argc, char** argv);
+int ireectl_cmd_unload(int argc, char** argv);
+// `run`: through the daemon, or ireectl_cmd_run when --local is given.
+int ireectl_cmd_run_dispatch(int argc, char** argv);
 
 #endif  // IREECTL_COMMANDS_H

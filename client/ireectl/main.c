@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "client/ireectl/commands.h"
+#include "client/ireectl/remote.h"
 #include "runtime/base/version.h"
 
 static const ireectl_command_t ireectl_commands[] = {
@@ -12,16 +13,25 @@ static const ireectl_command_t ireectl_commands[] = {
      ireectl_cmd_devices},
     {"inspect", "print the contents of a compiled module (.vmfb)",
      ireectl_cmd_inspect},
-    {"run", "run a function of compiled modules (--local: in this process)",
-     ireectl_cmd_run},
+    {"run", "run a function through ireed (--local: in this process)",
+     ireectl_cmd_run_dispatch},
     {"params", "list parameter archives (.irpa/.gguf/.safetensors), create .irpa",
      ireectl_cmd_params},
+    {"status", "show ireed's version, uptime, clients and devices",
+     ireectl_cmd_status},
+    {"ps", "list the models ireed has loaded", ireectl_cmd_ps},
+    {"list", "same as ps", ireectl_cmd_ps},
+    {"load", "load a model into ireed", ireectl_cmd_load},
+    {"unload", "unload a model from ireed", ireectl_cmd_unload},
 };
 #define IREECTL_COMMAND_COUNT \
   (sizeof(ireectl_commands) / sizeof(ireectl_commands[0]))
 
 static void ireectl_print_usage(FILE* out) {
-  fprintf(out, "usage: ireectl COMMAND [ARGS...]\n\ncommands:\n");
+  fprintf(out,
+          "usage: ireectl [--socket PATH] COMMAND [ARGS...]\n\n"
+          "The daemon commands talk to ireed at --socket, $IREED_SOCKET or "
+          "/run/ireed/ireed.sock.\n\ncommands:\n");
   for (size_t i = 0; i < IREECTL_COMMAND_COUNT; ++i) {
     fprintf(out, "  %-10s %s\n", ireectl_commands[i].name,
             ireectl_commands[i].summary);
@@ -33,6 +43,26 @@ int main(int argc, char** argv) {
     ireectl_print_usage(stderr);
     return 2;
   }
+  // Global options before the command name.
+  int first = 1;
+  while (first < argc && strncmp(argv[first], "--socket", 8) == 0 &&
+         (argv[first][8] == '=' || argv[first][8] == '\0')) {
+    if (argv[first][8] == '=') {
+      ireectl_socket_path = argv[first] + 9;
+    } else if (first + 1 < argc) {
+      ireectl_socket_path = argv[++first];
+    } else {
+      fprintf(stderr, "ireectl: --socket needs a path\n");
+      return 2;
+    }
+    ++first;
+  }
+  if (first == argc) {
+    ireectl_print_usage(stderr);
+    return 2;
+  }
+  argc -= first - 1;
+  argv += first - 1;
   const char* name = argv[1];
   if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 ||
       strcmp(name, "help") == 0) {
