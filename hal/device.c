@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "hal/file_transfer.h"
 #include "runtime/base/math.h"
 
 static void irhal_device_destroy(void* object) {
@@ -270,6 +271,21 @@ irt_status_t irhal_device_queue_copy(irhal_device_t* device, uint64_t affinity,
   return irhal_device_submit(device, op);
 }
 
+irt_status_t irhal_device_check_file_transfer(
+    bool read, const irhal_file_t* file, uint64_t file_offset,
+    const irhal_buffer_t* buffer, irhal_device_size_t buffer_offset,
+    irhal_device_size_t* inout_length) {
+  IRT_RETURN_IF_ERROR(irhal_check_transfer_buffer(
+      buffer, buffer_offset, inout_length,
+      read ? IRHAL_BUFFER_USAGE_TRANSFER_TARGET
+           : IRHAL_BUFFER_USAGE_TRANSFER_SOURCE,
+      read ? "queue.read target" : "queue.write source"));
+  return irhal_check_file(
+      file, read ? IRHAL_MEMORY_ACCESS_READ : IRHAL_MEMORY_ACCESS_WRITE,
+      file_offset, *inout_length,
+      read ? "queue.read source" : "queue.write target");
+}
+
 // READ and WRITE share everything but the direction.
 static irt_status_t irhal_device_queue_transfer(
     irhal_device_t* device, irhal_queue_op_kind_t kind, uint64_t affinity,
@@ -277,14 +293,17 @@ static irt_status_t irhal_device_queue_transfer(
     uint64_t file_offset, irhal_buffer_t* buffer,
     irhal_device_size_t buffer_offset, irhal_device_size_t length) {
   bool read = kind == IRHAL_QUEUE_OP_READ;
-  IRT_RETURN_IF_ERROR(irhal_check_transfer_buffer(
-      buffer, buffer_offset, &length,
-      read ? IRHAL_BUFFER_USAGE_TRANSFER_TARGET
-           : IRHAL_BUFFER_USAGE_TRANSFER_SOURCE,
-      read ? "queue.read target" : "queue.write source"));
-  IRT_RETURN_IF_ERROR(irhal_check_file(
-      file, read ? IRHAL_MEMORY_ACCESS_READ : IRHAL_MEMORY_ACCESS_WRITE,
-      file_offset, length, read ? "queue.read source" : "queue.write target"));
+  if (device->vtable->stage_file_transfers) {
+    // Checks its operands itself.
+    return read ? irhal_file_transfer_read(device, affinity, wait, signal, file,
+                                           file_offset, buffer, buffer_offset,
+                                           length, NULL)
+                : irhal_file_transfer_write(device, affinity, wait, signal,
+                                            file, file_offset, buffer,
+                                            buffer_offset, length, NULL);
+  }
+  IRT_RETURN_IF_ERROR(irhal_device_check_file_transfer(
+      read, file, file_offset, buffer, buffer_offset, &length));
   irhal_queue_op_t* op = NULL;
   IRT_RETURN_IF_ERROR(
       irhal_device_create_op(device, kind, affinity, wait, signal, &op));

@@ -45,6 +45,13 @@ typedef struct irhal_device_vtable_s {
   // Takes ownership of |op| and completes it eventually. Errors returned
   // here mean the op was not accepted (the caller still owns it).
   irt_status_t (*queue_submit)(irhal_device_t* device, irhal_queue_op_t* op);
+  // How queue reads and writes of files run (spec 4.3). false: the driver
+  // executes READ/WRITE ops itself (CPU devices: their buffers are host
+  // memory). true: the host cannot map the device's buffers, so
+  // irhal_device_queue_read/write stream through a bounded ring of
+  // allocate_buffer host-visible staging and COPY ops (hal/file_transfer.h);
+  // the driver never sees READ/WRITE ops.
+  bool stage_file_transfers;
 } irhal_device_vtable_t;
 
 struct irhal_device_s {
@@ -113,6 +120,16 @@ irt_status_t irhal_device_queue_copy(irhal_device_t* device, uint64_t affinity,
                                      irhal_buffer_t* target,
                                      irhal_device_size_t target_offset,
                                      irhal_device_size_t length) IRT_MUST_USE;
+// Checks the operands of a queue.read (|read|: file -> buffer) or
+// queue.write (buffer -> file) and resolves a whole |inout_length|: what
+// irhal_device_queue_read/write and the staged path (file_transfer.h) check.
+irt_status_t irhal_device_check_file_transfer(
+    bool read, const irhal_file_t* file, uint64_t file_offset,
+    const irhal_buffer_t* buffer, irhal_device_size_t buffer_offset,
+    irhal_device_size_t* inout_length) IRT_MUST_USE;
+// File transfers: executed by the driver, or staged when the vtable says
+// stage_file_transfers (then they run partly on the calling thread; see
+// hal/file_transfer.h).
 irt_status_t irhal_device_queue_read(irhal_device_t* device, uint64_t affinity,
                                      irhal_fence_t* wait, irhal_fence_t* signal,
                                      irhal_file_t* source, uint64_t file_offset,
