@@ -375,6 +375,8 @@ static void* ireeclient_receive_main(void* arg) {
                                    "ireed closed the connection");
     pthread_mutex_unlock(&connection->mutex);
   }
+  // Whatever went wrong, the stream is unusable now: let the daemon see it.
+  shutdown(connection->fd, SHUT_RDWR);
   ireeclient_fail_all(connection, status);
   return NULL;
 }
