@@ -1,0 +1,582 @@
+// Parameter loading: a 1 GiB IRPA archive made with `ireectl params create`
+// loaded by a builder-made module whose `__init` calls io_parameters.load
+// (with the imports and calling conventions of iree-compile's scale.vmfb)
+// on local-task, then read back through hal.buffer.load. Reports the load
+// time (median of 5 loads in this process) and how much resident memory a
+// load adds beyond the archive pages it maps: the CPU device imports the
+// mapped bytes, so nothing near 1 GiB may be copied (target < 16 MiB).
+//
+// Also reports the staged path later GPU drivers use (hal/file_transfer.h):
+// 256 MiB streamed through the default 64 MiB ring into a fake discrete
+// device, against a plain memcpy of the same bytes measured in this run.
+//
+//   bench_params IREECTL [MIB]   (archive payload size, default 1024)
+//
+// Exits 1 when a target is missed, 77 when the archive cannot be made.
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hal/api.h"
+#include "hal/cpu/cpu_device.h"
+#include "hal/file_transfer.h"
+#include "runtime/modules/hal/hal_module.h"
+#include "runtime/modules/io_parameters/io_parameters_module.h"
+#include "runtime/vm/builder/module_builder.h"
+#include "runtime/vm/bytecode/bytecode_module.h"
+#include "runtime/vm/context.h"
+#include "runtime/vm/invoke.h"
+#include "tests/hal_staging/discrete_device.h"
+
+#define MIB ((uint64_t)1 << 20)
+#define LOAD_RUNS 5
+#define RSS_TARGET (16 * MIB)
+#define STAGING_SIZE (256 * MIB)
+#define STAGING_RUNS 3
+
+static char g_dir[512];
+static char g_data_path[600];
+static char g_irpa_path[600];
+
+// Removes whatever the benchmark wrote, on every exit path.
+static void cleanup(void) {
+  if (g_data_path[0]) unlink(g_data_path);
+  if (g_irpa_path[0]) unlink(g_irpa_path);
+  if (g_dir[0]) rmdir(g_dir);
+}
+
+#define CHECK(expr)                                            \
+  do {                                                         \
+    irt_status_t status_ = (expr);                             \
+    if (!irt_status_is_ok(status_)) {                          \
+      char text_[2048];                                        \
+      irt_status_format(status_, text_, sizeof(text_));        \
+      fprintf(stderr, "bench_params: %s: %s\n", #expr, text_); \
+      exit(1);                                                 \
+    }                                                          \
+  } while (0)
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int compare_doubles(const void* a, const void* b) {
+  double x = *(const double*)a, y = *(const double*)b;
+  return (x > y) - (x < y);
+}
+
+static double median(double* values, size_t count) {
+  qsort(values, count, sizeof(double), compare_doubles);
+  return values[count / 2];
+}
+
+// Payload word i: a 64-bit mix of i, so any misplaced byte shows.
+static uint64_t pattern_word(uint64_t i) {
+  i = (i ^ (i >> 30)) * 0xBF58476D1CE4E5B9ull;
+  i = (i ^ (i >> 27)) * 0x94D049BB133111EBull;
+  return i ^ (i >> 31);
+}
+
+static void fill_pattern(uint8_t* bytes, uint64_t first_word, size_t words) {
+  for (size_t i = 0; i < words; ++i) {
+    uint64_t word = pattern_word(first_word + i);
+    memcpy(bytes + i * 8, &word, 8);
+  }
+}
+
+static uint32_t pattern_u32_at(uint64_t offset) {
+  uint64_t word = pattern_word(offset / 8);
+  uint32_t value = 0;
+  memcpy(&value, (const uint8_t*)&word + offset % 8, 4);
+  return value;
+}
+
+//===----------------------------------------------------------------------===//
+// Memory
+//===----------------------------------------------------------------------===//
+
+typedef struct rss_s {
+  uint64_t total, anon, file, shmem;  // bytes
+} rss_t;
+
+static uint64_t status_kib(const char* text, const char* key) {
+  const char* line = strstr(text, key);
+  return line ? strtoull(line + strlen(key), NULL, 10) : 0;
+}
+
+static rss_t read_rss(void) {
+  char text[8192] = {0};
+  FILE* file = fopen("/proc/self/status", "r");
+  if (file) {
+    size_t n = fread(text, 1, sizeof(text) - 1, file);
+    text[n] = 0;
+    fclose(file);
+  }
+  return (rss_t){status_kib(text, "VmRSS:") * 1024,
+                 status_kib(text, "RssAnon:") * 1024,
+                 status_kib(text, "RssFile:") * 1024,
+                 status_kib(text, "RssShmem:") * 1024};
+}
+
+static double as_mib(int64_t bytes) { return (double)bytes / (double)MIB; }
+
+//===----------------------------------------------------------------------===//
+// The archive
+//===----------------------------------------------------------------------===//
+
+static bool write_data_file(const char* path, uint64_t size) {
+  FILE* file = fopen(path, "wb");
+  if (!file) return false;
+  enum { kBlock = 4 << 20 };
+  uint8_t* block = malloc(kBlock);
+  bool ok = block != NULL;
+  for (uint64_t done = 0; ok && done < size; done += kBlock) {
+    size_t n = size - done < kBlock ? (size_t)(size - done) : kBlock;
+    fill_pattern(block, done / 8, (n + 7) / 8);
+    ok = fwrite(block, 1, n, file) == n;
+  }
+  free(block);
+  return fclose(file) == 0 && ok;
+}
+
+// `ireectl params create --output=<irpa> --data=weight=@<data>`.
+static bool run_params_create(const char* ireectl) {
+  char output[700], data[700];
+  snprintf(output, sizeof(output), "--output=%s", g_irpa_path);
+  snprintf(data, sizeof(data), "--data=weight=@%s", g_data_path);
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl(ireectl, ireectl, "params", "create", output, data, (char*)NULL);
+    fprintf(stderr, "bench_params: cannot run %s: %s\n", ireectl,
+            strerror(errno));
+    _exit(127);
+  }
+  int status = 0;
+  return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+         WEXITSTATUS(status) == 0;
+}
+
+//===----------------------------------------------------------------------===//
+// The module
+//===----------------------------------------------------------------------===//
+
+#define I32(n) irvm_reg_i32(n)
+#define I64(n) irvm_reg_i64(n)
+#define REF(n) irvm_reg_ref(n)
+#define MOVE(n) irvm_reg_ref_move(n)
+
+enum {
+  kBufferLoad,
+  kDevicesCount,
+  kDevicesGet,
+  kFenceCreate,
+  kFenceAwait,
+  kParametersLoad,
+  kImportCount,
+};
+
+// Imports with the cconvs iree-compile v3.11 gives them (scale.vmfb).
+static const struct {
+  const char* name;
+  const char* cconv;
+} kImports[kImportCount] = {
+    [kBufferLoad] = {"hal.buffer.load", "0rIi_i"},
+    [kDevicesCount] = {"hal.devices.count", "0v_i"},
+    [kDevicesGet] = {"hal.devices.get", "0i_r"},
+    [kFenceCreate] = {"hal.fence.create", "0rI_r"},
+    [kFenceAwait] = {"hal.fence.await", "0iICrD_i"},
+    [kParametersLoad] = {"io_parameters.load", "0rIrrrIiirrr_r"},
+};
+
+typedef struct module_types_s {
+  irvm_type_t device, buffer;
+} module_types_t;
+
+typedef struct module_rodata_s {
+  uint32_t scope, key_table, key_data, spans;
+} module_rodata_t;
+
+// __init: device 0 into @gref0, then, like scale.vmfb,
+//   %list = io_parameters.load(%device, -1, null, %fence, "model", -1,
+//                              0x30, 0x80C03, key_table, "weight", spans)
+// awaited, its buffer stored in @gref1.
+static irt_status_t define_init(irvm_module_builder_t* b,
+                                const module_types_t* types,
+                                const module_rodata_t* rodata) {
+  irvm_function_builder_t* fn = NULL;
+  IRT_RETURN_IF_ERROR(
+      irvm_module_builder_begin_exported_function(b, "__init", "0v_v", &fn));
+  irvm_label_t have_device, no_device, resume, ok, failed;
+  IRT_RETURN_IF_ERROR(irvm_fn_new_label(fn, &have_device));
+  IRT_RETURN_IF_ERROR(irvm_fn_new_label(fn, &no_device));
+  IRT_RETURN_IF_ERROR(irvm_fn_new_label(fn, &resume));
+  IRT_RETURN_IF_ERROR(irvm_fn_new_label(fn, &ok));
+  IRT_RETURN_IF_ERROR(irvm_fn_new_label(fn, &failed));
+  IRT_RETURN_IF_ERROR(irvm_fn_op1(fn, IRVM_INSN_CONST_I32_ZERO, I32(0)));
+  IRT_RETURN_IF_ERROR(irvm_fn_const_i64(fn, I64(2), -1));  // affinities
+  IRT_RETURN_IF_ERROR(irvm_fn_op1(fn, IRVM_INSN_CONST_I64_ZERO, I64(4)));
+  IRT_RETURN_IF_ERROR(irvm_fn_const_i32(fn, I32(6), 48));  // DEVICE_LOCAL
+  IRT_RETURN_IF_ERROR(irvm_fn_const_i32(fn, I32(7), 0x80C03));
+  IRT_RETURN_IF_ERROR(irvm_fn_const_i32(fn, I32(8), -1));  // no timeout
+  IRT_RETURN_IF_ERROR(irvm_fn_op1(fn, IRVM_INSN_CONST_REF_ZERO, REF(0)));
+  IRT_RETURN_IF_ERROR(irvm_fn_call(fn, irvm_opnd_import(kDevicesCount), NULL, 0,
+                                   (const irvm_reg_t[]){I32(1)}, 1));
+  IRT_RETURN_IF_ERROR(irvm_fn_cond_br(fn, I32(1), have_device, no_device));
+
+  IRT_RETURN_IF_ERROR(irvm_fn_bind_label(fn, no_device));
+  IRT_RETURN_IF_ERROR(irvm_fn_const_i32(fn, I32(9), 18));  // INCOMPATIBLE
+  IRT_RETURN_IF_ERROR(irvm_fn_fail(fn, I32(9), "no HAL device"));
+
+  IRT_RETURN_IF_ERROR(irvm_fn_bind_label(fn, have_device));
+  IRT_RETURN_IF_ERROR(irvm_fn_call(fn, irvm_opnd_import(kDevicesGet),
+                                   (const irvm_reg_t[]){I32(0)}, 1,
+                                   (const irvm_reg_t[]){REF(1)}, 1));
+  IRT_RETURN_IF_ERROR(
+      IRVM_EMIT(fn, IRVM_INSN_GLOBAL_STORE_REF, irvm_opnd_global_ref(0),
+                irvm_opnd_type(types->device), irvm_opnd_ref(1)));
+  IRT_RETURN_IF_ERROR(irvm_fn_call(fn, irvm_opnd_import(kFenceCreate),
+                                   (const irvm_reg_t[]){REF(1), I64(4)}, 2,
+                                   (const irvm_reg_t[]){REF(2)}, 1));
+  const uint32_t strings[4] = {rodata->scope, rodata->key_table,
+                               rodata->key_data, rodata->spans};
+  for (uint16_t i = 0; i < 4; ++i) {
+    IRT_RETURN_IF_ERROR(IRVM_EMIT(fn, IRVM_INSN_CONST_REF_RODATA,
+                                  irvm_opnd_rodata(strings[i]),
+                                  irvm_opnd_ref((uint16_t)(3 + i))));
+  }
+  IRT_RETURN_IF_ERROR(irvm_fn_call(
+      fn, irvm_opnd_import(kParametersLoad),
+      (const irvm_reg_t[]){MOVE(1), I64(2), MOVE(0), REF(2), MOVE(3), I64(2),
+                           I32(6), I32(7), MOVE(4), MOVE(5), MOVE(6)},
+      11, (const irvm_reg_t[]){REF(7)}, 1));
+  IRT_RETURN_IF_ERROR(IRVM_EMIT(fn, IRVM_INSN_LIST_GET_REF, irvm_opnd_ref(7),
+                                irvm_opnd_i32(0), irvm_opnd_type(types->buffer),
+                                irvm_opnd_ref(8)));
+  IRT_RETURN_IF_ERROR(IRVM_EMIT(fn, IRVM_INSN_DISCARD_REFS, IRVM_LIST(REF(7))));
+  IRT_RETURN_IF_ERROR(IRVM_EMIT(
+      fn, IRVM_INSN_CALL_VARIADIC_YIELDABLE, irvm_opnd_import(kFenceAwait),
+      IRVM_SEGMENTS(-1, -1, 1), IRVM_LIST(I32(8), I64(4), MOVE(2)),
+      IRVM_GOTO(resume), IRVM_LIST(I32(9))));
+  IRT_RETURN_IF_ERROR(irvm_fn_bind_label(fn, resume));
+  IRT_RETURN_IF_ERROR(irvm_fn_cond_br(fn, I32(9), failed, ok));
+
+  IRT_RETURN_IF_ERROR(irvm_fn_bind_label(fn, ok));
+  IRT_RETURN_IF_ERROR(
+      IRVM_EMIT(fn, IRVM_INSN_GLOBAL_STORE_REF, irvm_opnd_global_ref(1),
+                irvm_opnd_type(types->buffer), irvm_opnd_ref(8)));
+  IRT_RETURN_IF_ERROR(irvm_fn_return(fn, NULL, 0));
+
+  IRT_RETURN_IF_ERROR(irvm_fn_bind_label(fn, failed));
+  IRT_RETURN_IF_ERROR(IRVM_EMIT(fn, IRVM_INSN_DISCARD_REFS, IRVM_LIST(REF(8))));
+  return irvm_fn_fail(fn, I32(9), "failed to wait on timepoint");
+}
+
+// probe(offset: i64) -> i32: the 4 bytes of the loaded parameter at
+// |offset|, read by the host through hal.buffer.load.
+static irt_status_t define_probe(irvm_module_builder_t* b,
+                                 const module_types_t* types) {
+  irvm_function_builder_t* fn = NULL;
+  IRT_RETURN_IF_ERROR(
+      irvm_module_builder_begin_exported_function(b, "probe", "0I_i", &fn));
+  IRT_RETURN_IF_ERROR(
+      IRVM_EMIT(fn, IRVM_INSN_GLOBAL_LOAD_REF, irvm_opnd_global_ref(1),
+                irvm_opnd_type(types->buffer), irvm_opnd_ref(0)));
+  IRT_RETURN_IF_ERROR(irvm_fn_const_i32(fn, I32(2), 4));
+  IRT_RETURN_IF_ERROR(
+      irvm_fn_call(fn, irvm_opnd_import(kBufferLoad),
+                   (const irvm_reg_t[]){MOVE(0), I64(0), I32(2)}, 3,
+                   (const irvm_reg_t[]){I32(3)}, 1));
+  return irvm_fn_return(fn, (const irvm_reg_t[]){I32(3)}, 1);
+}
+
+static irt_status_t define_module(irvm_module_builder_t* b,
+                                  uint64_t parameter_length) {
+  module_types_t types;
+  irvm_type_t unused;
+  const char* other_types[] = {"i32", "i64", "!hal.fence", "!vm.buffer",
+                               "!vm.list<!vm.ref<!hal.buffer>>"};
+  for (size_t i = 0; i < sizeof(other_types) / sizeof(other_types[0]); ++i) {
+    IRT_RETURN_IF_ERROR(
+        irvm_module_builder_add_type(b, other_types[i], &unused));
+  }
+  IRT_RETURN_IF_ERROR(
+      irvm_module_builder_add_type(b, "!hal.device", &types.device));
+  IRT_RETURN_IF_ERROR(
+      irvm_module_builder_add_type(b, "!hal.buffer", &types.buffer));
+  IRT_RETURN_IF_ERROR(irvm_module_builder_add_dependency(b, "io_parameters", 0,
+                                                         IRVM_FLAG_REQUIRED));
+  IRT_RETURN_IF_ERROR(
+      irvm_module_builder_add_dependency(b, "hal", 6, IRVM_FLAG_REQUIRED));
+  for (uint32_t i = 0; i < kImportCount; ++i) {
+    uint32_t ordinal = 0;
+    IRT_RETURN_IF_ERROR(irvm_module_builder_add_import(
+        b, kImports[i].name, kImports[i].cconv, IRVM_FLAG_REQUIRED, &ordinal));
+  }
+  // The io_parameters ABI buffers (HAL spec 2.2): key table {0, 6}, key
+  // "weight", one span {parameter 0, buffer 0, length}.
+  module_rodata_t rodata;
+  uint8_t key_table[8] = {0, 0, 0, 0, 6, 0, 0, 0};
+  uint8_t spans[24] = {0};
+  for (int i = 0; i < 8; ++i) {
+    spans[16 + i] = (uint8_t)(parameter_length >> (8 * i));
+  }
+  IRT_RETURN_IF_ERROR(
+      irvm_module_builder_add_rodata(b, "model", 5, NULL, &rodata.scope));
+  IRT_RETURN_IF_ERROR(irvm_module_builder_add_rodata(
+      b, key_table, sizeof(key_table), NULL, &rodata.key_table));
+  IRT_RETURN_IF_ERROR(
+      irvm_module_builder_add_rodata(b, "weight", 6, NULL, &rodata.key_data));
+  IRT_RETURN_IF_ERROR(irvm_module_builder_add_rodata(b, spans, sizeof(spans),
+                                                     NULL, &rodata.spans));
+  IRT_RETURN_IF_ERROR(irvm_module_builder_set_module_state(b, 0, 2));
+  IRT_RETURN_IF_ERROR(define_init(b, &types, &rodata));
+  return define_probe(b, &types);
+}
+
+//===----------------------------------------------------------------------===//
+// Loads
+//===----------------------------------------------------------------------===//
+
+typedef struct load_result_s {
+  double seconds;
+  rss_t before, after;
+} load_result_t;
+
+// One load in this process: the io_parameters module over the archive, a
+// local-task device, the hal module and a context running __init; then the
+// probe checks bytes at the start, middle and end.
+static bool load_once(irvm_instance_t* instance, irvm_module_t* module,
+                      uint64_t length, load_result_t* out_result) {
+  irt_allocator_t allocator = irt_allocator_system();
+  char flag[700];
+  snprintf(flag, sizeof(flag), "model=%s", g_irpa_path);
+  const char* flags[] = {flag};
+  out_result->before = read_rss();
+  double start = now_seconds();
+  irvm_module_t* modules[3] = {NULL, NULL, module};
+  CHECK(irmod_io_parameters_module_create_from_flags(instance, flags, 1,
+                                                     allocator, &modules[1]));
+  irhal_device_t* device = NULL;
+  CHECK(irhal_cpu_device_create_by_name(irt_make_cstring_view("local-task"), 0,
+                                        allocator, &device));
+  CHECK(irmod_hal_module_create(instance, &device, 1, allocator, &modules[0]));
+  irvm_context_t* context = NULL;
+  CHECK(irvm_context_create(instance, allocator, &context));
+  CHECK(irvm_context_register_modules(context, modules, 3));
+  out_result->seconds = now_seconds() - start;
+  out_result->after = read_rss();
+
+  irvm_function_t probe;
+  CHECK(irvm_context_resolve_function(context, irt_make_cstring_view("probe"),
+                                      &probe));
+  bool ok = true;
+  const uint64_t offsets[] = {0, (length / 2) & ~(uint64_t)3, length - 4};
+  for (size_t i = 0; i < 3; ++i) {
+    irvm_variant_t arg =
+        irvm_variant_from_value(irvm_value_make_i64((int64_t)offsets[i]));
+    irvm_variant_t result;
+    size_t result_count = 0;
+    CHECK(irvm_invoke(&probe, NULL, &arg, 1, &result, 1, &result_count,
+                      allocator));
+    uint32_t expected = pattern_u32_at(offsets[i]);
+    if ((uint32_t)result.value.i32 != expected) {
+      fprintf(stderr,
+              "bench_params: parameter bytes at %" PRIu64
+              " are 0x%08x, "
+              "expected 0x%08x\n",
+              offsets[i], (uint32_t)result.value.i32, expected);
+      ok = false;
+    }
+  }
+  irvm_context_destroy(context);
+  irvm_module_release(modules[0]);
+  irvm_module_release(modules[1]);
+  irhal_device_release(device);
+  return ok;
+}
+
+static bool bench_load(const char* ireectl, uint64_t length) {
+  const char* base = getenv("TMPDIR");
+  snprintf(g_dir, sizeof(g_dir), "%s/ireed-bench-params-XXXXXX",
+           base && *base ? base : "/tmp");
+  if (!mkdtemp(g_dir)) {
+    g_dir[0] = 0;
+    fprintf(stderr, "bench_params: cannot make a temporary directory\n");
+    exit(77);
+  }
+  snprintf(g_data_path, sizeof(g_data_path), "%s/weight.bin", g_dir);
+  snprintf(g_irpa_path, sizeof(g_irpa_path), "%s/weights.irpa", g_dir);
+  double start = now_seconds();
+  if (!write_data_file(g_data_path, length) || !run_params_create(ireectl)) {
+    fprintf(stderr, "bench_params: cannot create %s with %s\n", g_irpa_path,
+            ireectl);
+    exit(77);
+  }
+  double create_seconds = now_seconds() - start;
+  unlink(g_data_path);
+  g_data_path[0] = 0;
+  struct stat info;
+  if (stat(g_irpa_path, &info) != 0) exit(77);
+  printf("params: archive %s: %.1f MiB (payload %" PRIu64
+         " MiB) made in %.2f s (data file + ireectl params create)\n",
+         g_irpa_path, as_mib(info.st_size), length / MIB, create_seconds);
+
+  irt_allocator_t allocator = irt_allocator_system();
+  irvm_module_builder_t* b = NULL;
+  CHECK(irvm_module_builder_create(allocator, "bench_params", 0, &b));
+  CHECK(define_module(b, length));
+  uint8_t* data = NULL;
+  size_t size = 0;
+  CHECK(irvm_module_builder_finish(b, NULL, allocator, &data, &size));
+  irvm_module_builder_destroy(b);
+  irvm_instance_t* instance = NULL;
+  CHECK(irvm_instance_create(allocator, &instance));
+  CHECK(irmod_hal_register_types(instance));
+  irvm_module_t* module = NULL;
+  CHECK(irvm_bytecode_module_create(instance, data, size, NULL, allocator,
+                                    &module));
+
+  double seconds[LOAD_RUNS];
+  int64_t worst_beyond_mapped = 0;
+  load_result_t first = {0};
+  bool contents_ok = true;
+  for (int run = 0; run < LOAD_RUNS; ++run) {
+    load_result_t result;
+    contents_ok &= load_once(instance, module, length, &result);
+    seconds[run] = result.seconds;
+    int64_t total = (int64_t)(result.after.total - result.before.total);
+    int64_t mapped = (int64_t)(result.after.file - result.before.file);
+    if (total - mapped > worst_beyond_mapped) {
+      worst_beyond_mapped = total - mapped;
+    }
+    if (run == 0) first = result;
+  }
+  irvm_module_release(module);
+  irvm_instance_destroy(instance);
+  irt_allocator_free(allocator, data);
+  unlink(g_irpa_path);
+  g_irpa_path[0] = 0;
+
+  printf(
+      "params: load (open archive, local-task device, __init with "
+      "io_parameters.load) median of %d: %.3f ms\n",
+      LOAD_RUNS, median(seconds, LOAD_RUNS) * 1e3);
+  printf(
+      "params: first load RSS delta %+.2f MiB (anon %+.2f, file-mapped "
+      "%+.2f, shmem %+.2f)\n",
+      as_mib((int64_t)(first.after.total - first.before.total)),
+      as_mib((int64_t)(first.after.anon - first.before.anon)),
+      as_mib((int64_t)(first.after.file - first.before.file)),
+      as_mib((int64_t)(first.after.shmem - first.before.shmem)));
+  bool rss_ok = worst_beyond_mapped < (int64_t)RSS_TARGET;
+  printf(
+      "params: worst RSS delta beyond mapped pages %.2f MiB (target < %.0f "
+      "MiB for %" PRIu64 " MiB): %s\n",
+      as_mib(worst_beyond_mapped), as_mib(RSS_TARGET), length / MIB,
+      rss_ok ? "PASS" : "FAIL (the parameter was copied)");
+  printf("params: parameter bytes read back through hal.buffer.load: %s\n",
+         contents_ok ? "PASS" : "FAIL");
+  return rss_ok && contents_ok;
+}
+
+//===----------------------------------------------------------------------===//
+// Staging
+//===----------------------------------------------------------------------===//
+
+static bool bench_staging(void) {
+  irt_allocator_t allocator = irt_allocator_system();
+  uint8_t* source = malloc(STAGING_SIZE);
+  uint8_t* copy = malloc(STAGING_SIZE);
+  if (!source || !copy) {
+    fprintf(stderr, "bench_params: out of memory for the staging run\n");
+    return false;
+  }
+  fill_pattern(source, 0, STAGING_SIZE / 8);
+  memset(copy, 0, STAGING_SIZE);  // fault the pages in before timing
+  double memcpy_seconds[STAGING_RUNS], staged_seconds[STAGING_RUNS];
+  for (int run = 0; run < STAGING_RUNS; ++run) {
+    double start = now_seconds();
+    memcpy(copy, source, STAGING_SIZE);
+    __asm__ volatile("" : : "r"(copy) : "memory");  // keep the copy
+    memcpy_seconds[run] = now_seconds() - start;
+  }
+  free(copy);
+
+  discrete_device_options_t options = {.fail_copy_index = -1};
+  irhal_device_t* device = NULL;
+  CHECK(discrete_device_create(&options, allocator, &device));
+  irhal_file_t* file = NULL;
+  CHECK(irhal_file_create_from_memory(
+      source, STAGING_SIZE, IRHAL_MEMORY_ACCESS_READ,
+      (irhal_release_callback_t){0}, allocator, &file));
+  irhal_buffer_t* target = NULL;
+  CHECK(irhal_device_queue_alloca(
+      device, 0, NULL, NULL, IRHAL_MEMORY_TYPE_DEVICE_LOCAL,
+      IRHAL_BUFFER_USAGE_DEFAULT, STAGING_SIZE, &target));
+  memset(discrete_device_buffer_bytes(target), 0, STAGING_SIZE);
+  irhal_staging_stats_t stats = {0};
+  irhal_staging_options_t staging = {0, 0, &stats};  // the default ring
+  for (int run = 0; run < STAGING_RUNS; ++run) {
+    irhal_fence_t* signal = NULL;
+    CHECK(irhal_fence_create_single(allocator, &signal));
+    double start = now_seconds();
+    CHECK(irhal_file_transfer_read(device, 0, NULL, signal, file, 0, target, 0,
+                                   STAGING_SIZE, &staging));
+    CHECK(irhal_fence_wait(signal, INT64_MAX));
+    staged_seconds[run] = now_seconds() - start;
+    irhal_fence_release(signal);
+  }
+  bool contents_ok =
+      memcmp(discrete_device_buffer_bytes(target), source, STAGING_SIZE) == 0;
+  discrete_device_stats_t device_stats;
+  discrete_device_stats(device, &device_stats);
+  irhal_buffer_release(target);
+  irhal_file_release(file);
+  irhal_device_release(device);
+  free(source);
+
+  const uint64_t ring =
+      IRHAL_STAGING_DEFAULT_CHUNK_SIZE * IRHAL_STAGING_DEFAULT_DEPTH;
+  double staged = as_mib(STAGING_SIZE) / median(staged_seconds, STAGING_RUNS);
+  double host = as_mib(STAGING_SIZE) / median(memcpy_seconds, STAGING_RUNS);
+  bool peak_ok = stats.peak_staging_bytes <= ring &&
+                 device_stats.host_visible_peak_bytes <= ring;
+  printf("staging: %" PRIu64 " MiB through a %" PRIu64 " MiB ring (%" PRIu32
+         " x %" PRIu64 " MiB) into a fake discrete device, median of %d\n",
+         STAGING_SIZE / MIB, ring / MIB, stats.depth, stats.chunk_size / MIB,
+         STAGING_RUNS);
+  printf(
+      "staging: %.0f MiB/s staged; host memcpy %.0f MiB/s (baseline); "
+      "ratio %.2fx\n",
+      staged, host, staged / host);
+  printf("staging: peak staging %.0f MiB (device saw %.0f MiB), up to %" PRIu32
+         " copies in flight: %s\n",
+         as_mib((int64_t)stats.peak_staging_bytes),
+         as_mib((int64_t)device_stats.host_visible_peak_bytes),
+         stats.max_copies_in_flight, peak_ok ? "PASS" : "FAIL");
+  printf("staging: contents %s\n", contents_ok ? "PASS" : "FAIL");
+  return peak_ok && contents_ok;
+}
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    fprintf(stderr, "usage: bench_params IREECTL [MIB]\n");
+    return 2;
+  }
+  uint64_t mib = argc > 2 ? strtoull(argv[2], NULL, 10) : 1024;
+  if (mib == 0) mib = 1;
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  atexit(cleanup);
+  bool ok = bench_load(argv[1], mib * MIB);
+  ok &= bench_staging();
+  printf("params: %s\n", ok ? "PASS" : "FAIL");
+  return ok ? 0 : 1;
+}
