@@ -1,16 +1,40 @@
 // ireed: the model-serving daemon.
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+#include <uv.h>
 
+#include "daemon/server.h"
 #include "hal/device_probe.h"
 #include "ireed.pb-c.h"
+#include "proto/frame.h"
 #include "runtime/base/log.h"
 #include "runtime/base/version.h"
+#include "runtime/session/model.h"
+
+#define IREED_ROOT_SOCKET_DIR "/run/ireed"
 
 static void ireed_print_usage(FILE* out) {
   fprintf(out,
-          "usage: ireed [--version] [--list-devices] [--log-level=LEVEL]\n");
+          "usage: ireed [--socket=PATH] [--workers=N] [--max-frame-size=BYTES]\n"
+          "             [--log-level=LEVEL] [--version] [--list-devices]\n"
+          "\n"
+          "Serves compiled models to ireectl and libireeclient on a Unix "
+          "socket:\n"
+          "$XDG_RUNTIME_DIR/ireed.sock by default, " IREED_ROOT_SOCKET_DIR
+          "/ireed.sock as root.\n"
+          "  --workers         threads running loads and invocations "
+          "(default: 2 per CPU, at least 4)\n"
+          "  --max-frame-size  largest protocol frame (default %u, at most "
+          "%u)\n",
+          IREED_FRAME_DEFAULT_MAX_SIZE, IREED_FRAME_ABSOLUTE_MAX_SIZE);
 }
 
 static void ireed_log_device(void* user_data, bool available,
@@ -20,21 +44,112 @@ static void ireed_log_device(void* user_data, bool available,
          available ? ": " : "", info->detail);
 }
 
+// Parses a decimal count in [1, max]; false otherwise.
+static bool ireed_parse_count(const char* text, unsigned long long max,
+                              unsigned long long* out_value) {
+  char* end = NULL;
+  errno = 0;
+  unsigned long long value = strtoull(text, &end, 10);
+  if (!*text || *end || errno || text[0] == '-' || value == 0 || value > max) {
+    return false;
+  }
+  *out_value = value;
+  return true;
+}
+
+// The default socket path into |buffer|; false (after saying why) when there
+// is none.
+static bool ireed_default_socket(char* buffer, size_t capacity) {
+  if (geteuid() == 0) {
+    if (mkdir(IREED_ROOT_SOCKET_DIR, 0755) != 0 && errno != EEXIST) {
+      fprintf(stderr, "ireed: cannot create %s: %s\n", IREED_ROOT_SOCKET_DIR,
+              strerror(errno));
+      return false;
+    }
+    snprintf(buffer, capacity, "%s/ireed.sock", IREED_ROOT_SOCKET_DIR);
+    return true;
+  }
+  const char* runtime_dir = getenv("XDG_RUNTIME_DIR");
+  if (!runtime_dir || !*runtime_dir) {
+    fprintf(stderr,
+            "ireed: XDG_RUNTIME_DIR is not set; give the socket with "
+            "--socket=PATH\n");
+    return false;
+  }
+  snprintf(buffer, capacity, "%s/ireed.sock", runtime_dir);
+  return true;
+}
+
+typedef struct ireed_signals_s {
+  ireed_server_t* server;
+  uv_signal_t interrupt;
+  uv_signal_t terminate;
+} ireed_signals_t;
+
+static void ireed_on_signal(uv_signal_t* handle, int signum) {
+  ireed_signals_t* signals = handle->data;
+  irt_log(IRT_LOG_INFO, "ireed", "%s received", strsignal(signum));
+  sd_notify(0, "STOPPING=1");
+  ireed_server_stop(signals->server);
+  // A second signal takes the default action (ends the process at once).
+  uv_close((uv_handle_t*)&signals->interrupt, NULL);
+  uv_close((uv_handle_t*)&signals->terminate, NULL);
+}
+
+static int ireed_serve(const ireed_server_options_t* options) {
+  irt_allocator_t allocator = irt_allocator_system();
+  irsess_runtime_t* runtime = NULL;
+  irt_status_t status = irsess_runtime_create(allocator, &runtime);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  ireed_server_t* server = NULL;
+  if (irt_status_is_ok(status)) {
+    status = ireed_server_create(&loop, runtime, options, allocator, &server);
+  }
+  if (!irt_status_is_ok(status)) {
+    irt_log_status(IRT_LOG_ERROR, "ireed", "cannot start", status);
+    irt_status_free(status);
+    uv_loop_close(&loop);
+    irsess_runtime_destroy(runtime);
+    return 1;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  ireed_signals_t signals = {.server = server};
+  uv_signal_init(&loop, &signals.interrupt);
+  uv_signal_init(&loop, &signals.terminate);
+  signals.interrupt.data = signals.terminate.data = &signals;
+  uv_signal_start(&signals.interrupt, ireed_on_signal, SIGINT);
+  uv_signal_start(&signals.terminate, ireed_on_signal, SIGTERM);
+  sd_notify(0, "READY=1");
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ireed_server_destroy(server);
+  uv_loop_close(&loop);
+  irsess_runtime_destroy(runtime);
+  irt_log(IRT_LOG_INFO, "ireed", "stopped");
+  return 0;
+}
+
 int main(int argc, char** argv) {
   static const struct option options[] = {
       {"version", no_argument, NULL, 'V'},
       {"list-devices", no_argument, NULL, 'D'},
       {"log-level", required_argument, NULL, 'l'},
+      {"socket", required_argument, NULL, 's'},
+      {"workers", required_argument, NULL, 'w'},
+      {"max-frame-size", required_argument, NULL, 'm'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
   irt_log_config_t log_config = {.level = IRT_LOG_INFO};
+  ireed_server_options_t server_options = {0};
+  unsigned long long count = 0;
   int opt;
   while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
     switch (opt) {
       case 'V':
         printf("ireed %s (protocol %d, vm bytecode %d.%d, hal module %d)\n",
-               irt_version_string(), IREED__PROTOCOL_VERSION__PROTOCOL_VERSION_MAJOR,
+               irt_version_string(),
+               IREED__PROTOCOL_VERSION__PROTOCOL_VERSION_MAJOR,
                IRT_VM_BYTECODE_VERSION_MAJOR, IRT_VM_BYTECODE_VERSION_MINOR,
                IRT_HAL_MODULE_VERSION);
         return 0;
@@ -47,6 +162,27 @@ int main(int argc, char** argv) {
           return 2;
         }
         break;
+      case 's':
+        server_options.socket_path = optarg;
+        break;
+      case 'w':
+        if (!ireed_parse_count(optarg, 1024, &count)) {
+          fprintf(stderr, "ireed: --workers needs a count of 1 to 1024, not "
+                          "'%s'\n", optarg);
+          return 2;
+        }
+        server_options.worker_count = (uint32_t)count;
+        break;
+      case 'm':
+        if (!ireed_parse_count(optarg, IREED_FRAME_ABSOLUTE_MAX_SIZE, &count) ||
+            count < 4096) {
+          fprintf(stderr,
+                  "ireed: --max-frame-size needs 4096 to %u bytes, not '%s'\n",
+                  IREED_FRAME_ABSOLUTE_MAX_SIZE, optarg);
+          return 2;
+        }
+        server_options.max_frame_size = (size_t)count;
+        break;
       case 'h':
         ireed_print_usage(stdout);
         return 0;
@@ -55,7 +191,16 @@ int main(int argc, char** argv) {
         return 2;
     }
   }
+  if (optind < argc) {
+    fprintf(stderr, "ireed: unexpected argument '%s'\n", argv[optind]);
+    ireed_print_usage(stderr);
+    return 2;
+  }
   irt_log_configure(&log_config);
-  fprintf(stderr, "ireed: serving is not implemented yet\n");
-  return 1;
+  char default_socket[PATH_MAX];
+  if (!server_options.socket_path) {
+    if (!ireed_default_socket(default_socket, sizeof(default_socket))) return 1;
+    server_options.socket_path = default_socket;
+  }
+  return ireed_serve(&server_options);
 }

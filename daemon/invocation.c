@@ -1,0 +1,449 @@
+#include "daemon/invocation.h"
+
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon/protocol.h"
+#include "hal/buffer_view.h"
+#include "proto/frame.h"
+#include "runtime/base/math.h"
+#include "runtime/session/tensor.h"
+
+uint64_t ireed_now_ns(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+}
+
+//===----------------------------------------------------------------------===//
+// Checking requests (event loop)
+//===----------------------------------------------------------------------===//
+
+// The bytes a tensor's shape and element type need, or an error naming
+// |what|.
+static irt_status_t ireed_tensor_byte_length(const Ireed__Tensor* tensor,
+                                             const char* what, size_t index,
+                                             uint64_t* out_length) {
+  if (tensor->n_shape > IRHAL_MAX_RANK) {
+    return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
+                           "%s %zu: rank %zu exceeds %d", what, index,
+                           tensor->n_shape, IRHAL_MAX_RANK);
+  }
+  irhal_element_type_t type = tensor->element_type;
+  uint32_t bits = irhal_element_bit_count(type);
+  if (bits == 0 || bits % 8 != 0) {
+    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
+                           "%s %zu: element type 0x%08" PRIx32
+                           " is not a whole number of bytes",
+                           what, index, type);
+  }
+  uint64_t length = bits / 8;
+  for (size_t i = 0; i < tensor->n_shape; ++i) {
+    if (!irt_mul_u64(length, tensor->shape[i], &length)) {
+      return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
+                             "%s %zu: the shape's byte size overflows", what,
+                             index);
+    }
+  }
+  *out_length = length;
+  return IRT_OK;
+}
+
+// Finds the region of |slice| in |table| and checks the range (and write
+// access for outputs).
+static irt_status_t ireed_check_slice(const Ireed__ShmSlice* slice,
+                                      const ireed_region_table_t* table,
+                                      bool for_output, const char* what,
+                                      size_t index,
+                                      ireed_region_t** out_region) {
+  ireed_region_t* region = ireed_region_table_find(table, slice->region_id);
+  if (!region) {
+    return irt_make_status(IRT_STATUS_NOT_FOUND,
+                           "%s %zu: no shared-memory region %" PRIu64
+                           " is registered on this connection",
+                           what, index, slice->region_id);
+  }
+  if (!ireed_region_contains(region, slice->offset, slice->length)) {
+    return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
+                           "%s %zu: range [%" PRIu64 ", +%" PRIu64
+                           ") exceeds region %" PRIu64 " of %" PRIu64
+                           " bytes",
+                           what, index, slice->offset, slice->length,
+                           region->id, region->size);
+  }
+  if (for_output && !region->writable) {
+    return irt_make_status(IRT_STATUS_PERMISSION_DENIED,
+                           "%s %zu: region %" PRIu64
+                           " is sealed against writes",
+                           what, index, region->id);
+  }
+  *out_region = region;
+  return IRT_OK;
+}
+
+static const char* ireed_value_kind_name(Ireed__Value__KindCase kind) {
+  switch (kind) {
+    case IREED__VALUE__KIND_I32: return "an i32";
+    case IREED__VALUE__KIND_I64: return "an i64";
+    case IREED__VALUE__KIND_F32: return "an f32";
+    case IREED__VALUE__KIND_F64: return "an f64";
+    case IREED__VALUE__KIND_TENSOR: return "a tensor";
+    default: return "no value";
+  }
+}
+
+static irt_status_t ireed_check_input(const Ireed__Value* value, char kind,
+                                      const irsess_function_t* function,
+                                      const ireed_region_table_t* table,
+                                      size_t index,
+                                      ireed_region_t** out_region) {
+  *out_region = NULL;
+  bool is_tensor = value->kind_case == IREED__VALUE__KIND_TENSOR;
+  if (kind == 'r') {
+    // An empty value passes a null reference.
+    if (!is_tensor && value->kind_case != IREED__VALUE__KIND__NOT_SET) {
+      return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
+                             "input %zu of '%.*s' must be a tensor (signature "
+                             "'%.*s'), got %s",
+                             index, IRT_SV_ARG(function->name),
+                             IRT_SV_ARG(function->arguments),
+                             ireed_value_kind_name(value->kind_case));
+    }
+  } else if (is_tensor || value->kind_case == IREED__VALUE__KIND__NOT_SET) {
+    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
+                           "input %zu of '%.*s' must be a scalar (signature "
+                           "'%.*s'), got %s",
+                           index, IRT_SV_ARG(function->name),
+                           IRT_SV_ARG(function->arguments),
+                           ireed_value_kind_name(value->kind_case));
+  }
+  if (!is_tensor) return IRT_OK;
+  const Ireed__Tensor* tensor = value->tensor;
+  uint64_t expected = 0;
+  IRT_RETURN_IF_ERROR(
+      ireed_tensor_byte_length(tensor, "input", index, &expected));
+  uint64_t given = 0;
+  switch (tensor->data_case) {
+    case IREED__TENSOR__DATA_INLINE_DATA:
+      given = tensor->inline_data.len;
+      break;
+    case IREED__TENSOR__DATA_SHM:
+      given = tensor->shm->length;
+      break;
+    default:
+      return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
+                             "input %zu: the tensor has no data (neither "
+                             "inline_data nor shm)",
+                             index);
+  }
+  if (given != expected) {
+    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
+                           "input %zu: the tensor's shape and element type "
+                           "need %" PRIu64 " bytes but %" PRIu64
+                           " were given",
+                           index, expected, given);
+  }
+  if (tensor->data_case == IREED__TENSOR__DATA_SHM) {
+    IRT_RETURN_IF_ERROR(
+        ireed_check_slice(tensor->shm, table, false, "input", index,
+                          out_region));
+    ireed_region_retain(*out_region);
+  }
+  return IRT_OK;
+}
+
+irt_status_t ireed_invocation_prepare(const Ireed__InvokeRequest* request,
+                                      const irsess_function_t* function,
+                                      const ireed_region_table_t* table,
+                                      ireed_region_t** regions) {
+  irt_string_view_t arguments = function->arguments;
+  if (request->n_inputs != arguments.size) {
+    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
+                           "function '%.*s' takes %zu input%s (signature "
+                           "'%.*s') but %zu were given",
+                           IRT_SV_ARG(function->name), arguments.size,
+                           arguments.size == 1 ? "" : "s",
+                           IRT_SV_ARG(arguments), request->n_inputs);
+  }
+  if (request->n_outputs > function->results.size) {
+    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
+                           "%zu output targets given but function '%.*s' "
+                           "returns %zu result%s",
+                           request->n_outputs, IRT_SV_ARG(function->name),
+                           function->results.size,
+                           function->results.size == 1 ? "" : "s");
+  }
+  size_t slot_count = request->n_inputs + request->n_outputs;
+  for (size_t i = 0; i < slot_count; ++i) regions[i] = NULL;
+  irt_status_t status = IRT_OK;
+  for (size_t i = 0; i < request->n_inputs && irt_status_is_ok(status); ++i) {
+    status = ireed_check_input(request->inputs[i], arguments.data[i], function,
+                               table, i, &regions[i]);
+  }
+  for (size_t i = 0; i < request->n_outputs && irt_status_is_ok(status); ++i) {
+    const Ireed__OutputTarget* target = request->outputs[i];
+    if (!target->shm) continue;  // inline, the default
+    status = ireed_check_slice(target->shm, table, true, "output", i,
+                               &regions[request->n_inputs + i]);
+    if (irt_status_is_ok(status)) {
+      ireed_region_retain(regions[request->n_inputs + i]);
+    }
+  }
+  if (!irt_status_is_ok(status)) {
+    for (size_t i = 0; i < slot_count; ++i) {
+      ireed_region_release(regions[i]);
+      regions[i] = NULL;
+    }
+  }
+  return status;
+}
+
+void ireed_invocation_release_regions(ireed_invocation_t* invocation) {
+  if (!invocation->regions) return;
+  size_t count =
+      invocation->request->n_inputs + invocation->request->n_outputs;
+  for (size_t i = 0; i < count; ++i) {
+    ireed_region_release(invocation->regions[i]);
+    invocation->regions[i] = NULL;
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Running (worker)
+//===----------------------------------------------------------------------===//
+
+// Turns input |index| into an argument on |device|.
+static irt_status_t ireed_make_argument(const Ireed__Value* value,
+                                        ireed_region_t* region,
+                                        irhal_device_t* device,
+                                        irt_allocator_t allocator,
+                                        irvm_variant_t* out_argument) {
+  *out_argument = irvm_variant_empty();
+  switch (value->kind_case) {
+    case IREED__VALUE__KIND_I32:
+      *out_argument = irvm_variant_from_value(irvm_value_make_i32(value->i32));
+      return IRT_OK;
+    case IREED__VALUE__KIND_I64:
+      *out_argument = irvm_variant_from_value(irvm_value_make_i64(value->i64));
+      return IRT_OK;
+    case IREED__VALUE__KIND_F32:
+      *out_argument = irvm_variant_from_value(irvm_value_make_f32(value->f32));
+      return IRT_OK;
+    case IREED__VALUE__KIND_F64:
+      *out_argument = irvm_variant_from_value(irvm_value_make_f64(value->f64));
+      return IRT_OK;
+    case IREED__VALUE__KIND_TENSOR:
+      break;
+    default:
+      return IRT_OK;  // a null reference
+  }
+  const Ireed__Tensor* tensor = value->tensor;
+  irhal_buffer_t* buffer = NULL;
+  if (region) {
+    // The buffer holds a region reference while it may read the memory.
+    ireed_region_retain(region);
+    irhal_release_callback_t release = {ireed_region_release_callback, region};
+    bool imported = false;
+    irt_status_t status = irsess_buffer_import(
+        device, region->data + tensor->shm->offset,
+        (size_t)tensor->shm->length, release, &buffer, &imported);
+    if (!imported) ireed_region_release(region);
+    IRT_RETURN_IF_ERROR(status);
+  } else {
+    IRT_RETURN_IF_ERROR(irsess_buffer_upload(device, tensor->inline_data.data,
+                                             tensor->inline_data.len, &buffer));
+  }
+  irhal_buffer_view_t* view = NULL;
+  irt_status_t status = irhal_buffer_view_create(
+      buffer, (uint32_t)tensor->n_shape, tensor->shape, tensor->element_type,
+      IRHAL_ENCODING_TYPE_DENSE_ROW_MAJOR, allocator, &view);
+  irhal_buffer_release(buffer);  // the view holds its own reference
+  IRT_RETURN_IF_ERROR(status);
+  *out_argument =
+      irvm_variant_from_ref(irvm_ref_wrap(view, irhal_buffer_view_type()));
+  return IRT_OK;
+}
+
+// Describes |result| in |out_value| (memory from the worker's scratch; the
+// tensor bytes stay in the result's buffer) or copies it into |region|.
+static irt_status_t ireed_make_output(const irvm_variant_t* result,
+                                      size_t index,
+                                      const Ireed__OutputTarget* target,
+                                      ireed_region_t* region,
+                                      ireed_worker_t* worker,
+                                      Ireed__Value* out_value) {
+  ireed__value__init(out_value);
+  if (irvm_variant_is_value(result)) {
+    irvm_value_t value = result->value;
+    switch (value.type) {
+      case IRVM_VALUE_TYPE_I64:
+        out_value->kind_case = IREED__VALUE__KIND_I64;
+        out_value->i64 = value.i64;
+        break;
+      case IRVM_VALUE_TYPE_F32:
+        out_value->kind_case = IREED__VALUE__KIND_F32;
+        out_value->f32 = value.f32;
+        break;
+      case IRVM_VALUE_TYPE_F64:
+        out_value->kind_case = IREED__VALUE__KIND_F64;
+        out_value->f64 = value.f64;
+        break;
+      default:  // i8, i16, i32 widen to i32
+        out_value->kind_case = IREED__VALUE__KIND_I32;
+        out_value->i32 =
+            irvm_value_convert(value, IRVM_VALUE_TYPE_I32).i32;
+        break;
+    }
+    return IRT_OK;
+  }
+  if (!irvm_variant_is_ref(result)) return IRT_OK;  // null
+  irtool_tensor_t host;
+  irhal_buffer_view_t* view = irhal_buffer_view_deref(&result->ref);
+  irhal_buffer_t* buffer = irhal_buffer_deref(&result->ref);
+  if (view) {
+    IRT_RETURN_IF_ERROR(irsess_buffer_view_read(view, &host));
+  } else if (buffer) {
+    IRT_RETURN_IF_ERROR(irsess_buffer_read(buffer, &host));
+  } else {
+    return irt_make_status(IRT_STATUS_UNIMPLEMENTED,
+                           "result %zu is a %s; only tensors and scalars can "
+                           "be returned",
+                           index, result->ref.type->name);
+  }
+  Ireed__Tensor* tensor = ireed_worker_scratch(worker, sizeof(*tensor));
+  uint64_t* shape =
+      ireed_worker_scratch(worker, (host.rank ? host.rank : 1) * sizeof(*shape));
+  if (!tensor || !shape) {
+    return irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  }
+  ireed__tensor__init(tensor);
+  tensor->element_type = host.element_type;
+  tensor->n_shape = host.rank;
+  memcpy(shape, host.shape, host.rank * sizeof(*shape));
+  tensor->shape = shape;
+  if (region) {
+    const Ireed__ShmSlice* slice = target->shm;
+    if (host.byte_length > slice->length) {
+      return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
+                             "result %zu has %zu bytes but its output slice "
+                             "of region %" PRIu64 " holds %" PRIu64,
+                             index, host.byte_length, slice->region_id,
+                             slice->length);
+    }
+    memcpy(region->data + slice->offset, host.data, host.byte_length);
+    Ireed__ShmSlice* written = ireed_worker_scratch(worker, sizeof(*written));
+    if (!written) {
+      return irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    ireed__shm_slice__init(written);
+    written->region_id = slice->region_id;
+    written->offset = slice->offset;
+    written->length = host.byte_length;
+    tensor->data_case = IREED__TENSOR__DATA_SHM;
+    tensor->shm = written;
+  } else {
+    // Borrowed from the result's mapping until the reply is encoded.
+    tensor->data_case = IREED__TENSOR__DATA_INLINE_DATA;
+    tensor->inline_data.data = host.data;
+    tensor->inline_data.len = host.byte_length;
+  }
+  out_value->kind_case = IREED__VALUE__KIND_TENSOR;
+  out_value->tensor = tensor;
+  return IRT_OK;
+}
+
+// Encodes the InvokeReply of |results|.
+static irt_status_t ireed_encode_results(ireed_invocation_t* invocation,
+                                         const irvm_variant_t* results,
+                                         size_t result_count,
+                                         uint64_t queue_ns, uint64_t execute_ns,
+                                         ireed_worker_t* worker,
+                                         irt_allocator_t allocator) {
+  const Ireed__InvokeRequest* request = invocation->request;
+  Ireed__Value* values =
+      ireed_worker_scratch(worker, (result_count + 1) * sizeof(*values));
+  Ireed__Value** pointers =
+      ireed_worker_scratch(worker, (result_count + 1) * sizeof(*pointers));
+  if (!values || !pointers) {
+    return irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  }
+  for (size_t i = 0; i < result_count; ++i) {
+    bool targeted = i < request->n_outputs && request->outputs[i]->shm;
+    IRT_RETURN_IF_ERROR(ireed_make_output(
+        &results[i], i, targeted ? request->outputs[i] : NULL,
+        targeted ? invocation->regions[request->n_inputs + i] : NULL, worker,
+        &values[i]));
+    pointers[i] = &values[i];
+  }
+  Ireed__InvokeReply reply = IREED__INVOKE_REPLY__INIT;
+  reply.n_outputs = result_count;
+  reply.outputs = pointers;
+  reply.queue_ns = queue_ns;
+  reply.execute_ns = execute_ns;
+  Ireed__Frame frame = IREED__FRAME__INIT;
+  frame.request_id = invocation->request_id;
+  frame.body_case = IREED__FRAME__BODY_INVOKE_REPLY;
+  frame.invoke_reply = &reply;
+  irt_status_t status =
+      ireed_frame_encode(&frame, invocation->max_frame_size, allocator,
+                         &invocation->reply, &invocation->reply_size);
+  if (irt_status_code(status) == IRT_STATUS_RESOURCE_EXHAUSTED) {
+    status = irt_status_annotate(status,
+                                 "the results do not fit in one reply; "
+                                 "give output regions for the large ones");
+  }
+  return status;
+}
+
+irt_status_t ireed_invocation_run(ireed_invocation_t* invocation,
+                                  ireed_worker_t* worker,
+                                  irt_allocator_t allocator) {
+  uint64_t start_ns = ireed_now_ns();
+  const Ireed__InvokeRequest* request = invocation->request;
+  const irsess_function_t* function = invocation->function;
+  irhal_device_t* device = irsess_model_device(invocation->model);
+  size_t argument_count = request->n_inputs;
+  size_t result_capacity = function->results.size;
+  irvm_variant_t* arguments =
+      ireed_worker_scratch(worker, (argument_count + 1) * sizeof(*arguments));
+  irvm_variant_t* results =
+      ireed_worker_scratch(worker, (result_capacity + 1) * sizeof(*results));
+  irt_status_t status = IRT_OK;
+  if (!arguments || !results) {
+    status = irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    argument_count = 0;
+  }
+  for (size_t i = 0; i < argument_count && irt_status_is_ok(status); ++i) {
+    status = ireed_make_argument(request->inputs[i], invocation->regions[i],
+                                 device, allocator, &arguments[i]);
+    if (!irt_status_is_ok(status)) {
+      status = irt_status_annotate(status, "making input %zu", i);
+    }
+  }
+  size_t result_count = 0;
+  uint64_t execute_start_ns = ireed_now_ns();
+  if (irt_status_is_ok(status)) {
+    status = irsess_model_invoke(invocation->model, function, &worker->stack,
+                                 arguments, argument_count, results,
+                                 result_capacity, &result_count);
+  }
+  uint64_t execute_ns = ireed_now_ns() - execute_start_ns;
+  for (size_t i = 0; i < argument_count; ++i) {
+    irvm_variant_release(&arguments[i]);
+  }
+  if (irt_status_is_ok(status)) {
+    uint64_t queue_ns = start_ns > invocation->queued_ns
+                            ? start_ns - invocation->queued_ns
+                            : 0;
+    status = ireed_encode_results(invocation, results, result_count, queue_ns,
+                                  execute_ns, worker, allocator);
+  }
+  for (size_t i = 0; i < result_count; ++i) irvm_variant_release(&results[i]);
+  if (irt_status_is_ok(status)) return IRT_OK;
+  irt_status_t encode_status =
+      ireed_encode_error(invocation->request_id, status, allocator,
+                         &invocation->reply, &invocation->reply_size);
+  irt_status_free(status);
+  return encode_status;
+}

@@ -1,0 +1,82 @@
+// The daemon's model registry: models by name, loaded once and shared by
+// every client. Entries belong to the event loop thread; only the load job
+// (ireed_model_entry_load, on a worker) fills an entry in, before the loop
+// sees it again.
+//
+// Life of an entry: LOADING (a worker runs the load; LoadModel requests for
+// the same name and the same files wait for it) -> READY (invocations run;
+// each holds the entry through |in_flight|) -> UNLOADING (the name refuses
+// new work; the UnloadModel reply waits until in-flight invocations have
+// finished and a worker released the model) -> gone.
+#ifndef IREED_DAEMON_MODELS_H
+#define IREED_DAEMON_MODELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ireed.pb-c.h"
+#include "runtime/base/arena.h"
+#include "runtime/session/model.h"
+
+typedef enum ireed_model_state_e {
+  IREED_MODEL_LOADING = 0,
+  IREED_MODEL_READY = 1,
+  IREED_MODEL_UNLOADING = 2,
+} ireed_model_state_t;
+
+// Default device of LoadModel requests that name none.
+#define IREED_DEFAULT_DEVICE "local-task"
+// Longest model name accepted.
+#define IREED_MODEL_NAME_MAX 256
+
+typedef struct ireed_model_entry_s ireed_model_entry_t;
+struct ireed_model_entry_s {
+  ireed_model_entry_t* next;
+  ireed_model_state_t state;
+  irt_arena_t arena;  // the strings below
+  // What was asked for (LoadModel), as ModelInfo reports it.
+  char* name;
+  char* device;
+  size_t module_count;
+  char** module_paths;
+  size_t parameter_count;
+  char** parameter_scopes;
+  char** parameter_paths;
+  // Set when READY.
+  irsess_model_t* model;
+  size_t function_count;
+  Ireed__FunctionInfo* functions;
+  Ireed__FunctionInfo** function_pointers;
+  uint32_t in_flight;  // invocations holding the entry
+  // The server's: replies waiting on a state change, and the job that loads
+  // and later releases the model (allocated with the entry, so starting an
+  // unload cannot fail).
+  void* waiters;
+  void* job;
+};
+
+// Checks a LoadModel request (a name, at least one module, absolute paths)
+// and creates a LOADING entry from it.
+irt_status_t ireed_model_entry_create(const Ireed__LoadModelRequest* request,
+                                      irt_allocator_t allocator,
+                                      ireed_model_entry_t** out_entry)
+    IRT_MUST_USE;
+void ireed_model_entry_destroy(ireed_model_entry_t* entry);
+
+// True when |request| asks for exactly what |entry| holds (same device,
+// modules and parameter archives), so it may share the entry.
+bool ireed_model_entry_matches(const ireed_model_entry_t* entry,
+                               const Ireed__LoadModelRequest* request);
+
+// Loads the entry's model (worker thread): parameter archives, modules,
+// device, then the FunctionInfo table.
+irt_status_t ireed_model_entry_load(ireed_model_entry_t* entry,
+                                    irsess_runtime_t* runtime,
+                                    irt_allocator_t allocator) IRT_MUST_USE;
+
+// Fills |info| (borrowing the entry's strings; |info| must not outlive it).
+void ireed_model_entry_info(const ireed_model_entry_t* entry,
+                            Ireed__ModelInfo* info);
+
+#endif  // IREED_DAEMON_MODELS_H

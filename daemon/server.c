@@ -1,0 +1,1348 @@
+#include "daemon/server.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "daemon/invocation.h"
+#include "daemon/models.h"
+#include "daemon/protocol.h"
+#include "daemon/region.h"
+#include "daemon/worker_pool.h"
+#include "hal/device_probe.h"
+#include "proto/frame.h"
+#include "runtime/base/log.h"
+#include "runtime/base/version.h"
+
+#define IREED_LOG "ireed"
+
+// Reading from a connection pauses at these (see server.h).
+#define IREED_CONNECTION_MAX_IN_FLIGHT 1024
+#define IREED_CONNECTION_MAX_QUEUED_BYTES (64u * 1024u * 1024u)
+// Descriptors received and not yet claimed by a RegisterShm frame.
+#define IREED_CONNECTION_MAX_PENDING_FDS 16
+#define IREED_CONNECTION_MAX_REGIONS 4096
+#define IREED_READ_BUFFER_SIZE (256u * 1024u)
+#define IREED_MAX_FDS_PER_READ 8
+#define IREED_WRITE_BATCH 64
+#define IREED_MAX_FREE_WRITES 1024
+#define IREED_MAX_DEVICES 16
+// After EMFILE and friends, accepting resumes after this long.
+#define IREED_ACCEPT_RETRY_MS 100
+
+typedef struct ireed_conn_s ireed_conn_t;
+typedef struct ireed_write_s ireed_write_t;
+
+// One encoded frame waiting to be written.
+struct ireed_write_s {
+  ireed_write_t* next;
+  uint8_t* data;  // from the server's allocator
+  size_t size;
+  size_t offset;  // bytes already written
+};
+
+struct ireed_conn_s {
+  ireed_conn_t* prev;
+  ireed_conn_t* next;
+  ireed_server_t* server;
+  uint64_t id;
+  int fd;
+  uv_poll_t poll;
+  int events;  // what |poll| watches now
+  // One reference while the handle is open, one per job or reply waiting.
+  uint32_t refs;
+  bool open;     // false once closing started
+  bool failing;  // an error was sent: close once written, ignore input
+  bool hello;    // the client's Hello arrived
+  ireed_frame_reader_t reader;
+  ireed_write_t* write_head;
+  ireed_write_t* write_tail;
+  size_t write_bytes;
+  int fds[IREED_CONNECTION_MAX_PENDING_FDS];  // FIFO
+  size_t fd_count;
+  ireed_region_table_t regions;
+  uint32_t in_flight;  // invocations
+};
+
+typedef struct ireed_device_entry_s {
+  bool available;
+  irhal_device_info_t info;
+} ireed_device_entry_t;
+
+struct ireed_server_s {
+  uv_loop_t* loop;
+  irt_allocator_t allocator;
+  irsess_runtime_t* runtime;
+  ireed_worker_pool_t* pool;
+  size_t max_frame_size;
+  char* socket_path;
+  uint64_t start_ns;
+  int listen_fd;
+  uv_poll_t listen_poll;
+  uv_timer_t accept_timer;
+  uv_async_t wakeup;
+  bool stopping;
+  bool finished;
+  // Jobs finished by workers, waiting for the loop.
+  pthread_mutex_t completed_mutex;
+  ireed_job_t* completed_head;
+  ireed_job_t* completed_tail;
+  uint32_t jobs_in_flight;
+  ireed_conn_t* connections;
+  uint32_t connection_count;
+  uint64_t next_connection_id;
+  ireed_model_entry_t* models;
+  ireed_write_t* free_writes;
+  size_t free_write_count;
+  size_t device_count;
+  ireed_device_entry_t devices[IREED_MAX_DEVICES];
+  uint8_t* read_buffer;
+};
+
+// A job that reports back to the loop: its base.next links the completion
+// queue once run.
+typedef struct ireed_server_job_s ireed_server_job_t;
+struct ireed_server_job_s {
+  ireed_job_t base;
+  ireed_server_t* server;
+  void (*complete)(ireed_server_job_t* job);  // loop thread
+};
+
+// A reply owed to a client once a model changes state.
+typedef struct ireed_waiter_s ireed_waiter_t;
+struct ireed_waiter_s {
+  ireed_waiter_t* next;
+  ireed_conn_t* conn;  // referenced
+  uint64_t request_id;
+};
+
+static void ireed_conn_close(ireed_conn_t* conn);
+static void ireed_conn_update_poll(ireed_conn_t* conn);
+static void ireed_conn_resume(ireed_conn_t* conn);
+static void ireed_server_maybe_finish(ireed_server_t* server);
+
+//===----------------------------------------------------------------------===//
+// Completions
+//===----------------------------------------------------------------------===//
+
+// Worker side: queues |job| for the loop.
+static void ireed_server_post(ireed_server_job_t* job) {
+  ireed_server_t* server = job->server;
+  pthread_mutex_lock(&server->completed_mutex);
+  job->base.next = NULL;
+  if (server->completed_tail) {
+    server->completed_tail->next = &job->base;
+  } else {
+    server->completed_head = &job->base;
+  }
+  server->completed_tail = &job->base;
+  // Sent under the lock: the loop cannot take this job, finish and close
+  // the async handle before the send returns.
+  uv_async_send(&server->wakeup);
+  pthread_mutex_unlock(&server->completed_mutex);
+}
+
+static void ireed_server_on_wakeup(uv_async_t* handle) {
+  ireed_server_t* server = handle->data;
+  pthread_mutex_lock(&server->completed_mutex);
+  ireed_job_t* job = server->completed_head;
+  server->completed_head = server->completed_tail = NULL;
+  pthread_mutex_unlock(&server->completed_mutex);
+  while (job) {
+    ireed_job_t* next = job->next;
+    ireed_server_job_t* server_job = (ireed_server_job_t*)job;
+    server_job->complete(server_job);
+    job = next;
+  }
+}
+
+static void ireed_server_submit(ireed_server_t* server,
+                                ireed_server_job_t* job,
+                                void (*run)(ireed_job_t*, ireed_worker_t*),
+                                void (*complete)(ireed_server_job_t*)) {
+  job->base.run = run;
+  job->server = server;
+  job->complete = complete;
+  ++server->jobs_in_flight;
+  ireed_worker_pool_submit(server->pool, &job->base);
+}
+
+static void ireed_server_job_done(ireed_server_t* server) {
+  --server->jobs_in_flight;
+  ireed_server_maybe_finish(server);
+}
+
+//===----------------------------------------------------------------------===//
+// Writing
+//===----------------------------------------------------------------------===//
+
+static void ireed_conn_ref(ireed_conn_t* conn) { ++conn->refs; }
+
+static void ireed_conn_unref(ireed_conn_t* conn) {
+  if (--conn->refs) return;
+  irt_allocator_free(conn->server->allocator, conn);
+}
+
+static void ireed_server_free_write(ireed_server_t* server,
+                                    ireed_write_t* write) {
+  irt_allocator_free(server->allocator, write->data);
+  if (server->free_write_count < IREED_MAX_FREE_WRITES) {
+    write->next = server->free_writes;
+    server->free_writes = write;
+    ++server->free_write_count;
+  } else {
+    irt_allocator_free(server->allocator, write);
+  }
+}
+
+// Writes what the socket takes now. May close the connection.
+static void ireed_conn_flush(ireed_conn_t* conn) {
+  ireed_server_t* server = conn->server;
+  while (conn->write_head) {
+    struct iovec iov[IREED_WRITE_BATCH];
+    int count = 0;
+    for (ireed_write_t* write = conn->write_head;
+         write && count < IREED_WRITE_BATCH; write = write->next, ++count) {
+      iov[count].iov_base = write->data + write->offset;
+      iov[count].iov_len = write->size - write->offset;
+    }
+    struct msghdr message = {.msg_iov = iov, .msg_iovlen = (size_t)count};
+    ssize_t written = sendmsg(conn->fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      irt_log(IRT_LOG_DEBUG, IREED_LOG, "connection %" PRIu64 ": write: %s",
+              conn->id, strerror(errno));
+      ireed_conn_close(conn);
+      return;
+    }
+    conn->write_bytes -= (size_t)written;
+    size_t left = (size_t)written;
+    while (left) {
+      ireed_write_t* write = conn->write_head;
+      size_t pending = write->size - write->offset;
+      if (left < pending) {
+        write->offset += left;
+        break;
+      }
+      left -= pending;
+      conn->write_head = write->next;
+      if (!conn->write_head) conn->write_tail = NULL;
+      ireed_server_free_write(server, write);
+    }
+  }
+  if (conn->failing && !conn->write_head) ireed_conn_close(conn);
+}
+
+// Queues an encoded frame (taking |data|) and writes at once when nothing
+// is ahead of it. A closed connection just frees it.
+static void ireed_conn_send_bytes(ireed_conn_t* conn, uint8_t* data,
+                                  size_t size) {
+  ireed_server_t* server = conn->server;
+  if (!conn->open) {
+    irt_allocator_free(server->allocator, data);
+    return;
+  }
+  ireed_write_t* write = server->free_writes;
+  if (write) {
+    server->free_writes = write->next;
+    --server->free_write_count;
+  } else {
+    irt_status_t status =
+        irt_allocator_malloc(server->allocator, sizeof(*write), (void**)&write);
+    if (!irt_status_is_ok(status)) {
+      irt_status_free(status);
+      irt_allocator_free(server->allocator, data);
+      irt_log(IRT_LOG_ERROR, IREED_LOG,
+              "connection %" PRIu64 ": out of memory queuing a reply",
+              conn->id);
+      ireed_conn_close(conn);  // a reply is lost: never leave a client hanging
+      return;
+    }
+  }
+  write->next = NULL;
+  write->data = data;
+  write->size = size;
+  write->offset = 0;
+  bool idle = conn->write_head == NULL;
+  if (conn->write_tail) {
+    conn->write_tail->next = write;
+  } else {
+    conn->write_head = write;
+  }
+  conn->write_tail = write;
+  conn->write_bytes += size;
+  if (idle) ireed_conn_flush(conn);
+  if (conn->open) ireed_conn_update_poll(conn);
+}
+
+// Encodes and sends |frame|; an encoding failure is sent as an Error.
+static void ireed_conn_send_frame(ireed_conn_t* conn, const Ireed__Frame* frame);
+
+static void ireed_conn_send_error(ireed_conn_t* conn, uint64_t request_id,
+                                  irt_status_t status) {
+  uint8_t* data = NULL;
+  size_t size = 0;
+  irt_status_t encode_status =
+      ireed_encode_error(request_id, status, conn->server->allocator, &data,
+                         &size);
+  irt_status_free(status);
+  if (!irt_status_is_ok(encode_status)) {
+    irt_log_status(IRT_LOG_ERROR, IREED_LOG, "encoding an error reply",
+                   encode_status);
+    irt_status_free(encode_status);
+    ireed_conn_close(conn);
+    return;
+  }
+  ireed_conn_send_bytes(conn, data, size);
+}
+
+static void ireed_conn_send_frame(ireed_conn_t* conn,
+                                  const Ireed__Frame* frame) {
+  uint8_t* data = NULL;
+  size_t size = 0;
+  irt_status_t status = ireed_frame_encode(frame, conn->server->max_frame_size,
+                                           conn->server->allocator, &data,
+                                           &size);
+  if (!irt_status_is_ok(status)) {
+    ireed_conn_send_error(conn, frame->request_id, status);
+    return;
+  }
+  ireed_conn_send_bytes(conn, data, size);
+}
+
+// Sends an Error and closes the connection once it is written.
+static void ireed_conn_fail(ireed_conn_t* conn, uint64_t request_id,
+                            irt_status_t status) {
+  char text[256];
+  irt_status_format_brief(status, text, sizeof(text));
+  irt_log(IRT_LOG_WARNING, IREED_LOG, "connection %" PRIu64 ": %s; closing it",
+          conn->id, text);
+  conn->failing = true;
+  ireed_frame_reader_deinitialize(&conn->reader);
+  ireed_frame_reader_initialize(&conn->reader, conn->server->max_frame_size,
+                                conn->server->allocator);
+  ireed_conn_send_error(conn, request_id, status);
+  if (conn->open && !conn->write_head) ireed_conn_close(conn);
+}
+
+//===----------------------------------------------------------------------===//
+// Connections
+//===----------------------------------------------------------------------===//
+
+static bool ireed_conn_paused(const ireed_conn_t* conn) {
+  return conn->in_flight >= IREED_CONNECTION_MAX_IN_FLIGHT ||
+         conn->write_bytes >= IREED_CONNECTION_MAX_QUEUED_BYTES;
+}
+
+static void ireed_conn_on_poll(uv_poll_t* handle, int status, int events);
+
+static void ireed_conn_update_poll(ireed_conn_t* conn) {
+  if (!conn->open) return;
+  int events = 0;
+  // A failing connection still reads (and drops) input to notice the close.
+  if (conn->failing || !ireed_conn_paused(conn)) events |= UV_READABLE;
+  if (conn->write_head) events |= UV_WRITABLE;
+  if (events == conn->events) return;
+  conn->events = events;
+  if (events) {
+    uv_poll_start(&conn->poll, events, ireed_conn_on_poll);
+  } else {
+    uv_poll_stop(&conn->poll);
+  }
+}
+
+static void ireed_conn_on_closed(uv_handle_t* handle) {
+  ireed_conn_t* conn = handle->data;
+  close(conn->fd);
+  ireed_conn_unref(conn);
+}
+
+static void ireed_conn_close(ireed_conn_t* conn) {
+  if (!conn->open) return;
+  ireed_server_t* server = conn->server;
+  conn->open = false;
+  irt_log(IRT_LOG_DEBUG, IREED_LOG, "connection %" PRIu64 " closed", conn->id);
+  if (conn->prev) {
+    conn->prev->next = conn->next;
+  } else {
+    server->connections = conn->next;
+  }
+  if (conn->next) conn->next->prev = conn->prev;
+  --server->connection_count;
+  while (conn->write_head) {
+    ireed_write_t* write = conn->write_head;
+    conn->write_head = write->next;
+    ireed_server_free_write(server, write);
+  }
+  conn->write_tail = NULL;
+  conn->write_bytes = 0;
+  for (size_t i = 0; i < conn->fd_count; ++i) close(conn->fds[i]);
+  conn->fd_count = 0;
+  // In-flight invocations hold their own region references.
+  ireed_region_table_deinitialize(&conn->regions);
+  ireed_frame_reader_deinitialize(&conn->reader);
+  uv_close((uv_handle_t*)&conn->poll, ireed_conn_on_closed);
+}
+
+static void ireed_conn_handle(ireed_conn_t* conn, Ireed__Frame* frame);
+
+// Handles the complete frames already received, while not paused.
+static void ireed_conn_process(ireed_conn_t* conn) {
+  while (conn->open && !conn->failing && !ireed_conn_paused(conn)) {
+    Ireed__Frame* frame = NULL;
+    irt_status_t status = ireed_frame_reader_next(&conn->reader, &frame);
+    if (!irt_status_is_ok(status)) {
+      ireed_conn_fail(conn, 0, status);
+      return;
+    }
+    if (!frame) return;
+    ireed_conn_handle(conn, frame);
+  }
+}
+
+static void ireed_conn_resume(ireed_conn_t* conn) {
+  ireed_conn_process(conn);
+  ireed_conn_update_poll(conn);
+}
+
+// Moves the descriptors of |message| into the connection's FIFO. False when
+// they do not fit (they are closed).
+static bool ireed_conn_take_fds(ireed_conn_t* conn, struct msghdr* message) {
+  bool ok = (message->msg_flags & MSG_CTRUNC) == 0;
+  for (struct cmsghdr* header = CMSG_FIRSTHDR(message); header;
+       header = CMSG_NXTHDR(message, header)) {
+    if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) {
+      continue;
+    }
+    size_t count = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    const uint8_t* data = CMSG_DATA(header);
+    for (size_t i = 0; i < count; ++i) {
+      int fd;
+      memcpy(&fd, data + i * sizeof(int), sizeof(int));
+      if (ok && !conn->failing &&
+          conn->fd_count < IREED_CONNECTION_MAX_PENDING_FDS) {
+        conn->fds[conn->fd_count++] = fd;
+      } else {
+        close(fd);
+        ok = conn->failing;
+      }
+    }
+  }
+  return ok;
+}
+
+static void ireed_conn_read(ireed_conn_t* conn) {
+  ireed_server_t* server = conn->server;
+  for (int round = 0; round < 16 && conn->open; ++round) {
+    if (!conn->failing && ireed_conn_paused(conn)) break;
+    struct iovec iov = {server->read_buffer, IREED_READ_BUFFER_SIZE};
+    union {
+      struct cmsghdr align;
+      char buffer[CMSG_SPACE(sizeof(int) * IREED_MAX_FDS_PER_READ)];
+    } control;
+    struct msghdr message = {
+        .msg_iov = &iov,
+        .msg_iovlen = 1,
+        .msg_control = control.buffer,
+        .msg_controllen = sizeof(control.buffer),
+    };
+    ssize_t received =
+        recvmsg(conn->fd, &message, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+    if (received < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      irt_log(IRT_LOG_DEBUG, IREED_LOG, "connection %" PRIu64 ": read: %s",
+              conn->id, strerror(errno));
+      ireed_conn_close(conn);
+      return;
+    }
+    if (!ireed_conn_take_fds(conn, &message)) {
+      ireed_conn_fail(
+          conn, 0,
+          irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
+                          "too many file descriptors received (at most %d "
+                          "may wait for their RegisterShm frames)",
+                          IREED_CONNECTION_MAX_PENDING_FDS));
+      continue;
+    }
+    if (received == 0) {
+      if (conn->reader.size && !conn->failing) {
+        irt_log(IRT_LOG_WARNING, IREED_LOG,
+                "connection %" PRIu64
+                " closed in the middle of a frame (%zu bytes of it received)",
+                conn->id, conn->reader.size);
+      }
+      ireed_conn_close(conn);
+      return;
+    }
+    if (conn->failing) continue;  // dropped
+    irt_status_t status = ireed_frame_reader_append(
+        &conn->reader, server->read_buffer, (size_t)received);
+    if (!irt_status_is_ok(status)) {
+      ireed_conn_fail(conn, 0, status);
+      continue;
+    }
+    ireed_conn_process(conn);
+    if ((size_t)received < IREED_READ_BUFFER_SIZE) break;
+  }
+}
+
+static void ireed_conn_on_poll(uv_poll_t* handle, int status, int events) {
+  ireed_conn_t* conn = handle->data;
+  if (status < 0) {
+    irt_log(IRT_LOG_DEBUG, IREED_LOG, "connection %" PRIu64 ": poll: %s",
+            conn->id, uv_strerror(status));
+    ireed_conn_close(conn);
+    return;
+  }
+  if ((events & UV_WRITABLE) && conn->open) ireed_conn_flush(conn);
+  if ((events & UV_READABLE) && conn->open) ireed_conn_read(conn);
+  if (conn->open) ireed_conn_resume(conn);
+}
+
+static void ireed_server_accept_one(ireed_server_t* server, int fd) {
+  ireed_conn_t* conn = NULL;
+  irt_status_t status =
+      irt_allocator_calloc(server->allocator, sizeof(*conn), (void**)&conn);
+  if (!irt_status_is_ok(status)) {
+    irt_log_status(IRT_LOG_ERROR, IREED_LOG, "accepting a connection", status);
+    irt_status_free(status);
+    close(fd);
+    return;
+  }
+  int error = uv_poll_init(server->loop, &conn->poll, fd);
+  if (error) {
+    irt_log(IRT_LOG_ERROR, IREED_LOG, "accepting a connection: %s",
+            uv_strerror(error));
+    irt_allocator_free(server->allocator, conn);
+    close(fd);
+    return;
+  }
+  conn->poll.data = conn;
+  conn->server = server;
+  conn->id = ++server->next_connection_id;
+  conn->fd = fd;
+  conn->refs = 1;
+  conn->open = true;
+  ireed_frame_reader_initialize(&conn->reader, server->max_frame_size,
+                                server->allocator);
+  ireed_region_table_initialize(&conn->regions, server->allocator);
+  conn->next = server->connections;
+  if (conn->next) conn->next->prev = conn;
+  server->connections = conn;
+  ++server->connection_count;
+  if (irt_log_enabled(IRT_LOG_DEBUG)) {
+    struct ucred peer;
+    socklen_t length = sizeof(peer);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &length) == 0) {
+      irt_log(IRT_LOG_DEBUG, IREED_LOG,
+              "connection %" PRIu64 " from pid %d (uid %u)", conn->id,
+              (int)peer.pid, (unsigned)peer.uid);
+    }
+  }
+  ireed_conn_update_poll(conn);
+}
+
+static void ireed_server_on_listen(uv_poll_t* handle, int status, int events);
+
+static void ireed_server_on_accept_timer(uv_timer_t* timer) {
+  ireed_server_t* server = timer->data;
+  if (!server->stopping) {
+    uv_poll_start(&server->listen_poll, UV_READABLE, ireed_server_on_listen);
+  }
+}
+
+static void ireed_server_on_listen(uv_poll_t* handle, int status, int events) {
+  (void)events;
+  ireed_server_t* server = handle->data;
+  if (status < 0) {
+    irt_log(IRT_LOG_ERROR, IREED_LOG, "listening socket: %s",
+            uv_strerror(status));
+    return;
+  }
+  for (;;) {
+    int fd = accept4(server->listen_fd, NULL, NULL,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      ireed_server_accept_one(server, fd);
+      continue;
+    }
+    if (errno == EINTR || errno == ECONNABORTED) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+    // Out of descriptors or memory: pause accepting instead of spinning.
+    irt_log(IRT_LOG_WARNING, IREED_LOG,
+            "cannot accept connections: %s; retrying in %d ms",
+            strerror(errno), IREED_ACCEPT_RETRY_MS);
+    uv_poll_stop(&server->listen_poll);
+    uv_timer_start(&server->accept_timer, ireed_server_on_accept_timer,
+                   IREED_ACCEPT_RETRY_MS, 0);
+    return;
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Models
+//===----------------------------------------------------------------------===//
+
+static ireed_model_entry_t* ireed_server_find_model(ireed_server_t* server,
+                                                    const char* name) {
+  for (ireed_model_entry_t* entry = server->models; entry;
+       entry = entry->next) {
+    if (strcmp(entry->name, name) == 0) return entry;
+  }
+  return NULL;
+}
+
+static void ireed_server_remove_model(ireed_server_t* server,
+                                      ireed_model_entry_t* entry) {
+  for (ireed_model_entry_t** link = &server->models; *link;
+       link = &(*link)->next) {
+    if (*link == entry) {
+      *link = entry->next;
+      break;
+    }
+  }
+  irt_allocator_free(server->allocator, entry->job);
+  ireed_model_entry_destroy(entry);
+}
+
+static irt_status_t ireed_add_waiter(ireed_conn_t* conn,
+                                     ireed_model_entry_t* entry,
+                                     uint64_t request_id) {
+  ireed_waiter_t* waiter = NULL;
+  IRT_RETURN_IF_ERROR(irt_allocator_malloc(conn->server->allocator,
+                                           sizeof(*waiter), (void**)&waiter));
+  waiter->conn = conn;
+  waiter->request_id = request_id;
+  waiter->next = NULL;
+  // Appended: replies go out in request order.
+  ireed_waiter_t** link = (ireed_waiter_t**)&entry->waiters;
+  while (*link) link = &(*link)->next;
+  *link = waiter;
+  ireed_conn_ref(conn);
+  return IRT_OK;
+}
+
+// Answers every waiter of |entry|: with |frame| (its request_id replaced)
+// when |status| is OK, else with an Error of |status| (consumed).
+static void ireed_answer_waiters(ireed_server_t* server,
+                                 ireed_model_entry_t* entry,
+                                 Ireed__Frame* frame, irt_status_t status) {
+  ireed_waiter_t* waiter = entry->waiters;
+  entry->waiters = NULL;
+  while (waiter) {
+    ireed_waiter_t* next = waiter->next;
+    if (waiter->conn->open) {
+      if (irt_status_is_ok(status)) {
+        frame->request_id = waiter->request_id;
+        ireed_conn_send_frame(waiter->conn, frame);
+      } else {
+        ireed_conn_send_error(waiter->conn, waiter->request_id,
+                              irt_status_clone(status));
+      }
+    }
+    ireed_conn_unref(waiter->conn);
+    irt_allocator_free(server->allocator, waiter);
+    waiter = next;
+  }
+  irt_status_free(status);
+}
+
+typedef struct ireed_model_job_s {
+  ireed_server_job_t job;
+  ireed_model_entry_t* entry;
+  irt_status_t status;
+  uint64_t start_ns;
+} ireed_model_job_t;
+
+static void ireed_load_run(ireed_job_t* base, ireed_worker_t* worker) {
+  (void)worker;
+  ireed_model_job_t* job = (ireed_model_job_t*)base;
+  ireed_server_t* server = job->job.server;
+  job->status = ireed_model_entry_load(job->entry, server->runtime,
+                                       server->allocator);
+  ireed_server_post(&job->job);
+}
+
+static void ireed_load_complete(ireed_server_job_t* base) {
+  ireed_model_job_t* job = (ireed_model_job_t*)base;
+  ireed_server_t* server = base->server;
+  ireed_model_entry_t* entry = job->entry;
+  irt_status_t status = job->status;
+  job->status = IRT_OK;
+  uint64_t load_ms = (ireed_now_ns() - job->start_ns) / 1000000u;
+  if (!irt_status_is_ok(status)) {
+    irt_log_status(IRT_LOG_WARNING, IREED_LOG, "load failed", status);
+    ireed_answer_waiters(server, entry, NULL, status);
+    ireed_server_remove_model(server, entry);
+  } else {
+    entry->state = IREED_MODEL_READY;
+    irt_log(IRT_LOG_INFO, IREED_LOG,
+            "model '%s' loaded on %s in %" PRIu64
+            " ms: %zu module%s, %zu parameter archive%s, %zu function%s",
+            entry->name, entry->device, load_ms, entry->module_count,
+            entry->module_count == 1 ? "" : "s", entry->parameter_count,
+            entry->parameter_count == 1 ? "" : "s", entry->function_count,
+            entry->function_count == 1 ? "" : "s");
+    Ireed__ModelInfo info;
+    ireed_model_entry_info(entry, &info);
+    Ireed__LoadModelReply reply = IREED__LOAD_MODEL_REPLY__INIT;
+    reply.model = &info;
+    Ireed__Frame frame = IREED__FRAME__INIT;
+    frame.body_case = IREED__FRAME__BODY_LOAD_MODEL_REPLY;
+    frame.load_model_reply = &reply;
+    ireed_answer_waiters(server, entry, &frame, IRT_OK);
+  }
+  ireed_server_job_done(server);
+}
+
+static void ireed_release_run(ireed_job_t* base, ireed_worker_t* worker) {
+  (void)worker;
+  ireed_model_job_t* job = (ireed_model_job_t*)base;
+  // Destroying the context runs `__deinit` and may wait for the device.
+  irsess_model_release(job->entry->model);
+  job->entry->model = NULL;
+  ireed_server_post(&job->job);
+}
+
+static void ireed_release_complete(ireed_server_job_t* base) {
+  ireed_model_job_t* job = (ireed_model_job_t*)base;
+  ireed_server_t* server = base->server;
+  ireed_model_entry_t* entry = job->entry;
+  irt_log(IRT_LOG_INFO, IREED_LOG, "model '%s' unloaded", entry->name);
+  Ireed__UnloadModelReply reply = IREED__UNLOAD_MODEL_REPLY__INIT;
+  Ireed__Frame frame = IREED__FRAME__INIT;
+  frame.body_case = IREED__FRAME__BODY_UNLOAD_MODEL_REPLY;
+  frame.unload_model_reply = &reply;
+  ireed_answer_waiters(server, entry, &frame, IRT_OK);
+  ireed_server_remove_model(server, entry);
+  ireed_server_job_done(server);
+}
+
+static void ireed_server_submit_model_job(
+    ireed_server_t* server, ireed_model_entry_t* entry,
+    void (*run)(ireed_job_t*, ireed_worker_t*),
+    void (*complete)(ireed_server_job_t*)) {
+  ireed_model_job_t* job = entry->job;
+  job->entry = entry;
+  job->status = IRT_OK;
+  job->start_ns = ireed_now_ns();
+  ireed_server_submit(server, &job->job, run, complete);
+}
+
+// The entry has no invocation left: release its model if it is unloading.
+static void ireed_server_entry_idle(ireed_server_t* server,
+                                    ireed_model_entry_t* entry) {
+  if (entry->state == IREED_MODEL_UNLOADING && entry->in_flight == 0) {
+    ireed_server_submit_model_job(server, entry, ireed_release_run,
+                                  ireed_release_complete);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Requests
+//===----------------------------------------------------------------------===//
+
+static void ireed_handle_hello(ireed_conn_t* conn, const Ireed__Frame* frame) {
+  const Ireed__Hello* hello = frame->hello;
+  if (conn->hello) {
+    ireed_conn_send_error(conn, frame->request_id,
+                          irt_make_status(IRT_STATUS_FAILED_PRECONDITION,
+                                          "Hello was already exchanged"));
+    return;
+  }
+  if (hello->protocol_major != IREED__PROTOCOL_VERSION__PROTOCOL_VERSION_MAJOR) {
+    ireed_conn_fail(
+        conn, frame->request_id,
+        irt_make_status(IRT_STATUS_INCOMPATIBLE,
+                        "protocol major version %u is not supported; ireed %s "
+                        "speaks version %d",
+                        hello->protocol_major, irt_version_string(),
+                        IREED__PROTOCOL_VERSION__PROTOCOL_VERSION_MAJOR));
+    return;
+  }
+  conn->hello = true;
+  irt_log(IRT_LOG_DEBUG, IREED_LOG, "connection %" PRIu64 ": hello from '%s'",
+          conn->id, hello->software);
+  char software[64];
+  snprintf(software, sizeof(software), "ireed %s", irt_version_string());
+  Ireed__Hello reply = IREED__HELLO__INIT;
+  reply.protocol_major = IREED__PROTOCOL_VERSION__PROTOCOL_VERSION_MAJOR;
+  reply.protocol_minor = 0;
+  reply.software = software;
+  reply.max_frame_size = (uint32_t)conn->server->max_frame_size;
+  Ireed__Frame out = IREED__FRAME__INIT;
+  out.request_id = frame->request_id;
+  out.body_case = IREED__FRAME__BODY_HELLO;
+  out.hello = &reply;
+  ireed_conn_send_frame(conn, &out);
+}
+
+static void ireed_handle_load(ireed_conn_t* conn, const Ireed__Frame* frame) {
+  ireed_server_t* server = conn->server;
+  const Ireed__LoadModelRequest* request = frame->load_model;
+  uint64_t request_id = frame->request_id;
+  ireed_model_entry_t* entry = ireed_server_find_model(server, request->name);
+  if (entry && !ireed_model_entry_matches(entry, request)) {
+    ireed_conn_send_error(
+        conn, request_id,
+        irt_make_status(IRT_STATUS_ALREADY_EXISTS,
+                        "model '%s' is already loaded from other files or on "
+                        "another device (device '%s', main module '%s'); "
+                        "unload it first or choose another name",
+                        entry->name, entry->device,
+                        entry->module_paths[entry->module_count - 1]));
+    return;
+  }
+  if (entry && entry->state == IREED_MODEL_UNLOADING) {
+    ireed_conn_send_error(conn, request_id,
+                          irt_make_status(IRT_STATUS_UNAVAILABLE,
+                                          "model '%s' is being unloaded; load "
+                                          "it again once that finished",
+                                          entry->name));
+    return;
+  }
+  if (entry && entry->state == IREED_MODEL_READY) {
+    Ireed__ModelInfo info;
+    ireed_model_entry_info(entry, &info);
+    Ireed__LoadModelReply reply = IREED__LOAD_MODEL_REPLY__INIT;
+    reply.model = &info;
+    Ireed__Frame out = IREED__FRAME__INIT;
+    out.request_id = request_id;
+    out.body_case = IREED__FRAME__BODY_LOAD_MODEL_REPLY;
+    out.load_model_reply = &reply;
+    ireed_conn_send_frame(conn, &out);
+    return;
+  }
+  bool new_entry = entry == NULL;
+  if (new_entry) {
+    irt_status_t status =
+        ireed_model_entry_create(request, server->allocator, &entry);
+    if (irt_status_is_ok(status)) {
+      status = irt_allocator_calloc(server->allocator,
+                                    sizeof(ireed_model_job_t), &entry->job);
+      if (!irt_status_is_ok(status)) ireed_model_entry_destroy(entry);
+    }
+    if (!irt_status_is_ok(status)) {
+      ireed_conn_send_error(conn, request_id, status);
+      return;
+    }
+  }
+  irt_status_t status = ireed_add_waiter(conn, entry, request_id);
+  if (!irt_status_is_ok(status)) {
+    if (new_entry) {
+      irt_allocator_free(server->allocator, entry->job);
+      ireed_model_entry_destroy(entry);
+    }
+    ireed_conn_send_error(conn, request_id, status);
+    return;
+  }
+  if (!new_entry) return;  // answered when the running load finishes
+  entry->next = server->models;
+  server->models = entry;
+  irt_log(IRT_LOG_INFO, IREED_LOG, "loading model '%s' on %s from '%s'",
+          entry->name, entry->device,
+          entry->module_paths[entry->module_count - 1]);
+  ireed_server_submit_model_job(server, entry, ireed_load_run,
+                                ireed_load_complete);
+}
+
+static void ireed_handle_unload(ireed_conn_t* conn, const Ireed__Frame* frame) {
+  ireed_server_t* server = conn->server;
+  const char* name = frame->unload_model->name;
+  ireed_model_entry_t* entry = ireed_server_find_model(server, name);
+  irt_status_t status = IRT_OK;
+  if (!entry) {
+    status = irt_make_status(IRT_STATUS_NOT_FOUND,
+                             "no model named '%s' is loaded", name);
+  } else if (entry->state == IREED_MODEL_LOADING) {
+    status = irt_make_status(IRT_STATUS_FAILED_PRECONDITION,
+                             "model '%s' is still loading; unload it once "
+                             "its load finished",
+                             name);
+  } else {
+    status = ireed_add_waiter(conn, entry, frame->request_id);
+  }
+  if (!irt_status_is_ok(status)) {
+    ireed_conn_send_error(conn, frame->request_id, status);
+    return;
+  }
+  if (entry->state == IREED_MODEL_READY) {
+    // New invocations are refused from now on; the reply waits for the
+    // ones in flight.
+    entry->state = IREED_MODEL_UNLOADING;
+    irt_log(IRT_LOG_INFO, IREED_LOG,
+            "unloading model '%s' (%u invocation%s in flight)", entry->name,
+            entry->in_flight, entry->in_flight == 1 ? "" : "s");
+    ireed_server_entry_idle(server, entry);
+  }
+}
+
+static void ireed_handle_list(ireed_conn_t* conn, const Ireed__Frame* frame) {
+  ireed_server_t* server = conn->server;
+  size_t count = 0;
+  for (ireed_model_entry_t* e = server->models; e; e = e->next) {
+    count += e->state == IREED_MODEL_READY;
+  }
+  Ireed__ModelInfo* infos = NULL;
+  Ireed__ModelInfo** pointers = NULL;
+  irt_status_t status = irt_allocator_calloc_array(
+      server->allocator, count + 1, sizeof(*infos), (void**)&infos);
+  if (irt_status_is_ok(status)) {
+    status = irt_allocator_calloc_array(server->allocator, count + 1,
+                                        sizeof(*pointers), (void**)&pointers);
+  }
+  if (irt_status_is_ok(status)) {
+    size_t i = 0;
+    for (ireed_model_entry_t* e = server->models; e; e = e->next) {
+      if (e->state != IREED_MODEL_READY) continue;
+      ireed_model_entry_info(e, &infos[i]);
+      pointers[i] = &infos[i];
+      ++i;
+    }
+    Ireed__ListModelsReply reply = IREED__LIST_MODELS_REPLY__INIT;
+    reply.n_models = count;
+    reply.models = pointers;
+    Ireed__Frame out = IREED__FRAME__INIT;
+    out.request_id = frame->request_id;
+    out.body_case = IREED__FRAME__BODY_LIST_MODELS_REPLY;
+    out.list_models_reply = &reply;
+    ireed_conn_send_frame(conn, &out);
+  } else {
+    ireed_conn_send_error(conn, frame->request_id, status);
+  }
+  irt_allocator_free(server->allocator, infos);
+  irt_allocator_free(server->allocator, pointers);
+}
+
+static void ireed_handle_status(ireed_conn_t* conn, const Ireed__Frame* frame) {
+  ireed_server_t* server = conn->server;
+  Ireed__DeviceInfo devices[IREED_MAX_DEVICES];
+  Ireed__DeviceInfo* pointers[IREED_MAX_DEVICES];
+  for (size_t i = 0; i < server->device_count; ++i) {
+    ireed__device_info__init(&devices[i]);
+    devices[i].uri = server->devices[i].info.uri;
+    devices[i].name = server->devices[i].info.name;
+    devices[i].detail = server->devices[i].info.detail;
+    devices[i].available = server->devices[i].available;
+    pointers[i] = &devices[i];
+  }
+  uint32_t models = 0;
+  for (ireed_model_entry_t* e = server->models; e; e = e->next) {
+    models += e->state == IREED_MODEL_READY;
+  }
+  char software[64];
+  snprintf(software, sizeof(software), "ireed %s", irt_version_string());
+  Ireed__StatusReply reply = IREED__STATUS_REPLY__INIT;
+  reply.software = software;
+  reply.uptime_ms = (ireed_now_ns() - server->start_ns) / 1000000u;
+  reply.clients = server->connection_count;
+  reply.models = models;
+  reply.n_devices = server->device_count;
+  reply.devices = pointers;
+  Ireed__Frame out = IREED__FRAME__INIT;
+  out.request_id = frame->request_id;
+  out.body_case = IREED__FRAME__BODY_STATUS_REPLY;
+  out.status_reply = &reply;
+  ireed_conn_send_frame(conn, &out);
+}
+
+static void ireed_handle_register(ireed_conn_t* conn,
+                                  const Ireed__Frame* frame) {
+  uint64_t request_id = frame->request_id;
+  if (conn->fd_count == 0) {
+    ireed_conn_send_error(
+        conn, request_id,
+        irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
+                        "RegisterShmRequest came without a file descriptor "
+                        "(send the memfd with SCM_RIGHTS on the sendmsg that "
+                        "carries the frame)"));
+    return;
+  }
+  int fd = conn->fds[0];
+  --conn->fd_count;
+  memmove(conn->fds, conn->fds + 1, conn->fd_count * sizeof(conn->fds[0]));
+  if (conn->regions.count >= IREED_CONNECTION_MAX_REGIONS) {
+    close(fd);
+    ireed_conn_send_error(conn, request_id,
+                          irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
+                                          "a connection may register at most "
+                                          "%d regions",
+                                          IREED_CONNECTION_MAX_REGIONS));
+    return;
+  }
+  ireed_region_t* region = NULL;
+  irt_status_t status =
+      ireed_region_map(fd, frame->register_shm->size, conn->regions.next_id,
+                       conn->server->allocator, &region);
+  close(fd);  // the mapping keeps the memory
+  if (irt_status_is_ok(status)) {
+    status = ireed_region_table_insert(&conn->regions, region);
+    if (!irt_status_is_ok(status)) ireed_region_release(region);
+  }
+  if (!irt_status_is_ok(status)) {
+    ireed_conn_send_error(conn, request_id,
+                          irt_status_annotate(status, "registering a region"));
+    return;
+  }
+  ++conn->regions.next_id;
+  Ireed__RegisterShmReply reply = IREED__REGISTER_SHM_REPLY__INIT;
+  reply.region_id = region->id;
+  Ireed__Frame out = IREED__FRAME__INIT;
+  out.request_id = request_id;
+  out.body_case = IREED__FRAME__BODY_REGISTER_SHM_REPLY;
+  out.register_shm_reply = &reply;
+  ireed_conn_send_frame(conn, &out);
+}
+
+static void ireed_handle_unregister(ireed_conn_t* conn,
+                                    const Ireed__Frame* frame) {
+  uint64_t id = frame->unregister_shm->region_id;
+  if (!ireed_region_table_remove(&conn->regions, id)) {
+    ireed_conn_send_error(conn, frame->request_id,
+                          irt_make_status(IRT_STATUS_NOT_FOUND,
+                                          "no shared-memory region %" PRIu64
+                                          " is registered on this connection",
+                                          id));
+    return;
+  }
+  Ireed__UnregisterShmReply reply = IREED__UNREGISTER_SHM_REPLY__INIT;
+  Ireed__Frame out = IREED__FRAME__INIT;
+  out.request_id = frame->request_id;
+  out.body_case = IREED__FRAME__BODY_UNREGISTER_SHM_REPLY;
+  out.unregister_shm_reply = &reply;
+  ireed_conn_send_frame(conn, &out);
+}
+
+typedef struct ireed_invoke_job_s {
+  ireed_server_job_t job;
+  ireed_conn_t* conn;
+  ireed_model_entry_t* entry;
+  Ireed__Frame* frame;
+  irt_status_t failure;  // not even an Error reply could be encoded
+  ireed_invocation_t invocation;
+  ireed_region_t* regions[];
+} ireed_invoke_job_t;
+
+static void ireed_invoke_run(ireed_job_t* base, ireed_worker_t* worker) {
+  ireed_invoke_job_t* job = (ireed_invoke_job_t*)base;
+  job->failure = ireed_invocation_run(&job->invocation, worker,
+                                      job->job.server->allocator);
+  // Done with the request: drop its regions and bytes here rather than on
+  // the loop (unmapping a large region takes a while).
+  ireed_invocation_release_regions(&job->invocation);
+  ireed__frame__free_unpacked(job->frame, NULL);
+  job->frame = NULL;
+  job->invocation.request = NULL;
+  ireed_server_post(&job->job);
+}
+
+static void ireed_invoke_complete(ireed_server_job_t* base) {
+  ireed_invoke_job_t* job = (ireed_invoke_job_t*)base;
+  ireed_server_t* server = base->server;
+  ireed_conn_t* conn = job->conn;
+  --conn->in_flight;
+  if (job->invocation.reply) {
+    ireed_conn_send_bytes(conn, job->invocation.reply,
+                          job->invocation.reply_size);
+  } else {
+    irt_log_status(IRT_LOG_ERROR, IREED_LOG, "encoding an invocation reply",
+                   job->failure);
+    irt_status_free(job->failure);
+    ireed_conn_close(conn);  // the client sees the close, not a hang
+  }
+  if (conn->open) ireed_conn_resume(conn);
+  ireed_conn_unref(conn);
+  ireed_model_entry_t* entry = job->entry;
+  --entry->in_flight;
+  irt_allocator_free(server->allocator, job);
+  ireed_server_entry_idle(server, entry);
+  ireed_server_job_done(server);
+}
+
+// Takes |frame|.
+static void ireed_handle_invoke(ireed_conn_t* conn, Ireed__Frame* frame) {
+  ireed_server_t* server = conn->server;
+  const Ireed__InvokeRequest* request = frame->invoke;
+  uint64_t request_id = frame->request_id;
+  ireed_model_entry_t* entry = ireed_server_find_model(server, request->model);
+  irt_status_t status = IRT_OK;
+  if (!entry) {
+    status = irt_make_status(IRT_STATUS_NOT_FOUND,
+                             "no model named '%s' is loaded", request->model);
+  } else if (entry->state != IREED_MODEL_READY) {
+    status = irt_make_status(IRT_STATUS_UNAVAILABLE, "model '%s' is %s",
+                             request->model,
+                             entry->state == IREED_MODEL_LOADING
+                                 ? "still loading"
+                                 : "being unloaded");
+  }
+  const irsess_function_t* function = NULL;
+  if (irt_status_is_ok(status)) {
+    status = irsess_model_find_function(
+        entry->model, irt_make_cstring_view(request->function), &function);
+  }
+  ireed_invoke_job_t* job = NULL;
+  if (irt_status_is_ok(status)) {
+    // Room for the most regions a valid request can name; prepare refuses
+    // requests with more inputs or outputs before using the slots.
+    size_t slots = function->arguments.size + function->results.size;
+    status = irt_allocator_malloc(
+        server->allocator, sizeof(*job) + slots * sizeof(job->regions[0]),
+        (void**)&job);
+  }
+  if (irt_status_is_ok(status)) {
+    status = ireed_invocation_prepare(request, function, &conn->regions,
+                                      job->regions);
+  }
+  if (!irt_status_is_ok(status)) {
+    irt_allocator_free(server->allocator, job);
+    ireed__frame__free_unpacked(frame, NULL);
+    ireed_conn_send_error(conn, request_id, status);
+    return;
+  }
+  job->conn = conn;
+  job->entry = entry;
+  job->frame = frame;
+  job->failure = IRT_OK;
+  job->invocation = (ireed_invocation_t){
+      .request_id = request_id,
+      .max_frame_size = server->max_frame_size,
+      .model = entry->model,
+      .function = function,
+      .request = request,
+      .regions = job->regions,
+      .queued_ns = ireed_now_ns(),
+  };
+  ireed_conn_ref(conn);
+  ++conn->in_flight;
+  ++entry->in_flight;
+  ireed_server_submit(server, &job->job, ireed_invoke_run,
+                      ireed_invoke_complete);
+}
+
+// Takes |frame|.
+static void ireed_conn_handle(ireed_conn_t* conn, Ireed__Frame* frame) {
+  if (!conn->hello && frame->body_case != IREED__FRAME__BODY_HELLO) {
+    ireed_conn_fail(conn, frame->request_id,
+                    irt_make_status(IRT_STATUS_FAILED_PRECONDITION,
+                                    "the first frame must be Hello, not %s",
+                                    ireed_body_name(frame->body_case)));
+    ireed__frame__free_unpacked(frame, NULL);
+    return;
+  }
+  switch (frame->body_case) {
+    case IREED__FRAME__BODY_INVOKE:
+      ireed_handle_invoke(conn, frame);
+      return;  // the job owns the frame
+    case IREED__FRAME__BODY_HELLO:
+      ireed_handle_hello(conn, frame);
+      break;
+    case IREED__FRAME__BODY_LOAD_MODEL:
+      ireed_handle_load(conn, frame);
+      break;
+    case IREED__FRAME__BODY_UNLOAD_MODEL:
+      ireed_handle_unload(conn, frame);
+      break;
+    case IREED__FRAME__BODY_LIST_MODELS:
+      ireed_handle_list(conn, frame);
+      break;
+    case IREED__FRAME__BODY_STATUS:
+      ireed_handle_status(conn, frame);
+      break;
+    case IREED__FRAME__BODY_REGISTER_SHM:
+      ireed_handle_register(conn, frame);
+      break;
+    case IREED__FRAME__BODY_UNREGISTER_SHM:
+      ireed_handle_unregister(conn, frame);
+      break;
+    default:
+      ireed_conn_send_error(
+          conn, frame->request_id,
+          irt_make_status(IRT_STATUS_UNIMPLEMENTED,
+                          "ireed does not accept %s from clients",
+                          ireed_body_name(frame->body_case)));
+      break;
+  }
+  ireed__frame__free_unpacked(frame, NULL);
+}
+
+//===----------------------------------------------------------------------===//
+// Server
+//===----------------------------------------------------------------------===//
+
+static void ireed_server_collect_device(void* user_data, bool available,
+                                        const irhal_device_info_t* info) {
+  ireed_server_t* server = user_data;
+  irt_log(IRT_LOG_INFO, IREED_LOG, "device %s: %s%s%s", info->uri,
+          available ? info->name : "unavailable",
+          info->detail[0] ? "; " : "", info->detail);
+  if (server->device_count == IREED_MAX_DEVICES) return;
+  server->devices[server->device_count].available = available;
+  server->devices[server->device_count].info = *info;
+  ++server->device_count;
+}
+
+// True when something accepts connections on |path|.
+static bool ireed_socket_is_live(const struct sockaddr_un* address) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  bool live =
+      connect(fd, (const struct sockaddr*)address, sizeof(*address)) == 0;
+  close(fd);
+  return live;
+}
+
+static irt_status_t ireed_server_listen(ireed_server_t* server,
+                                        const char* path) {
+  struct sockaddr_un address = {.sun_family = AF_UNIX};
+  size_t length = strlen(path);
+  if (length == 0 || length >= sizeof(address.sun_path)) {
+    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
+                           "socket path '%s' must have 1 to %zu bytes", path,
+                           sizeof(address.sun_path) - 1);
+  }
+  memcpy(address.sun_path, path, length);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return irt_make_status(IRT_STATUS_UNAVAILABLE, "socket: %s",
+                           strerror(errno));
+  }
+  int result = bind(fd, (struct sockaddr*)&address, sizeof(address));
+  if (result != 0 && errno == EADDRINUSE) {
+    if (ireed_socket_is_live(&address)) {
+      close(fd);
+      return irt_make_status(IRT_STATUS_ALREADY_EXISTS,
+                             "another daemon is listening on '%s'", path);
+    }
+    irt_log(IRT_LOG_INFO, IREED_LOG, "replacing stale socket '%s'", path);
+    unlink(path);
+    result = bind(fd, (struct sockaddr*)&address, sizeof(address));
+  }
+  if (result != 0 || listen(fd, SOMAXCONN) != 0) {
+    int error = errno;
+    close(fd);
+    return irt_make_status(error == EACCES ? IRT_STATUS_PERMISSION_DENIED
+                                           : IRT_STATUS_UNAVAILABLE,
+                           "cannot listen on '%s': %s", path, strerror(error));
+  }
+  server->listen_fd = fd;
+  return IRT_OK;
+}
+
+static uint32_t ireed_default_worker_count(void) {
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  if (cpus < 1) cpus = 1;
+  // Synchronous exports block their worker on the device's fences while the
+  // device's own threads run the dispatches: two per CPU keep it busy.
+  long count = cpus * 2 < 4 ? 4 : cpus * 2;
+  return (uint32_t)(count > 256 ? 256 : count);
+}
+
+static void ireed_server_free(ireed_server_t* server) {
+  ireed_worker_pool_destroy(server->pool);
+  // The loop is gone and every job finished: releasing the models here
+  // (their `__deinit` may wait for the device) blocks nobody.
+  while (server->models) ireed_server_remove_model(server, server->models);
+  while (server->free_writes) {
+    ireed_write_t* write = server->free_writes;
+    server->free_writes = write->next;
+    irt_allocator_free(server->allocator, write);
+  }
+  if (server->listen_fd >= 0) close(server->listen_fd);
+  pthread_mutex_destroy(&server->completed_mutex);
+  irt_allocator_free(server->allocator, server->read_buffer);
+  irt_allocator_free(server->allocator, server->socket_path);
+  irt_allocator_free(server->allocator, server);
+}
+
+irt_status_t ireed_server_create(uv_loop_t* loop, irsess_runtime_t* runtime,
+                                 const ireed_server_options_t* options,
+                                 irt_allocator_t allocator,
+                                 ireed_server_t** out_server) {
+  *out_server = NULL;
+  ireed_server_t* server = NULL;
+  IRT_RETURN_IF_ERROR(
+      irt_allocator_calloc(allocator, sizeof(*server), (void**)&server));
+  server->loop = loop;
+  server->allocator = allocator;
+  server->runtime = runtime;
+  server->listen_fd = -1;
+  server->start_ns = ireed_now_ns();
+  server->max_frame_size = options->max_frame_size
+                               ? options->max_frame_size
+                               : IREED_FRAME_DEFAULT_MAX_SIZE;
+  if (server->max_frame_size > IREED_FRAME_ABSOLUTE_MAX_SIZE) {
+    server->max_frame_size = IREED_FRAME_ABSOLUTE_MAX_SIZE;
+  }
+  pthread_mutex_init(&server->completed_mutex, NULL);
+  size_t path_length = strlen(options->socket_path);
+  irt_status_t status = irt_allocator_malloc(allocator, path_length + 1,
+                                             (void**)&server->socket_path);
+  if (irt_status_is_ok(status)) {
+    memcpy(server->socket_path, options->socket_path, path_length + 1);
+    status = irt_allocator_malloc(allocator, IREED_READ_BUFFER_SIZE,
+                                  (void**)&server->read_buffer);
+  }
+  if (irt_status_is_ok(status)) {
+    status = ireed_worker_pool_create(options->worker_count
+                                          ? options->worker_count
+                                          : ireed_default_worker_count(),
+                                      allocator, &server->pool);
+  }
+  if (irt_status_is_ok(status)) {
+    status = ireed_server_listen(server, options->socket_path);
+  }
+  if (!irt_status_is_ok(status)) {
+    ireed_server_free(server);
+    return status;
+  }
+  irhal_probe_devices(ireed_server_collect_device, server);
+  uv_async_init(loop, &server->wakeup, ireed_server_on_wakeup);
+  server->wakeup.data = server;
+  uv_timer_init(loop, &server->accept_timer);
+  server->accept_timer.data = server;
+  uv_poll_init(loop, &server->listen_poll, server->listen_fd);
+  server->listen_poll.data = server;
+  uv_poll_start(&server->listen_poll, UV_READABLE, ireed_server_on_listen);
+  irt_log(IRT_LOG_INFO, IREED_LOG,
+          "ireed %s listening on '%s' (%u workers, frames up to %zu bytes)",
+          irt_version_string(), server->socket_path,
+          ireed_worker_pool_size(server->pool), server->max_frame_size);
+  *out_server = server;
+  return IRT_OK;
+}
+
+static void ireed_server_maybe_finish(ireed_server_t* server) {
+  if (!server->stopping || server->finished || server->jobs_in_flight) return;
+  server->finished = true;
+  uv_close((uv_handle_t*)&server->wakeup, NULL);
+}
+
+void ireed_server_stop(ireed_server_t* server) {
+  if (server->stopping) return;
+  server->stopping = true;
+  irt_log(IRT_LOG_INFO, IREED_LOG,
+          "stopping: %u connection%s, %u job%s in flight",
+          server->connection_count, server->connection_count == 1 ? "" : "s",
+          server->jobs_in_flight, server->jobs_in_flight == 1 ? "" : "s");
+  uv_close((uv_handle_t*)&server->listen_poll, NULL);
+  uv_close((uv_handle_t*)&server->accept_timer, NULL);
+  unlink(server->socket_path);
+  while (server->connections) ireed_conn_close(server->connections);
+  ireed_server_maybe_finish(server);
+}
+
+void ireed_server_destroy(ireed_server_t* server) {
+  if (!server) return;
+  ireed_server_free(server);
+}
