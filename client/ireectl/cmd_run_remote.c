@@ -349,16 +349,42 @@ static irt_status_t ireectl_remote_emit_results(
 // Running
 //===----------------------------------------------------------------------===//
 
+// NOT_FOUND listing the model's functions, worded like run --local's.
+static irt_status_t ireectl_remote_no_function(
+    const ireectl_remote_run_options_t* options,
+    const ireeclient_model_info_t* model) {
+  size_t length = 1;
+  for (size_t i = 0; i < model->function_count; ++i) {
+    length += strlen(model->functions[i].name) + 2;
+  }
+  char* names = malloc(length);
+  if (!names) {
+    return irt_make_status(IRT_STATUS_NOT_FOUND, "no function '%s'",
+                           options->function);
+  }
+  names[0] = '\0';
+  for (size_t i = 0; i < model->function_count; ++i) {
+    if (i) strcat(names, ", ");
+    strcat(names, model->functions[i].name);
+  }
+  irt_status_t status =
+      options->model
+          ? irt_make_status(IRT_STATUS_NOT_FOUND,
+                            "no function '%s' in model '%s' (functions: %s)",
+                            options->function, model->name, names)
+          : irt_make_status(IRT_STATUS_NOT_FOUND,
+                            "no function '%s' in the model (functions: %s)",
+                            options->function, names);
+  free(names);
+  return status;
+}
+
 static irt_status_t ireectl_remote_invoke(
     const ireectl_remote_run_options_t* options,
     ireeclient_connection_t* connection, const ireeclient_model_info_t* model) {
   const ireeclient_function_info_t* function =
       ireeclient_model_find_function(model, options->function);
-  if (!function) {
-    return irt_make_status(IRT_STATUS_NOT_FOUND,
-                           "model '%s' has no function '%s' (see ireectl ps -v)",
-                           model->name, options->function);
-  }
+  if (!function) return ireectl_remote_no_function(options, model);
   ireeclient_invocation_t* invocation = NULL;
   IRT_RETURN_IF_ERROR(ireeclient_invocation_create(connection, model->name,
                                                    function->name, &invocation));

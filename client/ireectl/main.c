@@ -30,7 +30,8 @@ static const ireectl_command_t ireectl_commands[] = {
 static void ireectl_print_usage(FILE* out) {
   fprintf(out,
           "usage: ireectl [--socket PATH] COMMAND [ARGS...]\n\n"
-          "The daemon commands talk to ireed at --socket, $IREED_SOCKET or "
+          "The daemon commands talk to ireed at --socket, $IREED_SOCKET,\n"
+          "$XDG_RUNTIME_DIR/ireed.sock when it exists, or "
           "/run/ireed/ireed.sock.\n\ncommands:\n");
   for (size_t i = 0; i < IREECTL_COMMAND_COUNT; ++i) {
     fprintf(out, "  %-10s %s\n", ireectl_commands[i].name,

@@ -499,12 +499,31 @@ irt_status_t ireeclient_connect_fd(int fd, const ireeclient_options_t* options,
   return IRT_OK;
 }
 
+// The socket to connect to: the options', $IREED_SOCKET, a per-user daemon's
+// ($XDG_RUNTIME_DIR/ireed.sock, where ireed listens when not run as root)
+// when that socket exists, else the system daemon's.
+static const char* ireeclient_socket_path(const ireeclient_options_t* options,
+                                          char* buffer, size_t capacity) {
+  const char* path = options ? options->socket_path : NULL;
+  if (path && *path) return path;
+  path = getenv("IREED_SOCKET");
+  if (path && *path) return path;
+  const char* runtime_dir = getenv("XDG_RUNTIME_DIR");
+  if (runtime_dir && *runtime_dir) {
+    int length = snprintf(buffer, capacity, "%s/ireed.sock", runtime_dir);
+    if (length > 0 && (size_t)length < capacity && access(buffer, F_OK) == 0) {
+      return buffer;
+    }
+  }
+  return IREECLIENT_DEFAULT_SOCKET;
+}
+
 irt_status_t ireeclient_connect(const ireeclient_options_t* options,
                                 ireeclient_connection_t** out_connection) {
   *out_connection = NULL;
-  const char* path = options ? options->socket_path : NULL;
-  if (!path || !*path) path = getenv("IREED_SOCKET");
-  if (!path || !*path) path = IREECLIENT_DEFAULT_SOCKET;
+  char user_socket[sizeof(((struct sockaddr_un*)0)->sun_path) + 32];
+  const char* path = ireeclient_socket_path(options, user_socket,
+                                            sizeof(user_socket));
   struct sockaddr_un address = {.sun_family = AF_UNIX};
   if (strlen(path) >= sizeof(address.sun_path)) {
     return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,

@@ -47,7 +47,9 @@ extern "C" {
 
 #define IREECLIENT_API __attribute__((visibility("default")))
 
-// The socket used when neither the options nor $IREED_SOCKET name one.
+// The system daemon's socket: used when neither the options nor
+// $IREED_SOCKET name one and no per-user daemon listens at
+// $XDG_RUNTIME_DIR/ireed.sock.
 #define IREECLIENT_DEFAULT_SOCKET "/run/ireed/ireed.sock"
 // Tensors of at least this many bytes travel in shared memory by default.
 #define IREECLIENT_DEFAULT_INLINE_THRESHOLD (64u * 1024u)
@@ -72,7 +74,8 @@ typedef struct ireeclient_invocation_s ireeclient_invocation_t;
 //===----------------------------------------------------------------------===//
 
 typedef struct ireeclient_options_s {
-  // The daemon's socket; NULL: $IREED_SOCKET, else IREECLIENT_DEFAULT_SOCKET.
+  // The daemon's socket; NULL: $IREED_SOCKET, else
+  // $XDG_RUNTIME_DIR/ireed.sock if it exists, else IREECLIENT_DEFAULT_SOCKET.
   const char* socket_path;
   // Hello.software; NULL: "libireeclient <version>".
   const char* software;
