@@ -49,3 +49,33 @@ ireed_build() {
   ireed_log "building $dir"
   ninja -C "$dir" >&2 || ireed_die "build failed"
 }
+
+# ireed_start_daemon DIR SOCKET [IREED_OPTIONS...]: starts DIR/daemon/ireed
+# on SOCKET in the background and waits (up to 20 s) until it listens.
+# Sets IREED_DAEMON_PID; stop it with ireed_stop_daemon.
+ireed_start_daemon() {
+  local dir=$1 socket=$2; shift 2
+  rm -f "$socket"
+  "$IREED_ROOT/$dir/daemon/ireed" --socket="$socket" "$@" &
+  IREED_DAEMON_PID=$!
+  local tries=0
+  until [ -S "$socket" ]; do
+    if ! kill -0 "$IREED_DAEMON_PID" 2>/dev/null || [ $tries -ge 200 ]; then
+      ireed_stop_daemon
+      return 1
+    fi
+    sleep 0.1
+    tries=$((tries + 1))
+  done
+}
+
+# Stops the daemon ireed_start_daemon started (SIGTERM: a clean shutdown)
+# and waits for it; returns its exit status.
+ireed_stop_daemon() {
+  [ -n "${IREED_DAEMON_PID:-}" ] || return 0
+  kill -TERM "$IREED_DAEMON_PID" 2>/dev/null
+  wait "$IREED_DAEMON_PID"
+  local rc=$?
+  IREED_DAEMON_PID=
+  return $rc
+}
