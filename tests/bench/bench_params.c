@@ -28,11 +28,11 @@
 #include "hal/file_transfer.h"
 #include "runtime/modules/hal/hal_module.h"
 #include "runtime/modules/io_parameters/io_parameters_module.h"
-#include "runtime/vm/builder/module_builder.h"
 #include "runtime/vm/bytecode/bytecode_module.h"
 #include "runtime/vm/context.h"
 #include "runtime/vm/invoke.h"
 #include "tests/hal_staging/discrete_device.h"
+#include "tests/hal_staging/params_module.h"
 
 #define MIB ((uint64_t)1 << 20)
 #define LOAD_RUNS 5
@@ -165,183 +165,6 @@ static bool run_params_create(const char* ireectl) {
 }
 
 //===----------------------------------------------------------------------===//
-// The module
-//===----------------------------------------------------------------------===//
-
-#define I32(n) irvm_reg_i32(n)
-#define I64(n) irvm_reg_i64(n)
-#define REF(n) irvm_reg_ref(n)
-#define MOVE(n) irvm_reg_ref_move(n)
-
-enum {
-  kBufferLoad,
-  kDevicesCount,
-  kDevicesGet,
-  kFenceCreate,
-  kFenceAwait,
-  kParametersLoad,
-  kImportCount,
-};
-
-// Imports with the cconvs iree-compile v3.11 gives them (scale.vmfb).
-static const struct {
-  const char* name;
-  const char* cconv;
-} kImports[kImportCount] = {
-    [kBufferLoad] = {"hal.buffer.load", "0rIi_i"},
-    [kDevicesCount] = {"hal.devices.count", "0v_i"},
-    [kDevicesGet] = {"hal.devices.get", "0i_r"},
-    [kFenceCreate] = {"hal.fence.create", "0rI_r"},
-    [kFenceAwait] = {"hal.fence.await", "0iICrD_i"},
-    [kParametersLoad] = {"io_parameters.load", "0rIrrrIiirrr_r"},
-};
-
-typedef struct module_types_s {
-  irvm_type_t device, buffer;
-} module_types_t;
-
-typedef struct module_rodata_s {
-  uint32_t scope, key_table, key_data, spans;
-} module_rodata_t;
-
-// __init: device 0 into @gref0, then, like scale.vmfb,
-//   %list = io_parameters.load(%device, -1, null, %fence, "model", -1,
-//                              0x30, 0x80C03, key_table, "weight", spans)
-// awaited, its buffer stored in @gref1.
-static irt_status_t define_init(irvm_module_builder_t* b,
-                                const module_types_t* types,
-                                const module_rodata_t* rodata) {
-  irvm_function_builder_t* fn = NULL;
-  IRT_RETURN_IF_ERROR(
-      irvm_module_builder_begin_exported_function(b, "__init", "0v_v", &fn));
-  irvm_label_t have_device, no_device, resume, ok, failed;
-  IRT_RETURN_IF_ERROR(irvm_fn_new_label(fn, &have_device));
-  IRT_RETURN_IF_ERROR(irvm_fn_new_label(fn, &no_device));
-  IRT_RETURN_IF_ERROR(irvm_fn_new_label(fn, &resume));
-  IRT_RETURN_IF_ERROR(irvm_fn_new_label(fn, &ok));
-  IRT_RETURN_IF_ERROR(irvm_fn_new_label(fn, &failed));
-  IRT_RETURN_IF_ERROR(irvm_fn_op1(fn, IRVM_INSN_CONST_I32_ZERO, I32(0)));
-  IRT_RETURN_IF_ERROR(irvm_fn_const_i64(fn, I64(2), -1));  // affinities
-  IRT_RETURN_IF_ERROR(irvm_fn_op1(fn, IRVM_INSN_CONST_I64_ZERO, I64(4)));
-  IRT_RETURN_IF_ERROR(irvm_fn_const_i32(fn, I32(6), 48));  // DEVICE_LOCAL
-  IRT_RETURN_IF_ERROR(irvm_fn_const_i32(fn, I32(7), 0x80C03));
-  IRT_RETURN_IF_ERROR(irvm_fn_const_i32(fn, I32(8), -1));  // no timeout
-  IRT_RETURN_IF_ERROR(irvm_fn_op1(fn, IRVM_INSN_CONST_REF_ZERO, REF(0)));
-  IRT_RETURN_IF_ERROR(irvm_fn_call(fn, irvm_opnd_import(kDevicesCount), NULL, 0,
-                                   (const irvm_reg_t[]){I32(1)}, 1));
-  IRT_RETURN_IF_ERROR(irvm_fn_cond_br(fn, I32(1), have_device, no_device));
-
-  IRT_RETURN_IF_ERROR(irvm_fn_bind_label(fn, no_device));
-  IRT_RETURN_IF_ERROR(irvm_fn_const_i32(fn, I32(9), 18));  // INCOMPATIBLE
-  IRT_RETURN_IF_ERROR(irvm_fn_fail(fn, I32(9), "no HAL device"));
-
-  IRT_RETURN_IF_ERROR(irvm_fn_bind_label(fn, have_device));
-  IRT_RETURN_IF_ERROR(irvm_fn_call(fn, irvm_opnd_import(kDevicesGet),
-                                   (const irvm_reg_t[]){I32(0)}, 1,
-                                   (const irvm_reg_t[]){REF(1)}, 1));
-  IRT_RETURN_IF_ERROR(
-      IRVM_EMIT(fn, IRVM_INSN_GLOBAL_STORE_REF, irvm_opnd_global_ref(0),
-                irvm_opnd_type(types->device), irvm_opnd_ref(1)));
-  IRT_RETURN_IF_ERROR(irvm_fn_call(fn, irvm_opnd_import(kFenceCreate),
-                                   (const irvm_reg_t[]){REF(1), I64(4)}, 2,
-                                   (const irvm_reg_t[]){REF(2)}, 1));
-  const uint32_t strings[4] = {rodata->scope, rodata->key_table,
-                               rodata->key_data, rodata->spans};
-  for (uint16_t i = 0; i < 4; ++i) {
-    IRT_RETURN_IF_ERROR(IRVM_EMIT(fn, IRVM_INSN_CONST_REF_RODATA,
-                                  irvm_opnd_rodata(strings[i]),
-                                  irvm_opnd_ref((uint16_t)(3 + i))));
-  }
-  IRT_RETURN_IF_ERROR(irvm_fn_call(
-      fn, irvm_opnd_import(kParametersLoad),
-      (const irvm_reg_t[]){MOVE(1), I64(2), MOVE(0), REF(2), MOVE(3), I64(2),
-                           I32(6), I32(7), MOVE(4), MOVE(5), MOVE(6)},
-      11, (const irvm_reg_t[]){REF(7)}, 1));
-  IRT_RETURN_IF_ERROR(IRVM_EMIT(fn, IRVM_INSN_LIST_GET_REF, irvm_opnd_ref(7),
-                                irvm_opnd_i32(0), irvm_opnd_type(types->buffer),
-                                irvm_opnd_ref(8)));
-  IRT_RETURN_IF_ERROR(IRVM_EMIT(fn, IRVM_INSN_DISCARD_REFS, IRVM_LIST(REF(7))));
-  IRT_RETURN_IF_ERROR(IRVM_EMIT(
-      fn, IRVM_INSN_CALL_VARIADIC_YIELDABLE, irvm_opnd_import(kFenceAwait),
-      IRVM_SEGMENTS(-1, -1, 1), IRVM_LIST(I32(8), I64(4), MOVE(2)),
-      IRVM_GOTO(resume), IRVM_LIST(I32(9))));
-  IRT_RETURN_IF_ERROR(irvm_fn_bind_label(fn, resume));
-  IRT_RETURN_IF_ERROR(irvm_fn_cond_br(fn, I32(9), failed, ok));
-
-  IRT_RETURN_IF_ERROR(irvm_fn_bind_label(fn, ok));
-  IRT_RETURN_IF_ERROR(
-      IRVM_EMIT(fn, IRVM_INSN_GLOBAL_STORE_REF, irvm_opnd_global_ref(1),
-                irvm_opnd_type(types->buffer), irvm_opnd_ref(8)));
-  IRT_RETURN_IF_ERROR(irvm_fn_return(fn, NULL, 0));
-
-  IRT_RETURN_IF_ERROR(irvm_fn_bind_label(fn, failed));
-  IRT_RETURN_IF_ERROR(IRVM_EMIT(fn, IRVM_INSN_DISCARD_REFS, IRVM_LIST(REF(8))));
-  return irvm_fn_fail(fn, I32(9), "failed to wait on timepoint");
-}
-
-// probe(offset: i64) -> i32: the 4 bytes of the loaded parameter at
-// |offset|, read by the host through hal.buffer.load.
-static irt_status_t define_probe(irvm_module_builder_t* b,
-                                 const module_types_t* types) {
-  irvm_function_builder_t* fn = NULL;
-  IRT_RETURN_IF_ERROR(
-      irvm_module_builder_begin_exported_function(b, "probe", "0I_i", &fn));
-  IRT_RETURN_IF_ERROR(
-      IRVM_EMIT(fn, IRVM_INSN_GLOBAL_LOAD_REF, irvm_opnd_global_ref(1),
-                irvm_opnd_type(types->buffer), irvm_opnd_ref(0)));
-  IRT_RETURN_IF_ERROR(irvm_fn_const_i32(fn, I32(2), 4));
-  IRT_RETURN_IF_ERROR(
-      irvm_fn_call(fn, irvm_opnd_import(kBufferLoad),
-                   (const irvm_reg_t[]){MOVE(0), I64(0), I32(2)}, 3,
-                   (const irvm_reg_t[]){I32(3)}, 1));
-  return irvm_fn_return(fn, (const irvm_reg_t[]){I32(3)}, 1);
-}
-
-static irt_status_t define_module(irvm_module_builder_t* b,
-                                  uint64_t parameter_length) {
-  module_types_t types;
-  irvm_type_t unused;
-  const char* other_types[] = {"i32", "i64", "!hal.fence", "!vm.buffer",
-                               "!vm.list<!vm.ref<!hal.buffer>>"};
-  for (size_t i = 0; i < sizeof(other_types) / sizeof(other_types[0]); ++i) {
-    IRT_RETURN_IF_ERROR(
-        irvm_module_builder_add_type(b, other_types[i], &unused));
-  }
-  IRT_RETURN_IF_ERROR(
-      irvm_module_builder_add_type(b, "!hal.device", &types.device));
-  IRT_RETURN_IF_ERROR(
-      irvm_module_builder_add_type(b, "!hal.buffer", &types.buffer));
-  IRT_RETURN_IF_ERROR(irvm_module_builder_add_dependency(b, "io_parameters", 0,
-                                                         IRVM_FLAG_REQUIRED));
-  IRT_RETURN_IF_ERROR(
-      irvm_module_builder_add_dependency(b, "hal", 6, IRVM_FLAG_REQUIRED));
-  for (uint32_t i = 0; i < kImportCount; ++i) {
-    uint32_t ordinal = 0;
-    IRT_RETURN_IF_ERROR(irvm_module_builder_add_import(
-        b, kImports[i].name, kImports[i].cconv, IRVM_FLAG_REQUIRED, &ordinal));
-  }
-  // The io_parameters ABI buffers (HAL spec 2.2): key table {0, 6}, key
-  // "weight", one span {parameter 0, buffer 0, length}.
-  module_rodata_t rodata;
-  uint8_t key_table[8] = {0, 0, 0, 0, 6, 0, 0, 0};
-  uint8_t spans[24] = {0};
-  for (int i = 0; i < 8; ++i) {
-    spans[16 + i] = (uint8_t)(parameter_length >> (8 * i));
-  }
-  IRT_RETURN_IF_ERROR(
-      irvm_module_builder_add_rodata(b, "model", 5, NULL, &rodata.scope));
-  IRT_RETURN_IF_ERROR(irvm_module_builder_add_rodata(
-      b, key_table, sizeof(key_table), NULL, &rodata.key_table));
-  IRT_RETURN_IF_ERROR(
-      irvm_module_builder_add_rodata(b, "weight", 6, NULL, &rodata.key_data));
-  IRT_RETURN_IF_ERROR(irvm_module_builder_add_rodata(b, spans, sizeof(spans),
-                                                     NULL, &rodata.spans));
-  IRT_RETURN_IF_ERROR(irvm_module_builder_set_module_state(b, 0, 2));
-  IRT_RETURN_IF_ERROR(define_init(b, &types, &rodata));
-  return define_probe(b, &types);
-}
-
-//===----------------------------------------------------------------------===//
 // Loads
 //===----------------------------------------------------------------------===//
 
@@ -430,13 +253,9 @@ static bool bench_load(const char* ireectl, uint64_t length) {
          g_irpa_path, as_mib(info.st_size), length / MIB, create_seconds);
 
   irt_allocator_t allocator = irt_allocator_system();
-  irvm_module_builder_t* b = NULL;
-  CHECK(irvm_module_builder_create(allocator, "bench_params", 0, &b));
-  CHECK(define_module(b, length));
   uint8_t* data = NULL;
   size_t size = 0;
-  CHECK(irvm_module_builder_finish(b, NULL, allocator, &data, &size));
-  irvm_module_builder_destroy(b);
+  CHECK(params_module_build(allocator, length, &data, &size));
   irvm_instance_t* instance = NULL;
   CHECK(irvm_instance_create(allocator, &instance));
   CHECK(irmod_hal_register_types(instance));
