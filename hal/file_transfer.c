@@ -4,10 +4,6 @@
 
 #include "runtime/base/math.h"
 
-// Slots a ring may have: enough to cover any device's copy latency, small
-// enough to keep the ring's bookkeeping on the stack.
-#define IRHAL_STAGING_MAX_DEPTH 64u
-
 // Staging memory (spec 4.3): OPTIMAL_FOR_HOST | DEVICE_VISIBLE, written
 // sequentially by the host for reads; read back (cached) for writes.
 #define IRHAL_STAGING_MEMORY_TYPE                             \
@@ -129,6 +125,15 @@ static void irhal_staging_ring_release(irhal_staging_ring_t* ring) {
   if (ring->staging) irhal_buffer_release(ring->staging);
 }
 
+// Bytes of chunk |index| (the last one may be short).
+static irhal_device_size_t irhal_staging_chunk_length(
+    const irhal_staging_ring_t* ring, uint64_t index) {
+  irhal_device_size_t offset = index * ring->stats.chunk_size;
+  return ring->length - offset < ring->stats.chunk_size
+             ? ring->length - offset
+             : ring->stats.chunk_size;
+}
+
 // Blocks until every copy through |slot| completed; their failure if any.
 static irt_status_t irhal_staging_slot_wait(const irhal_staging_slot_t* slot) {
   return irhal_semaphore_wait(slot->semaphore, slot->value, INT64_MAX);
@@ -157,9 +162,7 @@ static irt_status_t irhal_staging_copy(irhal_staging_ring_t* ring,
   uint32_t slot_index = (uint32_t)(index % ring->stats.depth);
   irhal_staging_slot_t* slot = &ring->slots[slot_index];
   irhal_device_size_t offset = index * ring->stats.chunk_size;
-  irhal_device_size_t length = ring->length - offset < ring->stats.chunk_size
-                                   ? ring->length - offset
-                                   : ring->stats.chunk_size;
+  irhal_device_size_t length = irhal_staging_chunk_length(ring, index);
   irhal_device_size_t slot_offset =
       (irhal_device_size_t)slot_index * ring->stats.chunk_size;
   irhal_fence_t* signal = NULL;
@@ -199,9 +202,7 @@ static irt_status_t irhal_staging_file_io(irhal_staging_ring_t* ring,
                           "device copy through staging slot %" PRIu64,
                           index % ring->stats.depth);
   irhal_device_size_t offset = index * ring->stats.chunk_size;
-  irhal_device_size_t length = ring->length - offset < ring->stats.chunk_size
-                                   ? ring->length - offset
-                                   : ring->stats.chunk_size;
+  irhal_device_size_t length = irhal_staging_chunk_length(ring, index);
   uint64_t file_offset = ring->file_offset + offset;
   IRT_RETURN_IF_ERROR_CTX(
       ring->read

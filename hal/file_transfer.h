@@ -36,6 +36,9 @@
 #define IRHAL_STAGING_DEFAULT_CHUNK_SIZE ((irhal_device_size_t)16 << 20)
 #define IRHAL_STAGING_DEFAULT_DEPTH 4u
 #define IRHAL_STAGING_ALIGNMENT 64u
+// Enough slots to cover any device's copy latency, few enough to keep a
+// transfer's bookkeeping on the caller's stack.
+#define IRHAL_STAGING_MAX_DEPTH 64u
 
 // What one transfer used, for tests and benchmarks.
 typedef struct irhal_staging_stats_s {
@@ -56,8 +59,8 @@ typedef struct irhal_staging_options_s {
   // Bytes per slot: 0 = IRHAL_STAGING_DEFAULT_CHUNK_SIZE, otherwise a
   // multiple of IRHAL_STAGING_ALIGNMENT.
   irhal_device_size_t chunk_size;
-  // Slots: 0 = IRHAL_STAGING_DEFAULT_DEPTH, otherwise at least 2 (one slot
-  // would serialize file I/O and copies).
+  // Slots: 0 = IRHAL_STAGING_DEFAULT_DEPTH, otherwise 2 to
+  // IRHAL_STAGING_MAX_DEPTH (one slot would serialize file I/O and copies).
   uint32_t depth;
   // Optional: filled when the call returns OK.
   irhal_staging_stats_t* stats;
