@@ -1,0 +1,328 @@
+// libireeclient against a real ireed running the bundled sample model
+// (runtime/samples): loads, inline and shared-memory tensors, output
+// regions, concurrent synchronous and asynchronous invocations, and the
+// daemon's own error messages.
+//
+// usage: test_client_daemon IREED SAMPLE.vmfb
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client/lib/ireeclient.h"
+#include "tests/daemon/daemon_testing.h"
+
+static const char* g_ireed;
+static const char* g_sample;
+
+typedef struct fixture_s {
+  ireed_test_daemon_t daemon;
+  ireeclient_connection_t* connection;
+} fixture_t;
+
+static void check_ok(irt_status_t status, const char* what) {
+  if (!status) return;
+  char text[1024];
+  irt_status_format_brief(status, text, sizeof(text));
+  irt_status_free(status);
+  fail_msg("%s: %s", what, text);
+}
+
+static void check_error(irt_status_t status, irt_status_code_t code,
+                        const char* fragment) {
+  char text[1024];
+  irt_status_format_brief(status, text, sizeof(text));
+  if (irt_status_code(status) != code || !strstr(text, fragment)) {
+    fail_msg("expected %s containing '%s', got %s: %s",
+             irt_status_code_string(code), fragment,
+             irt_status_code_string(irt_status_code(status)), text);
+  }
+  irt_status_free(status);
+}
+
+static int setup(void** state) {
+  fixture_t* fixture = calloc(1, sizeof(*fixture));
+  ireed_test_daemon_start(&fixture->daemon, g_ireed, "--log-level=warning",
+                          NULL);
+  ireeclient_options_t options = {.socket_path = fixture->daemon.socket_path};
+  check_ok(ireeclient_connect(&options, &fixture->connection), "connect");
+  const char* paths[1] = {g_sample};
+  ireeclient_load_options_t load = {
+      .name = "sample", .module_paths = paths, .module_count = 1};
+  check_ok(ireeclient_load_model(fixture->connection, &load, NULL), "load");
+  *state = fixture;
+  return 0;
+}
+
+static int teardown(void** state) {
+  fixture_t* fixture = *state;
+  ireeclient_disconnect(fixture->connection);
+  // How cleanly ireed exits is the daemon's tests' business (under LSan a
+  // third-party Vulkan driver's leak makes it exit with 1); a daemon killed
+  // by a signal, though, means these requests crashed it.
+  int exit_status = ireed_test_daemon_stop(&fixture->daemon);
+  free(fixture);
+  return exit_status < 128 ? 0 : -1;
+}
+
+// simple_mul(a, b) with a[i] = i, b[i] = 3 over |count| floats; inputs are
+// copied (inline or staged per the connection's threshold).
+static ireeclient_invocation_t* make_mul(ireeclient_connection_t* connection,
+                                         size_t count) {
+  float* a = malloc(count * sizeof(float));
+  float* b = malloc(count * sizeof(float));
+  for (size_t i = 0; i < count; ++i) {
+    a[i] = (float)i;
+    b[i] = 3.0f;
+  }
+  ireeclient_invocation_t* invocation = NULL;
+  check_ok(ireeclient_invocation_create(connection, "sample", "simple_mul",
+                                        &invocation),
+           "create");
+  const uint64_t shape[1] = {count};
+  check_ok(ireeclient_invocation_add_tensor(
+               invocation, IREECLIENT_ELEMENT_TYPE_FLOAT_32, shape, 1, a,
+               count * sizeof(float)),
+           "input 0");
+  check_ok(ireeclient_invocation_add_tensor(
+               invocation, IREECLIENT_ELEMENT_TYPE_FLOAT_32, shape, 1, b,
+               count * sizeof(float)),
+           "input 1");
+  free(a);
+  free(b);
+  return invocation;
+}
+
+static void check_product(const ireeclient_invocation_t* invocation,
+                          size_t count) {
+  assert_int_equal(ireeclient_invocation_result_count(invocation), 1);
+  ireeclient_value_t value;
+  check_ok(ireeclient_invocation_result(invocation, 0, &value), "result");
+  assert_int_equal(value.type, IREECLIENT_VALUE_TENSOR);
+  assert_int_equal(value.tensor.element_type,
+                   IREECLIENT_ELEMENT_TYPE_FLOAT_32);
+  assert_int_equal(value.tensor.rank, 1);
+  assert_int_equal(value.tensor.shape[0], count);
+  assert_int_equal(value.tensor.byte_length, count * sizeof(float));
+  const float* data = value.tensor.data;
+  for (size_t i = 0; i < count; ++i) {
+    if (data[i] != 3.0f * (float)i) fail_msg("element %zu is %f", i, data[i]);
+  }
+}
+
+static void test_model_info(void** state) {
+  fixture_t* fixture = *state;
+  ireeclient_model_list_t* list = NULL;
+  check_ok(ireeclient_list_models(fixture->connection, &list), "list");
+  assert_int_equal(list->count, 1);
+  const ireeclient_model_info_t* model = &list->models[0];
+  assert_string_equal(model->name, "sample");
+  assert_string_equal(model->device, "local-task");
+  const ireeclient_function_info_t* function =
+      ireeclient_model_find_function(model, "simple_mul");
+  assert_non_null(function);
+  assert_string_equal(function->calling_convention, "0rr_r");
+  assert_non_null(strstr(function->declaration, "tensor<?xf32>"));
+  ireeclient_model_list_free(list);
+
+  ireeclient_server_status_t* status = NULL;
+  check_ok(ireeclient_server_status(fixture->connection, &status), "status");
+  assert_int_equal(status->models, 1);
+  assert_true(status->device_count >= 2);
+  ireeclient_server_status_free(status);
+}
+
+static void test_inline_and_staged(void** state) {
+  fixture_t* fixture = *state;
+  // 4 floats inline; 256 Ki floats (1 MiB each) through staging regions,
+  // twice to reuse them.
+  const size_t counts[] = {4, 256 * 1024, 256 * 1024};
+  for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); ++i) {
+    ireeclient_invocation_t* invocation =
+        make_mul(fixture->connection, counts[i]);
+    check_ok(ireeclient_invoke(invocation), "invoke");
+    check_product(invocation, counts[i]);
+    ireeclient_invocation_destroy(invocation);
+  }
+}
+
+static void test_user_region_in_and_out(void** state) {
+  fixture_t* fixture = *state;
+  const size_t count = 1000;
+  const uint64_t bytes = count * sizeof(float);
+  ireeclient_shm_t* shm = NULL;
+  check_ok(ireeclient_shm_create(fixture->connection, 3 * 4096 + 256, &shm),
+           "shm");
+  uint64_t a_offset = 0, b_offset = 0, out_offset = 0;
+  check_ok(ireeclient_shm_allocate(shm, bytes, &a_offset), "a");
+  check_ok(ireeclient_shm_allocate(shm, bytes, &b_offset), "b");
+  check_ok(ireeclient_shm_allocate(shm, bytes, &out_offset), "out");
+  uint8_t* base = ireeclient_shm_data(shm);
+  float* a = (float*)(base + a_offset);
+  float* b = (float*)(base + b_offset);
+  for (size_t i = 0; i < count; ++i) {
+    a[i] = (float)i;
+    b[i] = 3.0f;
+  }
+  ireeclient_invocation_t* invocation = NULL;
+  check_ok(ireeclient_invocation_create(fixture->connection, "sample",
+                                        "simple_mul", &invocation),
+           "create");
+  const uint64_t shape[1] = {count};
+  check_ok(ireeclient_invocation_add_tensor_shm(
+               invocation, IREECLIENT_ELEMENT_TYPE_FLOAT_32, shape, 1, shm,
+               a_offset, bytes),
+           "a");
+  check_ok(ireeclient_invocation_add_tensor_shm(
+               invocation, IREECLIENT_ELEMENT_TYPE_FLOAT_32, shape, 1, shm,
+               b_offset, bytes),
+           "b");
+  check_ok(ireeclient_invocation_set_output_shm(invocation, 0, shm, out_offset,
+                                                bytes),
+           "output");
+  check_ok(ireeclient_invoke(invocation), "invoke");
+  check_product(invocation, count);
+  ireeclient_value_t value;
+  check_ok(ireeclient_invocation_result(invocation, 0, &value), "result");
+  assert_ptr_equal(value.tensor.data, base + out_offset);
+  ireeclient_invocation_destroy(invocation);
+  ireeclient_shm_release(shm);
+}
+
+#define THREADS 4
+#define PER_THREAD 16
+
+static void* invoke_many(void* arg) {
+  ireeclient_connection_t* connection = arg;
+  for (int i = 0; i < PER_THREAD; ++i) {
+    size_t count = 1 + (size_t)(i * 4099) % 40000;  // inline and staged
+    ireeclient_invocation_t* invocation = make_mul(connection, count);
+    check_ok(ireeclient_invoke(invocation), "invoke");
+    check_product(invocation, count);
+    ireeclient_invocation_destroy(invocation);
+  }
+  return NULL;
+}
+
+static void test_concurrent_sync(void** state) {
+  fixture_t* fixture = *state;
+  pthread_t threads[THREADS];
+  for (int i = 0; i < THREADS; ++i) {
+    assert_int_equal(
+        pthread_create(&threads[i], NULL, invoke_many, fixture->connection),
+        0);
+  }
+  for (int i = 0; i < THREADS; ++i) pthread_join(threads[i], NULL);
+}
+
+typedef struct completion_s {
+  atomic_int done;
+  atomic_int failed;
+} completion_t;
+
+static void on_complete(void* user_data, ireeclient_invocation_t* invocation,
+                        irt_status_t status) {
+  (void)invocation;
+  completion_t* completion = user_data;
+  if (status) atomic_fetch_add(&completion->failed, 1);
+  atomic_fetch_add(&completion->done, 1);
+}
+
+static void test_async_batch(void** state) {
+  fixture_t* fixture = *state;
+  enum { kCount = 32 };
+  ireeclient_invocation_t* invocations[kCount];
+  completion_t completion = {0};
+  for (int i = 0; i < kCount; ++i) {
+    invocations[i] = make_mul(fixture->connection, 64 + (size_t)i);
+    check_ok(ireeclient_invoke_async(invocations[i], on_complete, &completion),
+             "invoke_async");
+  }
+  for (int i = 0; i < kCount; ++i) {
+    check_ok(ireeclient_invocation_wait(invocations[i]), "wait");
+    check_product(invocations[i], 64 + (size_t)i);
+    ireeclient_invocation_destroy(invocations[i]);
+  }
+  assert_int_equal(atomic_load(&completion.done), kCount);
+  assert_int_equal(atomic_load(&completion.failed), 0);
+}
+
+static void test_daemon_errors(void** state) {
+  fixture_t* fixture = *state;
+  ireeclient_invocation_t* invocation = NULL;
+  check_ok(ireeclient_invocation_create(fixture->connection, "sample", "nope",
+                                        &invocation),
+           "create");
+  check_error(ireeclient_invoke(invocation), IRT_STATUS_NOT_FOUND, "nope");
+  ireeclient_invocation_destroy(invocation);
+
+  // Shapes that disagree fail in the module's own assert.
+  check_ok(ireeclient_invocation_create(fixture->connection, "sample",
+                                        "simple_mul", &invocation),
+           "create");
+  const float a[4] = {1, 2, 3, 4};
+  const uint64_t shape4[1] = {4}, shape3[1] = {3};
+  check_ok(ireeclient_invocation_add_tensor(invocation,
+                                            IREECLIENT_ELEMENT_TYPE_FLOAT_32,
+                                            shape4, 1, a, sizeof(a)),
+           "a");
+  check_ok(ireeclient_invocation_add_tensor(invocation,
+                                            IREECLIENT_ELEMENT_TYPE_FLOAT_32,
+                                            shape3, 1, a, 3 * sizeof(float)),
+           "b");
+  check_error(ireeclient_invoke(invocation), IRT_STATUS_INVALID_ARGUMENT,
+              "input1 shape mismatch");
+  ireeclient_invocation_destroy(invocation);
+
+  const char* paths[1] = {"/nonexistent/model.vmfb"};
+  ireeclient_load_options_t load = {
+      .name = "missing", .module_paths = paths, .module_count = 1};
+  check_error(ireeclient_load_model(fixture->connection, &load, NULL),
+              IRT_STATUS_NOT_FOUND, "/nonexistent/model.vmfb");
+  check_error(ireeclient_unload_model(fixture->connection, "missing"),
+              IRT_STATUS_NOT_FOUND, "missing");
+
+  // The connection stays usable after errors.
+  invocation = make_mul(fixture->connection, 8);
+  check_ok(ireeclient_invoke(invocation), "invoke");
+  check_product(invocation, 8);
+  ireeclient_invocation_destroy(invocation);
+  check_ok(ireeclient_unload_model(fixture->connection, "sample"), "unload");
+  ireeclient_model_list_t* list = NULL;
+  check_ok(ireeclient_list_models(fixture->connection, &list), "list");
+  assert_int_equal(list->count, 0);
+  ireeclient_model_list_free(list);
+}
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    fprintf(stderr, "usage: test_client_daemon IREED SAMPLE.vmfb\n");
+    return 2;
+  }
+  g_ireed = argv[1];
+  // The daemon opens modules by absolute path only.
+  g_sample = realpath(argv[2], NULL);
+  if (!g_sample) {
+    fprintf(stderr, "test_client_daemon: no sample model at '%s'\n", argv[2]);
+    return 1;
+  }
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_model_info, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_inline_and_staged, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_user_region_in_and_out, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_concurrent_sync, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_async_batch, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_daemon_errors, setup, teardown),
+  };
+  int failures = cmocka_run_group_tests(tests, NULL, NULL);
+  free((char*)g_sample);
+  return failures;
+}
