@@ -14,7 +14,9 @@
 // invocations may be in flight on one connection at once (replies are
 // matched by request id and may arrive in any order). Completion callbacks
 // run on the connection's receive thread: they must not block on replies of
-// the same connection (no synchronous calls from a callback).
+// the same connection (no synchronous calls and no ireeclient_disconnect
+// from a callback). A shm region's allocator (ireeclient_shm_allocate/reset)
+// is the exception: one thread at a time per region.
 //
 // Sketch:
 //
