@@ -177,11 +177,9 @@ int ireectl_cmd_load(int argc, char** argv) {
     } else if (ireectl_flag_value(argc, argv, &i, "parameters", &value,
                                   &missing)) {
       if (value) parameters[parameter_count++] = value;
-    } else if (ireectl_flag_value(argc, argv, &i, "device", &value,
-                                  &missing)) {
+    } else if (ireectl_flag_value(argc, argv, &i, "device", &value, &missing)) {
       device = value;
-    } else if (ireectl_flag_value(argc, argv, &i, "socket", &value,
-                                  &missing)) {
+    } else if (ireectl_flag_value(argc, argv, &i, "socket", &value, &missing)) {
       ireectl_socket_path = value;
     } else if (argv[i][0] != '-' && !name) {
       name = argv[i];
@@ -248,8 +246,8 @@ static const char kUnloadUsage[] =
 int ireectl_cmd_unload(int argc, char** argv) {
   const char* name = NULL;
   int positional_count = 0;
-  int exit_code = ireectl_parse_simple(argc, argv, kUnloadUsage, NULL, &name,
-                                       1, &positional_count);
+  int exit_code = ireectl_parse_simple(argc, argv, kUnloadUsage, NULL, &name, 1,
+                                       &positional_count);
   if (exit_code >= 0) return exit_code;
   if (!name) {
     return ireectl_usage_error("unload", kUnloadUsage, "no model NAME given");

@@ -79,8 +79,7 @@ static int ireectl_remote_run_parse(int argc, char** argv,
       if (value) options->modules[options->module_count++] = value;
     } else if (ireectl_flag_value(argc, argv, &i, "input", &value, &missing)) {
       if (value) options->inputs[options->input_count++] = value;
-    } else if (ireectl_flag_value(argc, argv, &i, "output", &value,
-                                  &missing)) {
+    } else if (ireectl_flag_value(argc, argv, &i, "output", &value, &missing)) {
       if (value) options->outputs[options->output_count++] = value;
     } else if (ireectl_flag_value(argc, argv, &i, "parameters", &value,
                                   &missing)) {
@@ -88,11 +87,9 @@ static int ireectl_remote_run_parse(int argc, char** argv,
     } else if (ireectl_flag_value(argc, argv, &i, "function", &value,
                                   &missing)) {
       options->function = value;
-    } else if (ireectl_flag_value(argc, argv, &i, "device", &value,
-                                  &missing)) {
+    } else if (ireectl_flag_value(argc, argv, &i, "device", &value, &missing)) {
       options->device = value;
-    } else if (ireectl_flag_value(argc, argv, &i, "socket", &value,
-                                  &missing)) {
+    } else if (ireectl_flag_value(argc, argv, &i, "socket", &value, &missing)) {
       ireectl_socket_path = value;
     } else if (ireectl_flag_value(argc, argv, &i, "output_max_element_count",
                                   &value, &missing)) {
@@ -143,21 +140,21 @@ static void ireectl_remote_run_options_free(
 //===----------------------------------------------------------------------===//
 
 // Replaces |status| with one whose message starts with "--input N: ".
-static irt_status_t ireectl_remote_prefix(irt_status_t status,
-                                          const char* flag, size_t index) {
+static irt_status_t ireectl_remote_prefix(irt_status_t status, const char* flag,
+                                          size_t index) {
   size_t length = irt_status_format_brief(status, NULL, 0);
   char* text = malloc(length + 1);
   if (!text) return status;
   irt_status_format_brief(status, text, length + 1);
-  irt_status_t prefixed = irt_make_status(irt_status_code(status), "%s %zu: %s",
-                                          flag, index, text);
+  irt_status_t prefixed =
+      irt_make_status(irt_status_code(status), "%s %zu: %s", flag, index, text);
   free(text);
   irt_status_free(status);
   return prefixed;
 }
 
-static irt_status_t ireectl_remote_add_input(ireeclient_invocation_t* invocation,
-                                             const irtool_input_t* input) {
+static irt_status_t ireectl_remote_add_input(
+    ireeclient_invocation_t* invocation, const irtool_input_t* input) {
   switch (input->kind) {
     case IRTOOL_INPUT_VALUE:
       switch (input->value.type) {
@@ -386,8 +383,8 @@ static irt_status_t ireectl_remote_invoke(
       ireeclient_model_find_function(model, options->function);
   if (!function) return ireectl_remote_no_function(options, model);
   ireeclient_invocation_t* invocation = NULL;
-  IRT_RETURN_IF_ERROR(ireeclient_invocation_create(connection, model->name,
-                                                   function->name, &invocation));
+  IRT_RETURN_IF_ERROR(ireeclient_invocation_create(
+      connection, model->name, function->name, &invocation));
   irt_status_t status =
       ireectl_remote_add_inputs(options, function, invocation);
   if (!status) {

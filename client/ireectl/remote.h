@@ -39,12 +39,10 @@ typedef struct ireectl_model_source_s {
 
 // Resolves --module paths and --parameters=[SCOPE=]PATH flags (split at the
 // first '=', HAL spec 2.5). On failure nothing is left allocated.
-irt_status_t ireectl_model_source_resolve(const char* const* modules,
-                                          size_t module_count,
-                                          const char* const* parameters,
-                                          size_t parameter_count,
-                                          ireectl_model_source_t* out_source)
-    IRT_MUST_USE;
+irt_status_t ireectl_model_source_resolve(
+    const char* const* modules, size_t module_count,
+    const char* const* parameters, size_t parameter_count,
+    ireectl_model_source_t* out_source) IRT_MUST_USE;
 void ireectl_model_source_free(ireectl_model_source_t* source);
 
 // Prints "ireectl COMMAND: CODE: message" on stderr, frees |status| and

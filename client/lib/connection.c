@@ -1,5 +1,7 @@
 // Connections: the Hello handshake, sending frames (with a file descriptor
 // when asked), and the receive thread that matches replies to requests.
+#include "client/lib/connection.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -9,7 +11,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "client/lib/connection.h"
 #include "runtime/base/version.h"
 
 // How long the daemon may take to answer Hello.
@@ -106,8 +107,7 @@ static irt_status_t ireeclient_send_frame(ireeclient_connection_t* connection,
   uint8_t* data = NULL;
   size_t size = 0;
   IRT_RETURN_IF_ERROR(ireed_frame_encode(frame, connection->max_frame_size,
-                                         irt_allocator_system(), &data,
-                                         &size));
+                                         irt_allocator_system(), &data, &size));
   pthread_mutex_lock(&connection->send_mutex);
   irt_status_t status = ireeclient_send_bytes(connection, data, size, fd);
   pthread_mutex_unlock(&connection->send_mutex);
@@ -200,8 +200,8 @@ void ireeclient_connection_send_detached(ireeclient_connection_t* connection,
   ireeclient_request_t* request = calloc(1, sizeof(*request));
   if (!request) return;  // the daemon cleans up when the connection closes
   request->on_complete = ireeclient_detached_complete;
-  irt_status_t status = ireeclient_connection_send(connection, frame, -1,
-                                                   reply_case, request);
+  irt_status_t status =
+      ireeclient_connection_send(connection, frame, -1, reply_case, request);
   if (status) {
     irt_status_free(status);
     free(request);
@@ -304,7 +304,8 @@ static irt_status_t ireeclient_dispatch(ireeclient_connection_t* connection,
 }
 
 // Reads what is available into |reader|. |*out_closed| on end of stream.
-static irt_status_t ireeclient_receive_some(int fd, ireed_frame_reader_t* reader,
+static irt_status_t ireeclient_receive_some(int fd,
+                                            ireed_frame_reader_t* reader,
                                             uint8_t* buffer, bool* out_closed) {
   *out_closed = false;
   union {
@@ -365,8 +366,7 @@ static void* ireeclient_receive_main(void* arg) {
   ireed_frame_reader_deinitialize(&reader);
   if (closed) {
     pthread_mutex_lock(&connection->mutex);
-    status = connection->broken
-                 ? irt_status_clone(connection->broken)
+    status = connection->broken ? irt_status_clone(connection->broken)
              : connection->last_error
                  ? irt_make_status(IRT_STATUS_UNAVAILABLE,
                                    "ireed closed the connection: %s",
@@ -441,20 +441,20 @@ static irt_status_t ireeclient_handshake(ireeclient_connection_t* connection,
                              (int)reply->body_case);
   } else if (reply->hello->protocol_major !=
              IREED__PROTOCOL_VERSION__PROTOCOL_VERSION_MAJOR) {
-    status = irt_make_status(
-        IRT_STATUS_INCOMPATIBLE,
-        "ireed speaks protocol %u.%u, this client %d.0",
-        reply->hello->protocol_major, reply->hello->protocol_minor,
-        IREED__PROTOCOL_VERSION__PROTOCOL_VERSION_MAJOR);
+    status = irt_make_status(IRT_STATUS_INCOMPATIBLE,
+                             "ireed speaks protocol %u.%u, this client %d.0",
+                             reply->hello->protocol_major,
+                             reply->hello->protocol_minor,
+                             IREED__PROTOCOL_VERSION__PROTOCOL_VERSION_MAJOR);
   } else {
     uint32_t limit = reply->hello->max_frame_size;
     if (limit == 0 || limit > IREED_FRAME_ABSOLUTE_MAX_SIZE) {
-      limit = limit ? IREED_FRAME_ABSOLUTE_MAX_SIZE
-                    : IREED_FRAME_DEFAULT_MAX_SIZE;
+      limit =
+          limit ? IREED_FRAME_ABSOLUTE_MAX_SIZE : IREED_FRAME_DEFAULT_MAX_SIZE;
     }
     connection->max_frame_size = limit;
-    status = ireeclient_strdup(reply->hello->software,
-                               &connection->server_software);
+    status =
+        ireeclient_strdup(reply->hello->software, &connection->server_software);
   }
   ireed__frame__free_unpacked(reply, NULL);
   return status;
@@ -470,9 +470,9 @@ irt_status_t ireeclient_connect_fd(int fd, const ireeclient_options_t* options,
   }
   irt_ref_count_init(&connection->ref_count);
   connection->fd = fd;
-  connection->inline_threshold =
-      options && options->inline_threshold ? options->inline_threshold
-                                           : IREECLIENT_DEFAULT_INLINE_THRESHOLD;
+  connection->inline_threshold = options && options->inline_threshold
+                                     ? options->inline_threshold
+                                     : IREECLIENT_DEFAULT_INLINE_THRESHOLD;
   connection->max_frame_size = IREED_FRAME_DEFAULT_MAX_SIZE;
   connection->next_request_id = 1;
   pthread_mutex_init(&connection->send_mutex, NULL);
@@ -522,8 +522,8 @@ irt_status_t ireeclient_connect(const ireeclient_options_t* options,
                                 ireeclient_connection_t** out_connection) {
   *out_connection = NULL;
   char user_socket[sizeof(((struct sockaddr_un*)0)->sun_path) + 32];
-  const char* path = ireeclient_socket_path(options, user_socket,
-                                            sizeof(user_socket));
+  const char* path =
+      ireeclient_socket_path(options, user_socket, sizeof(user_socket));
   struct sockaddr_un address = {.sun_family = AF_UNIX};
   if (strlen(path) >= sizeof(address.sun_path)) {
     return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,

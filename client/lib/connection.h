@@ -60,7 +60,7 @@ struct ireeclient_shm_s {
   uint8_t* data;
   uint64_t size;
   uint64_t region_id;
-  uint64_t used;  // ireeclient_shm_allocate's bump pointer
+  uint64_t used;                // ireeclient_shm_allocate's bump pointer
   ireeclient_shm_t* next_free;  // staging pool link
 };
 
@@ -70,11 +70,10 @@ void ireeclient_connection_release(ireeclient_connection_t* connection);
 // Sends |frame| (with a fresh request id) and links |request| into the
 // table; |fd| >= 0 travels with it (SCM_RIGHTS). On failure nothing is
 // pending.
-irt_status_t ireeclient_connection_send(ireeclient_connection_t* connection,
-                                        Ireed__Frame* frame, int fd,
-                                        Ireed__Frame__BodyCase reply_case,
-                                        ireeclient_request_t* request)
-    IRT_MUST_USE;
+irt_status_t ireeclient_connection_send(
+    ireeclient_connection_t* connection, Ireed__Frame* frame, int fd,
+    Ireed__Frame__BodyCase reply_case,
+    ireeclient_request_t* request) IRT_MUST_USE;
 
 // Blocks until |request| is done.
 void ireeclient_connection_wait(ireeclient_connection_t* connection,
@@ -93,10 +92,9 @@ void ireeclient_connection_send_detached(ireeclient_connection_t* connection,
                                          Ireed__Frame__BodyCase reply_case);
 
 // A staging region of at least |size| bytes (from the pool, or a new one).
-irt_status_t ireeclient_staging_acquire(ireeclient_connection_t* connection,
-                                        uint64_t size,
-                                        ireeclient_shm_t** out_shm)
-    IRT_MUST_USE;
+irt_status_t ireeclient_staging_acquire(
+    ireeclient_connection_t* connection, uint64_t size,
+    ireeclient_shm_t** out_shm) IRT_MUST_USE;
 // Gives a staging region back to the pool (or releases it when the pool is
 // full). Never blocks on the daemon.
 void ireeclient_staging_release(ireeclient_shm_t* shm);

@@ -149,7 +149,8 @@ static irt_status_t ireeclient_push_input(ireeclient_invocation_t* invocation,
   *out_input = NULL;
   IRT_RETURN_IF_ERROR(ireeclient_check_idle(invocation));
   if (invocation->input_count == invocation->input_capacity) {
-    size_t capacity = invocation->input_capacity ? invocation->input_capacity * 2 : 4;
+    size_t capacity =
+        invocation->input_capacity ? invocation->input_capacity * 2 : 4;
     ireeclient_input_t** inputs =
         realloc(invocation->inputs, capacity * sizeof(*inputs));
     if (!inputs) {
@@ -258,8 +259,8 @@ irt_status_t ireeclient_invocation_add_tensor(
                            (unsigned long long)byte_length);
   }
   ireeclient_input_t* input = NULL;
-  IRT_RETURN_IF_ERROR(ireeclient_push_tensor(invocation, element_type, shape,
-                                             rank, &input));
+  IRT_RETURN_IF_ERROR(
+      ireeclient_push_tensor(invocation, element_type, shape, rank, &input));
   irt_status_t status = IRT_OK;
   if (byte_length >= invocation->connection->inline_threshold) {
     status = ireeclient_staging_acquire(invocation->connection, byte_length,
@@ -294,13 +295,12 @@ static irt_status_t ireeclient_check_slice(
                            what, (unsigned long long)shm->region_id);
   }
   if (!irt_range_fits(offset, length, shm->size)) {
-    return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
-                           "%s: slice [%llu, +%llu) exceeds the %llu bytes of "
-                           "shared-memory region %llu",
-                           what, (unsigned long long)offset,
-                           (unsigned long long)length,
-                           (unsigned long long)shm->size,
-                           (unsigned long long)shm->region_id);
+    return irt_make_status(
+        IRT_STATUS_OUT_OF_RANGE,
+        "%s: slice [%llu, +%llu) exceeds the %llu bytes of "
+        "shared-memory region %llu",
+        what, (unsigned long long)offset, (unsigned long long)length,
+        (unsigned long long)shm->size, (unsigned long long)shm->region_id);
   }
   return IRT_OK;
 }
@@ -312,8 +312,8 @@ irt_status_t ireeclient_invocation_add_tensor_shm(
   IRT_RETURN_IF_ERROR(
       ireeclient_check_slice(invocation, shm, offset, length, "tensor input"));
   ireeclient_input_t* input = NULL;
-  IRT_RETURN_IF_ERROR(ireeclient_push_tensor(invocation, element_type, shape,
-                                             rank, &input));
+  IRT_RETURN_IF_ERROR(
+      ireeclient_push_tensor(invocation, element_type, shape, rank, &input));
   ireeclient_input_set_slice(input, shm->region_id, offset, length);
   return IRT_OK;
 }
@@ -402,9 +402,8 @@ irt_status_t ireeclient_invoke_async(ireeclient_invocation_t* invocation,
   pthread_mutex_unlock(&connection->mutex);
   ireeclient_invocation_clear_results(invocation);
 
-  Ireed__Value** values =
-      calloc(invocation->input_count ? invocation->input_count : 1,
-             sizeof(*values));
+  Ireed__Value** values = calloc(
+      invocation->input_count ? invocation->input_count : 1, sizeof(*values));
   Ireed__OutputTarget** targets =
       calloc(invocation->output_count ? invocation->output_count : 1,
              sizeof(*targets));
@@ -522,8 +521,8 @@ irt_status_t ireeclient_invocation_result(
   size_t count = ireeclient_invocation_result_count(invocation);
   if (index >= count) {
     return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
-                           "result %zu of '%s' requested but it has %zu",
-                           index, invocation->function, count);
+                           "result %zu of '%s' requested but it has %zu", index,
+                           invocation->function, count);
   }
   const Ireed__Value* value = invocation->reply->invoke_reply->outputs[index];
   switch (value->kind_case) {
@@ -554,9 +553,8 @@ irt_status_t ireeclient_invocation_result(
   out_tensor->rank = tensor->n_shape;
   out_tensor->shape = tensor->shape;
   if (tensor->data_case == IREED__TENSOR__DATA_SHM && tensor->shm) {
-    IRT_RETURN_IF_ERROR(ireeclient_result_shm_data(invocation, index,
-                                                   tensor->shm,
-                                                   &out_tensor->data));
+    IRT_RETURN_IF_ERROR(ireeclient_result_shm_data(
+        invocation, index, tensor->shm, &out_tensor->data));
     out_tensor->byte_length = tensor->shm->length;
   } else {
     out_tensor->data = tensor->inline_data.data;

@@ -89,15 +89,15 @@ typedef struct ireeclient_options_s {
 // Connects and exchanges Hello. |options| may be NULL. UNAVAILABLE when
 // nothing listens on the socket, INCOMPATIBLE when the daemon speaks another
 // protocol major version.
-IREECLIENT_API irt_status_t ireeclient_connect(
-    const ireeclient_options_t* options,
-    ireeclient_connection_t** out_connection) IRT_MUST_USE;
+IREECLIENT_API irt_status_t
+ireeclient_connect(const ireeclient_options_t* options,
+                   ireeclient_connection_t** out_connection) IRT_MUST_USE;
 
 // Same over an already connected stream socket |fd| (e.g. one end of a
 // socketpair), which the connection takes over even on failure.
-IREECLIENT_API irt_status_t ireeclient_connect_fd(
-    int fd, const ireeclient_options_t* options,
-    ireeclient_connection_t** out_connection) IRT_MUST_USE;
+IREECLIENT_API irt_status_t
+ireeclient_connect_fd(int fd, const ireeclient_options_t* options,
+                      ireeclient_connection_t** out_connection) IRT_MUST_USE;
 
 // Closes the connection: invocations still in flight complete with
 // CANCELLED. Invocations and regions created on it stay valid objects (their
@@ -157,15 +157,15 @@ typedef struct ireeclient_load_options_s {
 } ireeclient_load_options_t;
 
 // Loads a model. |out_model| (optional) receives a list of one model.
-IREECLIENT_API irt_status_t ireeclient_load_model(
-    ireeclient_connection_t* connection,
-    const ireeclient_load_options_t* options,
-    ireeclient_model_list_t** out_model) IRT_MUST_USE;
+IREECLIENT_API irt_status_t
+ireeclient_load_model(ireeclient_connection_t* connection,
+                      const ireeclient_load_options_t* options,
+                      ireeclient_model_list_t** out_model) IRT_MUST_USE;
 IREECLIENT_API irt_status_t ireeclient_unload_model(
     ireeclient_connection_t* connection, const char* name) IRT_MUST_USE;
-IREECLIENT_API irt_status_t ireeclient_list_models(
-    ireeclient_connection_t* connection,
-    ireeclient_model_list_t** out_list) IRT_MUST_USE;
+IREECLIENT_API irt_status_t
+ireeclient_list_models(ireeclient_connection_t* connection,
+                       ireeclient_model_list_t** out_list) IRT_MUST_USE;
 
 // Finds |function| in |model|: an exact name, or "fn" for "module.fn" and
 // vice versa. NULL when absent.
@@ -189,9 +189,9 @@ typedef struct ireeclient_server_status_s {
   void* storage;  // internal
 } ireeclient_server_status_t;
 
-IREECLIENT_API irt_status_t ireeclient_server_status(
-    ireeclient_connection_t* connection,
-    ireeclient_server_status_t** out_status) IRT_MUST_USE;
+IREECLIENT_API irt_status_t
+ireeclient_server_status(ireeclient_connection_t* connection,
+                         ireeclient_server_status_t** out_status) IRT_MUST_USE;
 IREECLIENT_API void ireeclient_server_status_free(
     ireeclient_server_status_t* status);
 
@@ -201,9 +201,9 @@ IREECLIENT_API void ireeclient_server_status_free(
 
 // A memfd of |size| bytes sealed against shrinking and growing, mapped
 // read-write here and registered with the daemon.
-IREECLIENT_API irt_status_t ireeclient_shm_create(
-    ireeclient_connection_t* connection, uint64_t size,
-    ireeclient_shm_t** out_shm) IRT_MUST_USE;
+IREECLIENT_API irt_status_t
+ireeclient_shm_create(ireeclient_connection_t* connection, uint64_t size,
+                      ireeclient_shm_t** out_shm) IRT_MUST_USE;
 
 // Registers the caller's memfd |fd| (duplicated; the caller keeps |fd|),
 // which must carry F_SEAL_SHRINK and be at least |size| bytes.
@@ -267,8 +267,8 @@ typedef struct ireeclient_value_s {
 // argument order, then it is invoked (any number of times, one at a time).
 IREECLIENT_API irt_status_t ireeclient_invocation_create(
     ireeclient_connection_t* connection, const char* model,
-    const char* function, ireeclient_invocation_t** out_invocation)
-    IRT_MUST_USE;
+    const char* function,
+    ireeclient_invocation_t** out_invocation) IRT_MUST_USE;
 // Waits for an invocation in flight, then frees it. NULL is a no-op. May be
 // called from the invocation's own completion callback.
 IREECLIENT_API void ireeclient_invocation_destroy(
@@ -295,8 +295,8 @@ IREECLIENT_API irt_status_t ireeclient_invocation_add_tensor(
 // The bytes must stay put until the invocation completes.
 IREECLIENT_API irt_status_t ireeclient_invocation_add_tensor_shm(
     ireeclient_invocation_t* invocation, uint32_t element_type,
-    const uint64_t* shape, size_t rank, ireeclient_shm_t* shm,
-    uint64_t offset, uint64_t length) IRT_MUST_USE;
+    const uint64_t* shape, size_t rank, ireeclient_shm_t* shm, uint64_t offset,
+    uint64_t length) IRT_MUST_USE;
 
 // Asks the daemon to write result |index| into |shm| at
 // [offset, offset + length) instead of the reply.
@@ -310,8 +310,8 @@ IREECLIENT_API void ireeclient_invocation_reset(
 
 // Invokes and waits. The result is also what ireeclient_invocation_wait
 // returns afterwards.
-IREECLIENT_API irt_status_t ireeclient_invoke(
-    ireeclient_invocation_t* invocation) IRT_MUST_USE;
+IREECLIENT_API irt_status_t
+ireeclient_invoke(ireeclient_invocation_t* invocation) IRT_MUST_USE;
 
 // Called once when an asynchronous invocation completes, on the
 // connection's receive thread; |status| is borrowed for the call.
@@ -336,8 +336,8 @@ IREECLIENT_API bool ireeclient_invocation_is_done(
 
 // Waits for completion and returns the outcome (a copy each call; OK for an
 // invocation never invoked).
-IREECLIENT_API irt_status_t ireeclient_invocation_wait(
-    ireeclient_invocation_t* invocation) IRT_MUST_USE;
+IREECLIENT_API irt_status_t
+ireeclient_invocation_wait(ireeclient_invocation_t* invocation) IRT_MUST_USE;
 
 // Results of a successful invocation. Tensor data points into the reply or
 // into the caller's region for shm outputs, valid until the invocation is

@@ -109,12 +109,12 @@ irt_status_t ireeclient_load_model(ireeclient_connection_t* connection,
                            "loading a model needs a name and at least one "
                            "module");
   }
-  Ireed__ParameterArchive* archives = calloc(
-      options->parameter_count ? options->parameter_count : 1,
-      sizeof(*archives));
-  Ireed__ParameterArchive** archive_list = calloc(
-      options->parameter_count ? options->parameter_count : 1,
-      sizeof(*archive_list));
+  Ireed__ParameterArchive* archives =
+      calloc(options->parameter_count ? options->parameter_count : 1,
+             sizeof(*archives));
+  Ireed__ParameterArchive** archive_list =
+      calloc(options->parameter_count ? options->parameter_count : 1,
+             sizeof(*archive_list));
   irt_status_t status = IRT_OK;
   if (!archives || !archive_list) {
     status = irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED, "out of memory");
@@ -125,7 +125,8 @@ irt_status_t ireeclient_load_model(ireeclient_connection_t* connection,
       ireed__parameter_archive__init(&archives[i]);
       archives[i].scope =
           (char*)ireeclient_or_empty(options->parameters[i].scope);
-      archives[i].path = (char*)ireeclient_or_empty(options->parameters[i].path);
+      archives[i].path =
+          (char*)ireeclient_or_empty(options->parameters[i].path);
       archive_list[i] = &archives[i];
     }
     Ireed__LoadModelRequest request = IREED__LOAD_MODEL_REQUEST__INIT;
@@ -138,9 +139,8 @@ irt_status_t ireeclient_load_model(ireeclient_connection_t* connection,
     Ireed__Frame frame = IREED__FRAME__INIT;
     frame.body_case = IREED__FRAME__BODY_LOAD_MODEL;
     frame.load_model = &request;
-    status = ireeclient_connection_call(connection, &frame, -1,
-                                        IREED__FRAME__BODY_LOAD_MODEL_REPLY,
-                                        &reply);
+    status = ireeclient_connection_call(
+        connection, &frame, -1, IREED__FRAME__BODY_LOAD_MODEL_REPLY, &reply);
   }
   free(archives);
   free(archive_list);

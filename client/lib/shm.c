@@ -48,7 +48,8 @@ static irt_status_t ireeclient_shm_wrap(ireeclient_connection_t* connection,
   }
   shm->fd = fd;
   shm->size = size;
-  void* data = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  void* data =
+      mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (data == MAP_FAILED) {
     int error = errno;
     close(fd);

@@ -35,14 +35,18 @@ static const irhal_executable_library_header_t kHeader = {
 };
 static const irhal_executable_dispatch_v0_t kFunctions[] = {sample_mul_f32};
 static const irhal_executable_dispatch_attrs_v0_t kAttrs[] = {
-    {.binding_count = 3, .workgroup_size_x = 1, .workgroup_size_y = 1,
+    {.binding_count = 3,
+     .workgroup_size_x = 1,
+     .workgroup_size_y = 1,
      .workgroup_size_z = 1},
 };
 static const char* const kNames[] = {"sample_dispatch_0_mul_f32"};
 
 static const irhal_executable_library_v0_t kLibrary = {
     .header = &kHeader,
-    .exports = {.count = 1, .ptrs = kFunctions, .attrs = kAttrs,
+    .exports = {.count = 1,
+                .ptrs = kFunctions,
+                .attrs = kAttrs,
                 .names = kNames},
 };
 

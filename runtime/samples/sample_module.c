@@ -25,10 +25,11 @@
 #define I64(n) irvm_reg_i64(n)
 #define REF(n) irvm_reg_ref(n)
 #define MOVE(n) irvm_reg_ref_move(n)
-#define REGS(...) (const irvm_reg_t[]){__VA_ARGS__}
+#define REGS(...) \
+  (const irvm_reg_t[]) { __VA_ARGS__ }
 #define REG_COUNT(...) (sizeof(REGS(__VA_ARGS__)) / sizeof(irvm_reg_t))
 // vm.call of import |import| with the given argument and result lists.
-#define CALL(fn, import, args, results)                                 \
+#define CALL(fn, import, args, results)                                   \
   irvm_fn_call((fn), irvm_opnd_import(import), (args).regs, (args).count, \
                (results).regs, (results).count)
 #define ARGS(...) ((reg_list_t){REGS(__VA_ARGS__), REG_COUNT(__VA_ARGS__)})
@@ -113,8 +114,7 @@ static irt_status_t define_init(irvm_module_builder_t* b,
                                 irvm_opnd_ref(1)));
   IRT_RETURN_IF_ERROR(IRVM_EMIT(fn, IRVM_INSN_CONST_REF_RODATA,
                                 irvm_opnd_rodata(kFormat), irvm_opnd_ref(2)));
-  IRT_RETURN_IF_ERROR(CALL(fn, kDeviceQueryI64,
-                           ARGS(REF(0), MOVE(1), REF(2)),
+  IRT_RETURN_IF_ERROR(CALL(fn, kDeviceQueryI64, ARGS(REF(0), MOVE(1), REF(2)),
                            ARGS(I32(1), I64(2))));
   IRT_RETURN_IF_ERROR(irvm_fn_op2(fn, IRVM_INSN_CMP_NZ_I64, I32(4), I64(2)));
   IRT_RETURN_IF_ERROR(
@@ -123,21 +123,19 @@ static irt_status_t define_init(irvm_module_builder_t* b,
 
   // Stores the device, creates the executable from the kernel rodata.
   IRT_RETURN_IF_ERROR(irvm_fn_bind_label(fn, found));
-  IRT_RETURN_IF_ERROR(IRVM_EMIT(fn, IRVM_INSN_GLOBAL_STORE_REF,
-                                irvm_opnd_global_ref(kGlobalDevice),
-                                irvm_opnd_type(types->device),
-                                irvm_opnd_ref(0)));
+  IRT_RETURN_IF_ERROR(IRVM_EMIT(
+      fn, IRVM_INSN_GLOBAL_STORE_REF, irvm_opnd_global_ref(kGlobalDevice),
+      irvm_opnd_type(types->device), irvm_opnd_ref(0)));
   IRT_RETURN_IF_ERROR(irvm_fn_const_i64(fn, I64(6), -1));
   IRT_RETURN_IF_ERROR(IRVM_EMIT(fn, IRVM_INSN_CONST_REF_RODATA,
                                 irvm_opnd_rodata(kKernel), irvm_opnd_ref(3)));
   IRT_RETURN_IF_ERROR(irvm_fn_op1(fn, IRVM_INSN_CONST_REF_ZERO, REF(4)));
-  IRT_RETURN_IF_ERROR(
-      CALL(fn, kExecutableCreate,
-           ARGS(MOVE(0), I64(6), MOVE(2), MOVE(3), MOVE(4)), ARGS(REF(5))));
-  IRT_RETURN_IF_ERROR(IRVM_EMIT(fn, IRVM_INSN_GLOBAL_STORE_REF,
-                                irvm_opnd_global_ref(kGlobalExecutable),
-                                irvm_opnd_type(types->executable),
-                                irvm_opnd_ref_move(5)));
+  IRT_RETURN_IF_ERROR(CALL(fn, kExecutableCreate,
+                           ARGS(MOVE(0), I64(6), MOVE(2), MOVE(3), MOVE(4)),
+                           ARGS(REF(5))));
+  IRT_RETURN_IF_ERROR(IRVM_EMIT(
+      fn, IRVM_INSN_GLOBAL_STORE_REF, irvm_opnd_global_ref(kGlobalExecutable),
+      irvm_opnd_type(types->executable), irvm_opnd_ref_move(5)));
   IRT_RETURN_IF_ERROR(irvm_fn_return(fn, NULL, 0));
 
   // The compiler's INCOMPATIBLE failure when no device runs the format.
@@ -156,21 +154,21 @@ static irt_status_t define_init(irvm_module_builder_t* b,
 // Registers of simple_mul. i32 bank: constants, then 64-bit pairs at even
 // ordinals; refs: the two arguments first.
 enum {
-  kZero = 0,            // i32 0
-  kOne = 1,             // i32 1
-  kElementType = 2,     // f32
-  kEncoding = 3,        // dense row-major
-  kMemoryTypes = 4,     // DEVICE_LOCAL | HOST_VISIBLE... (0x30)
-  kUsage = 5,           // TRANSFER | DISPATCH_STORAGE | ... (0xC03)
-  kTimeout = 6,         // -1: wait forever
-  kMode = 7,            // ONE_SHOT
-  kCategories = 8,      // TRANSFER | DISPATCH
-  kWaitStatus = 9,      // fence.await's result
-  kCount = 10,          // i64 element count
-  kBytes = 12,          // i64 byte length
-  kElementSize = 14,    // i64 4
-  kZero64 = 16,         // i64 0
-  kAffinity = 18,       // i64 -1: any queue
+  kZero = 0,          // i32 0
+  kOne = 1,           // i32 1
+  kElementType = 2,   // f32
+  kEncoding = 3,      // dense row-major
+  kMemoryTypes = 4,   // DEVICE_LOCAL | HOST_VISIBLE... (0x30)
+  kUsage = 5,         // TRANSFER | DISPATCH_STORAGE | ... (0xC03)
+  kTimeout = 6,       // -1: wait forever
+  kMode = 7,          // ONE_SHOT
+  kCategories = 8,    // TRANSFER | DISPATCH
+  kWaitStatus = 9,    // fence.await's result
+  kCount = 10,        // i64 element count
+  kBytes = 12,        // i64 byte length
+  kElementSize = 14,  // i64 4
+  kZero64 = 16,       // i64 0
+  kAffinity = 18,     // i64 -1: any queue
 };
 enum {
   kA = 0,
@@ -191,8 +189,7 @@ enum {
 static irt_status_t emit_input_assert(irvm_function_builder_t* fn,
                                       uint16_t view, uint32_t name) {
   IRT_RETURN_IF_ERROR(IRVM_EMIT(fn, IRVM_INSN_CONST_REF_RODATA,
-                                irvm_opnd_rodata(name),
-                                irvm_opnd_ref(kName)));
+                                irvm_opnd_rodata(name), irvm_opnd_ref(kName)));
   return IRVM_EMIT(fn, IRVM_INSN_CALL_VARIADIC,
                    irvm_opnd_import(kBufferViewAssert),
                    IRVM_SEGMENTS(-1, -1, -1, -1, 1),
@@ -206,10 +203,10 @@ static irt_status_t define_simple_mul(irvm_module_builder_t* b,
   irvm_function_builder_t* fn = NULL;
   IRT_RETURN_IF_ERROR(irvm_module_builder_begin_exported_function(
       b, "simple_mul", "0rr_r", &fn));
-  IRT_RETURN_IF_ERROR(irvm_fn_add_attr(
-      fn, "iree.abi.declaration",
-      "sync func @simple_mul(%input0: tensor<?xf32>, %input1: "
-      "tensor<?xf32>) -> (%output0: tensor<?xf32>)"));
+  IRT_RETURN_IF_ERROR(
+      irvm_fn_add_attr(fn, "iree.abi.declaration",
+                       "sync func @simple_mul(%input0: tensor<?xf32>, %input1: "
+                       "tensor<?xf32>) -> (%output0: tensor<?xf32>)"));
   irvm_label_t resume, ok, failed;
   IRT_RETURN_IF_ERROR(irvm_fn_new_label(fn, &resume));
   IRT_RETURN_IF_ERROR(irvm_fn_new_label(fn, &ok));
@@ -225,23 +222,19 @@ static irt_status_t define_simple_mul(irvm_module_builder_t* b,
   IRT_RETURN_IF_ERROR(irvm_fn_const_i32(fn, I32(kMode), 1));
   IRT_RETURN_IF_ERROR(irvm_fn_const_i32(fn, I32(kCategories), 3));
   IRT_RETURN_IF_ERROR(irvm_fn_const_i64(fn, I64(kElementSize), 4));
-  IRT_RETURN_IF_ERROR(
-      irvm_fn_op1(fn, IRVM_INSN_CONST_I64_ZERO, I64(kZero64)));
+  IRT_RETURN_IF_ERROR(irvm_fn_op1(fn, IRVM_INSN_CONST_I64_ZERO, I64(kZero64)));
   IRT_RETURN_IF_ERROR(irvm_fn_const_i64(fn, I64(kAffinity), -1));
-  IRT_RETURN_IF_ERROR(
-      irvm_fn_op1(fn, IRVM_INSN_CONST_REF_ZERO, REF(kNoFence)));
-  IRT_RETURN_IF_ERROR(IRVM_EMIT(fn, IRVM_INSN_GLOBAL_LOAD_REF,
-                                irvm_opnd_global_ref(kGlobalDevice),
-                                irvm_opnd_type(types->device),
-                                irvm_opnd_ref(kDevice)));
-  IRT_RETURN_IF_ERROR(IRVM_EMIT(fn, IRVM_INSN_GLOBAL_LOAD_REF,
-                                irvm_opnd_global_ref(kGlobalExecutable),
-                                irvm_opnd_type(types->executable),
-                                irvm_opnd_ref(kExecutable)));
+  IRT_RETURN_IF_ERROR(irvm_fn_op1(fn, IRVM_INSN_CONST_REF_ZERO, REF(kNoFence)));
+  IRT_RETURN_IF_ERROR(IRVM_EMIT(
+      fn, IRVM_INSN_GLOBAL_LOAD_REF, irvm_opnd_global_ref(kGlobalDevice),
+      irvm_opnd_type(types->device), irvm_opnd_ref(kDevice)));
+  IRT_RETURN_IF_ERROR(IRVM_EMIT(
+      fn, IRVM_INSN_GLOBAL_LOAD_REF, irvm_opnd_global_ref(kGlobalExecutable),
+      irvm_opnd_type(types->executable), irvm_opnd_ref(kExecutable)));
 
   // Both inputs are 1-D f32 of input0's length.
-  IRT_RETURN_IF_ERROR(CALL(fn, kBufferViewDim, ARGS(REF(kA), I32(kZero)),
-                           ARGS(I64(kCount))));
+  IRT_RETURN_IF_ERROR(
+      CALL(fn, kBufferViewDim, ARGS(REF(kA), I32(kZero)), ARGS(I64(kCount))));
   IRT_RETURN_IF_ERROR(emit_input_assert(fn, kA, kInput0));
   IRT_RETURN_IF_ERROR(emit_input_assert(fn, kB, kInput1));
   IRT_RETURN_IF_ERROR(
@@ -254,12 +247,12 @@ static irt_status_t define_simple_mul(irvm_module_builder_t* b,
   // The result buffer, allocated in queue order.
   IRT_RETURN_IF_ERROR(CALL(fn, kFenceCreate, ARGS(REF(kDevice), I64(kZero64)),
                            ARGS(REF(kAllocated))));
-  IRT_RETURN_IF_ERROR(CALL(
-      fn, kDeviceQueueAlloca,
-      ARGS(REF(kDevice), I64(kAffinity), MOVE(kNoFence), REF(kAllocated),
-           I64(kZero64), I32(kMemoryTypes), I32(kUsage), I64(kBytes),
-           I64(kZero64)),
-      ARGS(REF(kResult))));
+  IRT_RETURN_IF_ERROR(
+      CALL(fn, kDeviceQueueAlloca,
+           ARGS(REF(kDevice), I64(kAffinity), MOVE(kNoFence), REF(kAllocated),
+                I64(kZero64), I32(kMemoryTypes), I32(kUsage), I64(kBytes),
+                I64(kZero64)),
+           ARGS(REF(kResult))));
 
   // One dispatch of export 0 over one workgroup: result = a * b.
   IRT_RETURN_IF_ERROR(CALL(fn, kCommandBufferCreate,
@@ -286,11 +279,11 @@ static irt_status_t define_simple_mul(irvm_module_builder_t* b,
                            ARGS(MOVE(kDevice), I64(kAffinity), MOVE(kAllocated),
                                 REF(kDone), MOVE(kCommands), I64(kZero64)),
                            NONE));
-  IRT_RETURN_IF_ERROR(IRVM_EMIT(
-      fn, IRVM_INSN_CALL_VARIADIC_YIELDABLE, irvm_opnd_import(kFenceAwait),
-      IRVM_SEGMENTS(-1, -1, 1),
-      IRVM_LIST(I32(kTimeout), I64(kZero64), MOVE(kDone)), IRVM_GOTO(resume),
-      IRVM_LIST(I32(kWaitStatus))));
+  IRT_RETURN_IF_ERROR(
+      IRVM_EMIT(fn, IRVM_INSN_CALL_VARIADIC_YIELDABLE,
+                irvm_opnd_import(kFenceAwait), IRVM_SEGMENTS(-1, -1, 1),
+                IRVM_LIST(I32(kTimeout), I64(kZero64), MOVE(kDone)),
+                IRVM_GOTO(resume), IRVM_LIST(I32(kWaitStatus))));
   IRT_RETURN_IF_ERROR(irvm_fn_bind_label(fn, resume));
   IRT_RETURN_IF_ERROR(irvm_fn_cond_br(fn, I32(kWaitStatus), failed, ok));
 
@@ -312,13 +305,16 @@ static irt_status_t define_simple_mul(irvm_module_builder_t* b,
 static irt_status_t define_sample(irvm_module_builder_t* b, const char* format,
                                   const uint8_t* kernel, size_t kernel_size) {
   sample_types_t types;
-  IRT_RETURN_IF_ERROR(irvm_module_builder_add_type(b, "!hal.device",
-                                                   &types.device));
-  IRT_RETURN_IF_ERROR(irvm_module_builder_add_type(b, "!hal.executable",
-                                                   &types.executable));
-  const char* other_types[] = {"i32",          "i64",
-                               "!hal.buffer",  "!hal.buffer_view",
-                               "!hal.command_buffer", "!hal.fence",
+  IRT_RETURN_IF_ERROR(
+      irvm_module_builder_add_type(b, "!hal.device", &types.device));
+  IRT_RETURN_IF_ERROR(
+      irvm_module_builder_add_type(b, "!hal.executable", &types.executable));
+  const char* other_types[] = {"i32",
+                               "i64",
+                               "!hal.buffer",
+                               "!hal.buffer_view",
+                               "!hal.command_buffer",
+                               "!hal.fence",
                                "!vm.buffer"};
   for (size_t i = 0; i < sizeof(other_types) / sizeof(other_types[0]); ++i) {
     irvm_type_t ignored;
@@ -349,8 +345,7 @@ static irt_status_t define_sample(irvm_module_builder_t* b, const char* format,
       irvm_module_builder_add_rodata(b, "input0", 6, NULL, &ordinal));
   IRT_RETURN_IF_ERROR(
       irvm_module_builder_add_rodata(b, "input1", 6, NULL, &ordinal));
-  IRT_RETURN_IF_ERROR(
-      irvm_module_builder_set_module_state(b, 0, kGlobalCount));
+  IRT_RETURN_IF_ERROR(irvm_module_builder_set_module_state(b, 0, kGlobalCount));
   IRT_RETURN_IF_ERROR(define_simple_mul(b, &types));
   return define_init(b, &types, format);
 }
@@ -370,7 +365,8 @@ static irt_status_t read_file(const char* path, uint8_t** out_data,
       capacity = capacity ? capacity * 2 : 65536;
       uint8_t* grown = realloc(data, capacity);
       if (!grown) {
-        status = irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+        status =
+            irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED, "out of memory");
         break;
       }
       data = grown;
@@ -411,8 +407,8 @@ static irt_status_t write_sample(const char* kernel_path, const char* format,
   if (status) return status;
   FILE* out = fopen(out_path, "wb");
   if (!out || fwrite(data, 1, size, out) != size || fclose(out) != 0) {
-    status = irt_make_status(IRT_STATUS_DATA_LOSS, "cannot write '%s'",
-                             out_path);
+    status =
+        irt_make_status(IRT_STATUS_DATA_LOSS, "cannot write '%s'", out_path);
   }
   irt_allocator_free(allocator, data);
   return status;

@@ -1,11 +1,12 @@
 #include "tests/client/fake_server.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -52,8 +53,9 @@ static void fake_send(fake_state_t* state, const Ireed__Frame* frame,
                       bool hold) {
   uint8_t* data = NULL;
   size_t size = 0;
-  irt_status_t status = ireed_frame_encode(frame, IREED_FRAME_ABSOLUTE_MAX_SIZE,
-                                           irt_allocator_system(), &data, &size);
+  irt_status_t status =
+      ireed_frame_encode(frame, IREED_FRAME_ABSOLUTE_MAX_SIZE,
+                         irt_allocator_system(), &data, &size);
   assert_null(status);
   if (!hold) {
     fake_write_all(state->server->fd, data, size);
@@ -201,7 +203,8 @@ static void fake_load(fake_state_t* state, const Ireed__Frame* request) {
   fake_send(state, &frame, false);
 }
 
-static void fake_simple_reply(fake_state_t* state, const Ireed__Frame* request) {
+static void fake_simple_reply(fake_state_t* state,
+                              const Ireed__Frame* request) {
   Ireed__Frame frame = IREED__FRAME__INIT;
   frame.request_id = request->request_id;
   Ireed__UnloadModelReply unload = IREED__UNLOAD_MODEL_REPLY__INIT;
@@ -285,7 +288,8 @@ static void fake_mul(fake_state_t* state, const Ireed__Frame* request) {
     return;
   }
   float* product = malloc(length_a ? length_a : 1);
-  for (size_t i = 0; i < length_a / sizeof(float); ++i) product[i] = a[i] * b[i];
+  for (size_t i = 0; i < length_a / sizeof(float); ++i)
+    product[i] = a[i] * b[i];
 
   Ireed__ShmSlice slice = IREED__SHM_SLICE__INIT;
   Ireed__Tensor tensor = IREED__TENSOR__INIT;
@@ -348,12 +352,24 @@ static void fake_invoke(fake_state_t* state, const Ireed__Frame* request) {
 
 static void fake_handle(fake_state_t* state, const Ireed__Frame* frame) {
   switch (frame->body_case) {
-    case IREED__FRAME__BODY_HELLO: fake_hello(state, frame); break;
-    case IREED__FRAME__BODY_REGISTER_SHM: fake_register(state, frame); break;
-    case IREED__FRAME__BODY_UNREGISTER_SHM: fake_unregister(state, frame); break;
-    case IREED__FRAME__BODY_LOAD_MODEL: fake_load(state, frame); break;
-    case IREED__FRAME__BODY_INVOKE: fake_invoke(state, frame); break;
-    default: fake_simple_reply(state, frame); break;
+    case IREED__FRAME__BODY_HELLO:
+      fake_hello(state, frame);
+      break;
+    case IREED__FRAME__BODY_REGISTER_SHM:
+      fake_register(state, frame);
+      break;
+    case IREED__FRAME__BODY_UNREGISTER_SHM:
+      fake_unregister(state, frame);
+      break;
+    case IREED__FRAME__BODY_LOAD_MODEL:
+      fake_load(state, frame);
+      break;
+    case IREED__FRAME__BODY_INVOKE:
+      fake_invoke(state, frame);
+      break;
+    default:
+      fake_simple_reply(state, frame);
+      break;
   }
 }
 
@@ -389,8 +405,7 @@ static void* fake_server_main(void* arg) {
                sizeof(int));
       }
     }
-    assert_null(
-        ireed_frame_reader_append(&reader, buffer, (size_t)received));
+    assert_null(ireed_frame_reader_append(&reader, buffer, (size_t)received));
     Ireed__Frame* frame = NULL;
     while (!state.closing) {
       assert_null(ireed_frame_reader_next(&reader, &frame));
@@ -421,9 +436,8 @@ void fake_server_start(fake_server_t* server,
   assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
   server->fd = fds[0];
   *out_client_fd = fds[1];
-  assert_int_equal(pthread_create(&server->thread, NULL, fake_server_main,
-                                  server),
-                   0);
+  assert_int_equal(
+      pthread_create(&server->thread, NULL, fake_server_main, server), 0);
 }
 
 void fake_server_stop(fake_server_t* server) {

@@ -2,13 +2,13 @@
 // errors, inline and shared-memory tensors, output regions, asynchronous
 // completion (callback and fd), concurrent invocations with replies out of
 // order, and connections that break.
-#include <fcntl.h>
-#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -73,8 +73,7 @@ static void check_mul_result(ireeclient_invocation_t* invocation,
   ireeclient_value_t value;
   assert_ok(ireeclient_invocation_result(invocation, 0, &value));
   assert_int_equal(value.type, IREECLIENT_VALUE_TENSOR);
-  assert_int_equal(value.tensor.element_type,
-                   IREECLIENT_ELEMENT_TYPE_FLOAT_32);
+  assert_int_equal(value.tensor.element_type, IREECLIENT_ELEMENT_TYPE_FLOAT_32);
   assert_int_equal(value.tensor.rank, 1);
   assert_int_equal(value.tensor.shape[0], count);
   assert_int_equal(value.tensor.byte_length, count * sizeof(float));
@@ -219,8 +218,8 @@ static void test_invoke_errors(void** state) {
   fake_server_t server;
   ireeclient_connection_t* connection = fake_server_connect(&server, NULL, 0);
   ireeclient_invocation_t* invocation = NULL;
-  assert_ok(
-      ireeclient_invocation_create(connection, FAKE_MODEL, "fail", &invocation));
+  assert_ok(ireeclient_invocation_create(connection, FAKE_MODEL, "fail",
+                                         &invocation));
   assert_message(ireeclient_invoke(invocation), IRT_STATUS_INVALID_ARGUMENT,
                  FAKE_ERROR_MESSAGE);
   // wait returns the same outcome again.
@@ -306,11 +305,10 @@ static void test_user_regions(void** state) {
   assert_ok(ireeclient_invocation_add_tensor_shm(
       invocation, IREECLIENT_ELEMENT_TYPE_FLOAT_32, shape, 1, shm, offsets[2],
       16));
-  assert_status_code(
-      ireeclient_invocation_add_tensor_shm(invocation,
-                                           IREECLIENT_ELEMENT_TYPE_FLOAT_32,
-                                           shape, 1, shm, 4090, 16),
-      IRT_STATUS_OUT_OF_RANGE);
+  assert_status_code(ireeclient_invocation_add_tensor_shm(
+                         invocation, IREECLIENT_ELEMENT_TYPE_FLOAT_32, shape, 1,
+                         shm, 4090, 16),
+                     IRT_STATUS_OUT_OF_RANGE);
   uint64_t out_offset = 0;
   assert_ok(ireeclient_shm_allocate(shm, 16, &out_offset));
   assert_ok(
@@ -385,8 +383,8 @@ static void test_async_callback_and_fd(void** state) {
   // Destroying the invocation from its own callback.
   callback_record_t self_destroy = {.destroy = true};
   invocation = make_mul(connection, 8);
-  assert_ok(ireeclient_invoke_async(invocation, record_completion,
-                                    &self_destroy));
+  assert_ok(
+      ireeclient_invoke_async(invocation, record_completion, &self_destroy));
   while (atomic_load(&self_destroy.calls) == 0) usleep(1000);
   ireeclient_disconnect(connection);
   fake_server_stop(&server);
@@ -462,8 +460,8 @@ static void test_server_sends_garbage(void** state) {
   fake_server_t server;
   ireeclient_connection_t* connection = fake_server_connect(&server, NULL, 0);
   ireeclient_invocation_t* invocation = NULL;
-  assert_ok(
-      ireeclient_invocation_create(connection, FAKE_MODEL, "junk", &invocation));
+  assert_ok(ireeclient_invocation_create(connection, FAKE_MODEL, "junk",
+                                         &invocation));
   assert_message(ireeclient_invoke(invocation), IRT_STATUS_INVALID_ARGUMENT,
                  "maximum frame size");
   ireeclient_invocation_destroy(invocation);

@@ -4,12 +4,12 @@
 // daemon's own error messages.
 //
 // usage: test_client_daemon IREED SAMPLE.vmfb
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,13 +87,13 @@ static ireeclient_invocation_t* make_mul(ireeclient_connection_t* connection,
                                         &invocation),
            "create");
   const uint64_t shape[1] = {count};
-  check_ok(ireeclient_invocation_add_tensor(
-               invocation, IREECLIENT_ELEMENT_TYPE_FLOAT_32, shape, 1, a,
-               count * sizeof(float)),
+  check_ok(ireeclient_invocation_add_tensor(invocation,
+                                            IREECLIENT_ELEMENT_TYPE_FLOAT_32,
+                                            shape, 1, a, count * sizeof(float)),
            "input 0");
-  check_ok(ireeclient_invocation_add_tensor(
-               invocation, IREECLIENT_ELEMENT_TYPE_FLOAT_32, shape, 1, b,
-               count * sizeof(float)),
+  check_ok(ireeclient_invocation_add_tensor(invocation,
+                                            IREECLIENT_ELEMENT_TYPE_FLOAT_32,
+                                            shape, 1, b, count * sizeof(float)),
            "input 1");
   free(a);
   free(b);
@@ -106,8 +106,7 @@ static void check_product(const ireeclient_invocation_t* invocation,
   ireeclient_value_t value;
   check_ok(ireeclient_invocation_result(invocation, 0, &value), "result");
   assert_int_equal(value.type, IREECLIENT_VALUE_TENSOR);
-  assert_int_equal(value.tensor.element_type,
-                   IREECLIENT_ELEMENT_TYPE_FLOAT_32);
+  assert_int_equal(value.tensor.element_type, IREECLIENT_ELEMENT_TYPE_FLOAT_32);
   assert_int_equal(value.tensor.rank, 1);
   assert_int_equal(value.tensor.shape[0], count);
   assert_int_equal(value.tensor.byte_length, count * sizeof(float));
@@ -216,8 +215,7 @@ static void test_concurrent_sync(void** state) {
   pthread_t threads[THREADS];
   for (int i = 0; i < THREADS; ++i) {
     assert_int_equal(
-        pthread_create(&threads[i], NULL, invoke_many, fixture->connection),
-        0);
+        pthread_create(&threads[i], NULL, invoke_many, fixture->connection), 0);
   }
   for (int i = 0; i < THREADS; ++i) pthread_join(threads[i], NULL);
 }

@@ -244,8 +244,8 @@ static void test_truncated_payload_is_rejected(void** state) {
   int rejected = 0;
   for (size_t cut = 1; cut < payload; ++cut) {
     Ireed__Frame* frame = NULL;
-    irt_status_t status = ireed_frame_decode_payload(
-        data + IREED_FRAME_HEADER_SIZE, cut, &frame);
+    irt_status_t status =
+        ireed_frame_decode_payload(data + IREED_FRAME_HEADER_SIZE, cut, &frame);
     if (status) {
       assert_int_equal(irt_status_consume_code(status),
                        IRT_STATUS_INVALID_ARGUMENT);
@@ -269,8 +269,9 @@ static void test_garbage_payloads(void** state) {
   } kCases[] = {
       {"field 0", {0x00}, 1},
       {"reserved wire type 7", {0x0f, 0x00}, 2},
-      {"endless varint", {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                          0xff, 0xff, 0xff, 0xff}, 12},
+      {"endless varint",
+       {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+       12},
       {"length past the end", {0x22, 0x7f, 0x0a}, 3},
       {"bad nested message", {0x22, 0x02, 0x0f, 0x00}, 4},
   };
