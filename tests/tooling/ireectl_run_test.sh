@@ -46,15 +46,17 @@ expect_stdout() {
 }
 
 # Usage errors (exit 2) and failures before any module is loaded (exit 1).
-expect help 0 "usage: ireectl run" --help
-expect no_args 2 "no --module given"
+expect help 0 "usage: ireectl run --local" --local --help
+expect no_args 2 "no --module given" --local
 expect no_function 2 "no --function given" --local --module=x.vmfb
 expect unknown_flag 2 "unknown flag '--bogus'" --local --bogus
 expect stray_argument 2 "unexpected argument 'x'" --local x
 expect missing_value 2 "flag '--input' needs a value" --local --input
 expect bad_count 2 "--output_max_element_count needs a count" \
   --local --module=m --function=f --output_max_element_count=-1
-expect not_local 2 "only --local runs are supported" --module=m --function=f
+# Without --local, run goes through the daemon (tests/client cover it).
+expect not_local 1 "cannot connect to ireed at '$scratch/none.sock'" \
+  --socket "$scratch/none.sock" --module=m --function=f
 expect no_module_file 1 "cannot open module '$scratch/none.vmfb'" \
   --local --module="$scratch/none.vmfb" --function=f
 : >"$scratch/empty.vmfb"
