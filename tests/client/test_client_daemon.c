@@ -52,11 +52,20 @@ static int setup(void** state) {
   ireed_test_daemon_start(&fixture->daemon, g_ireed, "--log-level=warning",
                           NULL);
   ireeclient_options_t options = {.socket_path = fixture->daemon.socket_path};
-  check_ok(ireeclient_connect(&options, &fixture->connection), "connect");
-  const char* paths[1] = {g_sample};
-  ireeclient_load_options_t load = {
-      .name = "sample", .module_paths = paths, .module_count = 1};
-  check_ok(ireeclient_load_model(fixture->connection, &load, NULL), "load");
+  irt_status_t status = ireeclient_connect(&options, &fixture->connection);
+  if (!status) {
+    const char* paths[1] = {g_sample};
+    ireeclient_load_options_t load = {
+        .name = "sample", .module_paths = paths, .module_count = 1};
+    status = ireeclient_load_model(fixture->connection, &load, NULL);
+  }
+  if (status) {
+    // cmocka skips the teardown of a failed setup: stop the daemon here.
+    ireeclient_disconnect(fixture->connection);
+    ireed_test_daemon_stop(&fixture->daemon);
+    free(fixture);
+    check_ok(status, "setup");
+  }
   *state = fixture;
   return 0;
 }
