@@ -1,7 +1,12 @@
 #include "hal/executable.h"
 
+#include "hal/executable_cache.h"
+
 static void irhal_executable_destroy(void* object) {
   irhal_executable_t* executable = object;
+  if (executable->cache_entry) {
+    irhal_executable_cache_forget(executable->cache_entry);
+  }
   executable->vtable->destroy(executable);
 }
 
@@ -17,4 +22,5 @@ void irhal_executable_initialize(irhal_executable_t* executable,
   executable->export_count = 0;
   executable->export_constant_counts = NULL;
   executable->export_binding_counts = NULL;
+  executable->cache_entry = NULL;
 }

@@ -8,6 +8,7 @@
 #include "runtime/vm/ref.h"
 
 typedef struct irhal_executable_s irhal_executable_t;
+typedef struct irhal_executable_cache_entry_s irhal_executable_cache_entry_t;
 
 typedef struct irhal_executable_vtable_s {
   void (*destroy)(irhal_executable_t* executable);
@@ -21,13 +22,17 @@ struct irhal_executable_s {
   // must pass (checked when a dispatch is recorded).
   const uint16_t* export_constant_counts;
   const uint16_t* export_binding_counts;
+  // The executable cache entry that names this executable (weakly), or NULL.
+  // Destroying the executable removes the entry first (executable_cache.h).
+  irhal_executable_cache_entry_t* cache_entry;
 };
 
 extern const irvm_ref_type_t irhal_executable_type_descriptor;
 static inline const irvm_ref_type_t* irhal_executable_type(void) {
   return &irhal_executable_type_descriptor;
 }
-static inline irhal_executable_t* irhal_executable_deref(const irvm_ref_t* ref) {
+static inline irhal_executable_t* irhal_executable_deref(
+    const irvm_ref_t* ref) {
   return ref->type == &irhal_executable_type_descriptor
              ? (irhal_executable_t*)ref->ptr
              : NULL;

@@ -249,12 +249,13 @@ irt_status_t irmod_hal_ex_file_from_memory(irvm_native_call_t* call) {
   return IRT_OK;
 }
 
-static bool irmod_hal_module_has_device(const irmod_hal_module_t* module,
-                                        const irhal_device_t* device) {
+// The executable cache of |device|, or NULL when it is not in the group.
+static irhal_executable_cache_t* irmod_hal_module_executable_cache(
+    const irmod_hal_module_t* module, const irhal_device_t* device) {
   for (size_t i = 0; i < module->device_count; ++i) {
-    if (module->devices[i] == device) return true;
+    if (module->devices[i] == device) return module->executable_caches[i];
   }
-  return false;
+  return NULL;
 }
 
 // Copies the specialization constants out of |constants| (which need not be
@@ -295,7 +296,9 @@ irt_status_t irmod_hal_executable_create(irvm_native_call_t* call) {
   irvm_buffer_t* constants =
       irmod_hal_arg_vm_buffer_or_null(&args, "constants");
   IRT_RETURN_IF_ERROR(args.status);
-  if (!irmod_hal_module_has_device(module, device)) {
+  irhal_executable_cache_t* cache =
+      irmod_hal_module_executable_cache(module, device);
+  if (!cache) {
     return irt_make_status(IRT_STATUS_NOT_FOUND,
                            "device '%.*s' is not in the hal module's device "
                            "group",
@@ -306,16 +309,16 @@ irt_status_t irmod_hal_executable_create(irvm_native_call_t* call) {
   IRT_RETURN_IF_ERROR(irmod_hal_read_constants(
       module->host_allocator, constants, &constant_values, &constant_count));
 
-  // Only immutable bytes (module rodata) may be aliased by the loader, which
-  // then retains |data_ref| to keep them alive; mutable ones must be copied.
+  // Only immutable bytes (module rodata) may be aliased by the loader and the
+  // cache's key, which then retain |data_ref| to keep them alive; mutable
+  // ones must be copied.
   bool immutable = !(irvm_buffer_flags(data) & IRVM_BUFFER_MUTABLE);
   irvm_const_byte_span_t bytes = irvm_buffer_data(data);
   irt_string_view_t format_name = irmod_hal_string(format);
   irhal_executable_t* executable = NULL;
-  irt_status_t status = device->vtable->create_executable(
-      device, format_name, bytes.data, bytes.length,
-      immutable ? data_ref : NULL, constant_values, constant_count,
-      &executable);
+  irt_status_t status = irhal_executable_cache_prepare(
+      cache, format_name, bytes.data, bytes.length, immutable ? data_ref : NULL,
+      constant_values, constant_count, &executable);
   irt_allocator_free(module->host_allocator, constant_values);
   IRT_RETURN_IF_ERROR_CTX(status, "creating a '%.*s' executable (%zu bytes)",
                           IRT_SV_ARG(format_name), bytes.length);

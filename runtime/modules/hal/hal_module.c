@@ -114,8 +114,12 @@ static const irvm_native_export_t irmod_hal_exports[] = {
 static void irmod_hal_module_destroy(void* self) {
   irmod_hal_module_t* module = (irmod_hal_module_t*)self;
   for (size_t i = 0; i < module->device_count; ++i) {
+    if (module->executable_caches) {
+      irhal_executable_cache_release(module->executable_caches[i]);
+    }
     irhal_device_release(module->devices[i]);
   }
+  irt_allocator_free(module->host_allocator, module->executable_caches);
   irt_allocator_free(module->host_allocator, module->devices);
   irt_allocator_free(module->host_allocator, module);
 }
@@ -149,15 +153,28 @@ irt_status_t irmod_hal_module_create(irvm_instance_t* instance,
   irt_status_t status = irt_allocator_calloc_array(host_allocator, device_count,
                                                    sizeof(module->devices[0]),
                                                    (void**)&module->devices);
+  if (irt_status_is_ok(status)) {
+    status = irt_allocator_calloc_array(host_allocator, device_count,
+                                        sizeof(module->executable_caches[0]),
+                                        (void**)&module->executable_caches);
+  }
   if (!irt_status_is_ok(status)) {
-    irt_allocator_free(host_allocator, module);
+    irmod_hal_module_destroy(module);
     return status;
   }
   for (size_t i = 0; i < device_count; ++i) {
     irhal_device_retain(devices[i]);
     module->devices[i] = devices[i];
+    ++module->device_count;
+    // Shared per device object: other contexts' modules over this device
+    // (the daemon's models) reuse what this one loads, and vice versa.
+    status = irhal_executable_cache_acquire_shared(
+        devices[i], &module->executable_caches[i]);
+    if (!irt_status_is_ok(status)) {
+      irmod_hal_module_destroy(module);
+      return status;
+    }
   }
-  module->device_count = device_count;
   status = irvm_native_module_create(&irmod_hal_module_desc, module,
                                      host_allocator, out_module);
   if (!irt_status_is_ok(status)) irmod_hal_module_destroy(module);

@@ -7,15 +7,18 @@
 #include <stdint.h>
 
 #include "hal/api.h"
+#include "hal/executable_cache.h"
 #include "runtime/vm/buffer.h"
 #include "runtime/vm/native_module.h"
 
 // The module's |self|: the device group, immutable after creation, so every
-// context shares it.
+// context shares it, and each device's shared executable cache (spec 1.1),
+// which other modules over the same device object share too.
 typedef struct irmod_hal_module_s {
   irt_allocator_t host_allocator;
   size_t device_count;
-  irhal_device_t** devices;  // retained
+  irhal_device_t** devices;                      // retained
+  irhal_executable_cache_t** executable_caches;  // per device, acquired
 } irmod_hal_module_t;
 
 static inline irmod_hal_module_t* irmod_hal_module(irvm_native_call_t* call) {
