@@ -353,14 +353,12 @@ static irt_status_t ireed_make_output(const irvm_variant_t* result,
   return IRT_OK;
 }
 
-// Encodes the InvokeReply of |results|.
+// Encodes the InvokeReply of the invocation's results.
 static irt_status_t ireed_encode_results(ireed_invocation_t* invocation,
-                                         const irvm_variant_t* results,
-                                         size_t result_count,
-                                         uint64_t queue_ns, uint64_t execute_ns,
                                          ireed_worker_t* worker,
                                          irt_allocator_t allocator) {
   const Ireed__InvokeRequest* request = invocation->request;
+  size_t result_count = invocation->result_count;
   Ireed__Value* values =
       ireed_worker_scratch(worker, (result_count + 1) * sizeof(*values));
   Ireed__Value** pointers =
@@ -371,7 +369,7 @@ static irt_status_t ireed_encode_results(ireed_invocation_t* invocation,
   for (size_t i = 0; i < result_count; ++i) {
     bool targeted = i < request->n_outputs && request->outputs[i]->shm;
     IRT_RETURN_IF_ERROR(ireed_make_output(
-        &results[i], i, targeted ? request->outputs[i] : NULL,
+        &invocation->results[i], i, targeted ? request->outputs[i] : NULL,
         targeted ? invocation->regions[request->n_inputs + i] : NULL, worker,
         &values[i]));
     pointers[i] = &values[i];
@@ -379,8 +377,10 @@ static irt_status_t ireed_encode_results(ireed_invocation_t* invocation,
   Ireed__InvokeReply reply = IREED__INVOKE_REPLY__INIT;
   reply.n_outputs = result_count;
   reply.outputs = pointers;
-  reply.queue_ns = queue_ns;
-  reply.execute_ns = execute_ns;
+  reply.queue_ns = invocation->start_ns > invocation->queued_ns
+                       ? invocation->start_ns - invocation->queued_ns
+                       : 0;
+  reply.execute_ns = invocation->ready_ns - invocation->execute_start_ns;
   Ireed__Frame frame = IREED__FRAME__INIT;
   frame.request_id = invocation->request_id;
   frame.body_case = IREED__FRAME__BODY_INVOKE_REPLY;
@@ -396,50 +396,86 @@ static irt_status_t ireed_encode_results(ireed_invocation_t* invocation,
   return status;
 }
 
-irt_status_t ireed_invocation_run(ireed_invocation_t* invocation,
-                                  ireed_worker_t* worker,
-                                  irt_allocator_t allocator) {
-  uint64_t start_ns = ireed_now_ns();
+// The signal fence of a pending invocation was reached (or failed).
+static void ireed_invocation_on_fence(void* user_data, irt_status_t status) {
+  ireed_invocation_t* invocation = user_data;
+  invocation->ready_ns = ireed_now_ns();
+  if (!irt_status_is_ok(status)) irsess_model_count_error(invocation->model);
+  invocation->status = status;
+  invocation->on_ready(invocation);
+}
+
+irt_status_t ireed_invocation_start(ireed_invocation_t* invocation,
+                                    ireed_worker_t* worker,
+                                    irt_allocator_t allocator,
+                                    bool* out_pending) {
+  *out_pending = false;
+  invocation->start_ns = ireed_now_ns();
+  invocation->status = IRT_OK;
+  invocation->argument_count = 0;
+  invocation->result_count = 0;
   const Ireed__InvokeRequest* request = invocation->request;
   const irsess_function_t* function = invocation->function;
   irhal_device_t* device = irsess_model_device(invocation->model);
-  size_t argument_count = request->n_inputs;
-  size_t result_capacity = function->results.size;
-  irvm_variant_t* arguments =
-      ireed_worker_scratch(worker, (argument_count + 1) * sizeof(*arguments));
-  irvm_variant_t* results =
-      ireed_worker_scratch(worker, (result_capacity + 1) * sizeof(*results));
   irt_status_t status = IRT_OK;
-  if (!arguments || !results) {
-    status = irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-    argument_count = 0;
-  }
-  for (size_t i = 0; i < argument_count && irt_status_is_ok(status); ++i) {
+  for (size_t i = 0; i < request->n_inputs && irt_status_is_ok(status); ++i) {
     status = ireed_make_argument(request->inputs[i], invocation->regions[i],
-                                 device, allocator, &arguments[i]);
-    if (!irt_status_is_ok(status)) {
+                                 device, allocator, &invocation->arguments[i]);
+    if (irt_status_is_ok(status)) {
+      invocation->argument_count = i + 1;
+    } else {
       status = irt_status_annotate(status, "making input %zu", i);
     }
   }
-  size_t result_count = 0;
-  uint64_t execute_start_ns = ireed_now_ns();
-  if (irt_status_is_ok(status)) {
+  invocation->execute_start_ns = ireed_now_ns();
+  if (irt_status_is_ok(status) && function->async_variant) {
+    irhal_fence_t* signal_fence = NULL;
+    status = irsess_model_invoke_async(
+        invocation->model, function, &worker->stack, invocation->arguments,
+        invocation->argument_count, NULL, invocation->results,
+        function->results.size, &invocation->result_count, &signal_fence);
+    if (irt_status_is_ok(status)) {
+      status = irhal_fence_notify(signal_fence, ireed_invocation_on_fence,
+                                  invocation);
+      if (irt_status_is_ok(status)) {
+        // From here the callback owns the invocation (it may have run).
+        irhal_fence_release(signal_fence);
+        *out_pending = true;
+        return IRT_OK;
+      }
+      // Never notified: wait for the work before releasing anything it may
+      // use.
+      irt_status_ignore(irhal_fence_wait(signal_fence, INT64_MAX));
+      irhal_fence_release(signal_fence);
+    }
+  } else if (irt_status_is_ok(status)) {
     status = irsess_model_invoke(invocation->model, function, &worker->stack,
-                                 arguments, argument_count, results,
-                                 result_capacity, &result_count);
+                                 invocation->arguments,
+                                 invocation->argument_count,
+                                 invocation->results, function->results.size,
+                                 &invocation->result_count);
   }
-  uint64_t execute_ns = ireed_now_ns() - execute_start_ns;
-  for (size_t i = 0; i < argument_count; ++i) {
-    irvm_variant_release(&arguments[i]);
+  invocation->ready_ns = ireed_now_ns();
+  invocation->status = status;
+  return ireed_invocation_finish(invocation, worker, allocator);
+}
+
+irt_status_t ireed_invocation_finish(ireed_invocation_t* invocation,
+                                     ireed_worker_t* worker,
+                                     irt_allocator_t allocator) {
+  irt_status_t status = invocation->status;
+  invocation->status = IRT_OK;
+  for (size_t i = 0; i < invocation->argument_count; ++i) {
+    irvm_variant_release(&invocation->arguments[i]);
   }
+  invocation->argument_count = 0;
   if (irt_status_is_ok(status)) {
-    uint64_t queue_ns = start_ns > invocation->queued_ns
-                            ? start_ns - invocation->queued_ns
-                            : 0;
-    status = ireed_encode_results(invocation, results, result_count, queue_ns,
-                                  execute_ns, worker, allocator);
+    status = ireed_encode_results(invocation, worker, allocator);
   }
-  for (size_t i = 0; i < result_count; ++i) irvm_variant_release(&results[i]);
+  for (size_t i = 0; i < invocation->result_count; ++i) {
+    irvm_variant_release(&invocation->results[i]);
+  }
+  invocation->result_count = 0;
   if (irt_status_is_ok(status)) return IRT_OK;
   irt_status_t encode_status =
       ireed_encode_error(invocation->request_id, status, allocator,

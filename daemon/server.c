@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdalign.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -20,6 +22,7 @@
 #include "hal/device_probe.h"
 #include "proto/frame.h"
 #include "runtime/base/log.h"
+#include "runtime/base/math.h"
 #include "runtime/base/version.h"
 
 #define IREED_LOG "ireed"
@@ -1030,13 +1033,14 @@ typedef struct ireed_invoke_job_s {
   Ireed__Frame* frame;
   irt_status_t failure;  // not even an Error reply could be encoded
   ireed_invocation_t invocation;
+  // Regions (function argument + result count slots), then the argument and
+  // result variants.
   ireed_region_t* regions[];
 } ireed_invoke_job_t;
 
-static void ireed_invoke_run(ireed_job_t* base, ireed_worker_t* worker) {
-  ireed_invoke_job_t* job = (ireed_invoke_job_t*)base;
-  job->failure = ireed_invocation_run(&job->invocation, worker,
-                                      job->job.server->allocator);
+// Worker: the invocation's reply is encoded (or failed to be).
+static void ireed_invoke_done(ireed_invoke_job_t* job, irt_status_t failure) {
+  job->failure = failure;
   // Done with the request: drop its regions and bytes here rather than on
   // the loop (unmapping a large region takes a while).
   ireed_invocation_release_regions(&job->invocation);
@@ -1044,6 +1048,30 @@ static void ireed_invoke_run(ireed_job_t* base, ireed_worker_t* worker) {
   job->frame = NULL;
   job->invocation.request = NULL;
   ireed_server_post(&job->job);
+}
+
+static void ireed_invoke_finish_run(ireed_job_t* base, ireed_worker_t* worker) {
+  ireed_invoke_job_t* job = (ireed_invoke_job_t*)base;
+  ireed_invoke_done(job, ireed_invocation_finish(&job->invocation, worker,
+                                                 job->job.server->allocator));
+}
+
+// Any thread: the device finished a pending invocation; a worker encodes
+// its reply (the device's own thread has better things to do).
+static void ireed_invoke_on_ready(ireed_invocation_t* invocation) {
+  ireed_invoke_job_t* job =
+      (ireed_invoke_job_t*)((uint8_t*)invocation -
+                            offsetof(ireed_invoke_job_t, invocation));
+  job->job.base.run = ireed_invoke_finish_run;
+  ireed_worker_pool_submit(job->job.server->pool, &job->job.base);
+}
+
+static void ireed_invoke_run(ireed_job_t* base, ireed_worker_t* worker) {
+  ireed_invoke_job_t* job = (ireed_invoke_job_t*)base;
+  bool pending = false;
+  irt_status_t failure = ireed_invocation_start(
+      &job->invocation, worker, job->job.server->allocator, &pending);
+  if (!pending) ireed_invoke_done(job, failure);
 }
 
 static void ireed_invoke_complete(ireed_server_job_t* base) {
@@ -1092,13 +1120,20 @@ static void ireed_handle_invoke(ireed_conn_t* conn, Ireed__Frame* frame) {
         entry->model, irt_make_cstring_view(request->function), &function);
   }
   ireed_invoke_job_t* job = NULL;
+  irvm_variant_t* variants = NULL;
   if (irt_status_is_ok(status)) {
-    // Room for the most regions a valid request can name; prepare refuses
-    // requests with more inputs or outputs before using the slots.
+    // One allocation: room for the most regions a valid request can name
+    // (prepare refuses requests with more inputs or outputs before using
+    // the slots), then the argument and result variants.
     size_t slots = function->arguments.size + function->results.size;
+    size_t regions_end = irt_align_size(
+        sizeof(*job) + slots * sizeof(job->regions[0]), alignof(max_align_t));
     status = irt_allocator_malloc(
-        server->allocator, sizeof(*job) + slots * sizeof(job->regions[0]),
+        server->allocator, regions_end + slots * sizeof(irvm_variant_t),
         (void**)&job);
+    if (irt_status_is_ok(status)) {
+      variants = (irvm_variant_t*)((uint8_t*)job + regions_end);
+    }
   }
   if (irt_status_is_ok(status)) {
     status = ireed_invocation_prepare(request, function, &conn->regions,
@@ -1121,6 +1156,9 @@ static void ireed_handle_invoke(ireed_conn_t* conn, Ireed__Frame* frame) {
       .function = function,
       .request = request,
       .regions = job->regions,
+      .arguments = variants,
+      .results = variants + function->arguments.size,
+      .on_ready = ireed_invoke_on_ready,
       .queued_ns = ireed_now_ns(),
   };
   ireed_conn_ref(conn);

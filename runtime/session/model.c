@@ -196,6 +196,17 @@ static irt_status_t irsess_model_build_functions(irsess_model_t* model,
         }
         IRT_RETURN_IF_ERROR(irvm_function_signature(
             &function->function, &function->arguments, &function->results));
+        irt_string_view_t abi_model;
+        irvm_attrs_lookup(info.attr_count, info.attrs, "iree.abi.model",
+                          &abi_model);
+        if (irt_string_view_equal_cstring(abi_model, "coarse-fences") &&
+            function->arguments.size >= 2 &&
+            memcmp(function->arguments.data + function->arguments.size - 2,
+                   "rr", 2) == 0) {
+          function->coarse_fences = true;
+          function->arguments.size -= 2;  // the fences are the session's
+          function->async_variant = function;
+        }
       }
     }
     if (pass == 0) {
@@ -208,6 +219,35 @@ static irt_status_t irsess_model_build_functions(irsess_model_t* model,
     }
   }
   return IRT_OK;
+}
+
+// Whether |async| is the "$async" form of |function|: same module, name
+// plus "$async", same arguments (fences aside) and results.
+static bool irsess_is_async_form(const irsess_function_t* function,
+                                 const irsess_function_t* async) {
+  static const char kSuffix[] = "$async";
+  size_t suffix = sizeof(kSuffix) - 1;
+  irt_string_view_t name = async->local_name;
+  return async->coarse_fences && !function->coarse_fences &&
+         function->function.module == async->function.module &&
+         name.size == function->local_name.size + suffix &&
+         memcmp(name.data, function->local_name.data,
+                function->local_name.size) == 0 &&
+         memcmp(name.data + function->local_name.size, kSuffix, suffix) == 0 &&
+         irt_string_view_equal(function->arguments, async->arguments) &&
+         irt_string_view_equal(function->results, async->results);
+}
+
+static void irsess_model_link_async_variants(irsess_model_t* model) {
+  for (size_t i = 0; i < model->function_count; ++i) {
+    irsess_function_t* function = &model->functions[i];
+    for (size_t j = 0; j < model->function_count && !function->async_variant;
+         ++j) {
+      if (irsess_is_async_form(function, &model->functions[j])) {
+        function->async_variant = &model->functions[j];
+      }
+    }
+  }
 }
 
 static void irsess_model_destroy(irsess_model_t* model) {
@@ -248,7 +288,9 @@ static irt_status_t irsess_model_build(irsess_runtime_t* runtime,
     model->context = NULL;
     return status;
   }
-  return irsess_model_build_functions(model, modules, 2, count);
+  IRT_RETURN_IF_ERROR(irsess_model_build_functions(model, modules, 2, count));
+  irsess_model_link_async_variants(model);
+  return IRT_OK;
 }
 
 irt_status_t irsess_model_load(irsess_runtime_t* runtime,
@@ -340,6 +382,17 @@ irt_status_t irsess_model_find_function(
       return IRT_OK;
     }
   }
+  // "f" for a module that exports only "f$async".
+  for (size_t i = 0; i < model->function_count; ++i) {
+    const irsess_function_t* function = &model->functions[i];
+    irt_string_view_t full = function->name;
+    if (function->coarse_fences && full.size == name.size + 6 &&
+        memcmp(full.data, name.data, name.size) == 0 &&
+        memcmp(full.data + name.size, "$async", 6) == 0) {
+      *out_function = function;
+      return IRT_OK;
+    }
+  }
   // List what there is (bounded, for one-line messages).
   char listing[256] = "none";
   size_t used = 0;
@@ -358,6 +411,59 @@ irt_status_t irsess_model_find_function(
                          IRT_SV_ARG(name), listing);
 }
 
+static irt_status_t irsess_check_argument_count(
+    const irsess_function_t* function, size_t argument_count) {
+  if (argument_count == function->arguments.size) return IRT_OK;
+  return irt_make_status(
+      IRT_STATUS_INVALID_ARGUMENT,
+      "function '%.*s' takes %zu argument%s (signature '%.*s') but %zu "
+      "were given",
+      IRT_SV_ARG(function->name), function->arguments.size,
+      function->arguments.size == 1 ? "" : "s",
+      IRT_SV_ARG(function->arguments), argument_count);
+}
+
+// Arguments of a coarse-fences call held on the C stack up to this count.
+#define IRSESS_INLINE_ARGUMENTS 16
+
+// Calls the coarse-fences export |async| with |arguments| plus the fences.
+static irt_status_t irsess_call_async(
+    irsess_model_t* model, const irsess_function_t* async, irvm_stack_t* stack,
+    const irvm_variant_t* arguments, size_t argument_count,
+    irhal_fence_t* wait_fence, irvm_variant_t* results, size_t result_capacity,
+    size_t* out_result_count, irhal_fence_t** out_signal_fence) {
+  IRT_RETURN_IF_ERROR(irsess_check_argument_count(async, argument_count));
+  irhal_fence_t* signal_fence = NULL;
+  IRT_RETURN_IF_ERROR(
+      irhal_fence_create_single(model->allocator, &signal_fence));
+  irvm_variant_t inline_arguments[IRSESS_INLINE_ARGUMENTS];
+  irvm_variant_t* all = inline_arguments;
+  size_t count = argument_count + 2;
+  irt_status_t status = IRT_OK;
+  if (count > IRSESS_INLINE_ARGUMENTS) {
+    status = irt_allocator_malloc(model->allocator, count * sizeof(*all),
+                                  (void**)&all);
+  }
+  if (irt_status_is_ok(status)) {
+    // Borrowed, like every argument of irvm_invoke.
+    if (argument_count) memcpy(all, arguments, argument_count * sizeof(*all));
+    all[argument_count] = irvm_variant_from_ref(
+        wait_fence ? irvm_ref_wrap(wait_fence, irhal_fence_type())
+                   : irvm_ref_null());
+    all[argument_count + 1] =
+        irvm_variant_from_ref(irvm_ref_wrap(signal_fence, irhal_fence_type()));
+    status = irvm_invoke(&async->function, stack, all, count, results,
+                         result_capacity, out_result_count, model->allocator);
+    if (all != inline_arguments) irt_allocator_free(model->allocator, all);
+  }
+  if (!irt_status_is_ok(status)) {
+    irhal_fence_release(signal_fence);
+    return status;
+  }
+  *out_signal_fence = signal_fence;
+  return IRT_OK;
+}
+
 irt_status_t irsess_model_invoke(irsess_model_t* model,
                                  const irsess_function_t* function,
                                  irvm_stack_t* stack,
@@ -368,23 +474,59 @@ irt_status_t irsess_model_invoke(irsess_model_t* model,
   *out_result_count = 0;
   atomic_fetch_add_explicit(&model->invocations, 1, memory_order_relaxed);
   irt_status_t status = IRT_OK;
-  if (argument_count != function->arguments.size) {
-    status = irt_make_status(
-        IRT_STATUS_INVALID_ARGUMENT,
-        "function '%.*s' takes %zu argument%s (signature '%.*s') but %zu "
-        "were given",
-        IRT_SV_ARG(function->name), function->arguments.size,
-        function->arguments.size == 1 ? "" : "s",
-        IRT_SV_ARG(function->arguments), argument_count);
+  if (function->coarse_fences) {
+    irhal_fence_t* signal_fence = NULL;
+    status = irsess_call_async(model, function, stack, arguments,
+                               argument_count, NULL, results, result_capacity,
+                               out_result_count, &signal_fence);
+    if (irt_status_is_ok(status)) {
+      status = irhal_fence_wait(signal_fence, INT64_MAX);
+      irhal_fence_release(signal_fence);
+    }
+    if (!irt_status_is_ok(status)) {
+      for (size_t i = 0; i < *out_result_count; ++i) {
+        irvm_variant_release(&results[i]);
+      }
+      *out_result_count = 0;
+    }
   } else {
-    status = irvm_invoke(&function->function, stack, arguments, argument_count,
-                         results, result_capacity, out_result_count,
-                         model->allocator);
+    status = irsess_check_argument_count(function, argument_count);
+    if (irt_status_is_ok(status)) {
+      status = irvm_invoke(&function->function, stack, arguments,
+                           argument_count, results, result_capacity,
+                           out_result_count, model->allocator);
+    }
   }
-  if (!irt_status_is_ok(status)) {
-    atomic_fetch_add_explicit(&model->errors, 1, memory_order_relaxed);
-  }
+  if (!irt_status_is_ok(status)) irsess_model_count_error(model);
   return status;
+}
+
+irt_status_t irsess_model_invoke_async(
+    irsess_model_t* model, const irsess_function_t* function,
+    irvm_stack_t* stack, const irvm_variant_t* arguments,
+    size_t argument_count, irhal_fence_t* wait_fence, irvm_variant_t* results,
+    size_t result_capacity, size_t* out_result_count,
+    irhal_fence_t** out_signal_fence) {
+  *out_result_count = 0;
+  *out_signal_fence = NULL;
+  atomic_fetch_add_explicit(&model->invocations, 1, memory_order_relaxed);
+  irt_status_t status = IRT_OK;
+  if (!function->async_variant) {
+    status = irt_make_status(IRT_STATUS_FAILED_PRECONDITION,
+                             "function '%.*s' has no coarse-fences form",
+                             IRT_SV_ARG(function->name));
+  } else {
+    status = irsess_call_async(model, function->async_variant, stack,
+                               arguments, argument_count, wait_fence, results,
+                               result_capacity, out_result_count,
+                               out_signal_fence);
+  }
+  if (!irt_status_is_ok(status)) irsess_model_count_error(model);
+  return status;
+}
+
+void irsess_model_count_error(irsess_model_t* model) {
+  atomic_fetch_add_explicit(&model->errors, 1, memory_order_relaxed);
 }
 
 irsess_model_stats_t irsess_model_stats(const irsess_model_t* model) {

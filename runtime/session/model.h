@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "hal/device.h"
+#include "hal/fence.h"
 #include "runtime/base/allocator.h"
 #include "runtime/base/status.h"
 #include "runtime/base/string_view.h"
@@ -64,17 +65,32 @@ typedef struct irsess_model_options_s {
 } irsess_model_options_t;
 
 // A public export of one of the model's user modules.
-typedef struct irsess_function_s {
+//
+// Asynchronous exports (VM spec 4.6, HAL spec 1.9): an export whose
+// iree.abi.model is "coarse-fences" ("f$async") takes a wait fence and a
+// signal fence after its arguments and returns its results as soon as the
+// work is scheduled. Hosts never pass those fences themselves: |arguments|
+// leaves them out, and the session supplies them (irsess_model_invoke waits
+// on the signal fence; irsess_model_invoke_async hands it to the caller).
+typedef struct irsess_function_s irsess_function_t;
+struct irsess_function_s {
   // "simple_mul" for the main module, "module.function" for the others.
   irt_string_view_t name;
   irt_string_view_t module_name;
   irt_string_view_t local_name;
   irt_string_view_t calling_convention;  // "0rr_r"
-  irt_string_view_t arguments;           // cconv fragments: "rr"
-  irt_string_view_t results;             // "r"
+  // The cconv fragments of what callers pass and get: "rr", "r" (without
+  // the fences of a coarse-fences export).
+  irt_string_view_t arguments;
+  irt_string_view_t results;
   irt_string_view_t declaration;  // iree.abi.declaration; empty if absent
   irvm_function_t function;
-} irsess_function_t;
+  bool coarse_fences;  // this export takes (wait, signal) fences last
+  // The coarse-fences export to run this function through: itself, or for
+  // a synchronous "f" the "f$async" of the same module with matching
+  // arguments and results; NULL when there is none.
+  const irsess_function_t* async_variant;
+};
 
 // Maps the modules, creates the device (after every file was read, so bad
 // files are reported without starting one) and registers everything into a
@@ -98,16 +114,18 @@ size_t irsess_model_function_count(const irsess_model_t* model);
 const irsess_function_t* irsess_model_function(const irsess_model_t* model,
                                                size_t index);
 
-// Finds |name|: a table name, or "module.function" of the main module.
-// NOT_FOUND names the function and lists what there is.
+// Finds |name|: a table name, or "module.function" of the main module; a
+// name whose only export is its "$async" form finds that. NOT_FOUND names
+// the function and lists what there is.
 irt_status_t irsess_model_find_function(
     const irsess_model_t* model, irt_string_view_t name,
     const irsess_function_t** out_function) IRT_MUST_USE;
 
 // Invokes |function| (of |model|) with |arguments| (borrowed) as
-// irvm_invoke does, after checking their count against the signature.
-// |stack| may be NULL; threads that invoke often pass a stack of their own,
-// which saves allocating one per call. Counts invocations and failures.
+// irvm_invoke does, after checking their count against the signature, and
+// returns once the results are ready (a coarse-fences export is waited
+// for). |stack| may be NULL; threads that invoke often pass a stack of their
+// own, which saves allocating one per call. Counts invocations and failures.
 irt_status_t irsess_model_invoke(irsess_model_t* model,
                                  const irsess_function_t* function,
                                  irvm_stack_t* stack,
@@ -115,6 +133,23 @@ irt_status_t irsess_model_invoke(irsess_model_t* model,
                                  size_t argument_count, irvm_variant_t* results,
                                  size_t result_capacity,
                                  size_t* out_result_count) IRT_MUST_USE;
+
+// Starts function->async_variant (which must exist) ordered after
+// |wait_fence| (NULL: nothing to wait for) and returns as soon as its work
+// is scheduled: |results| are set, but their contents are valid only once
+// *out_signal_fence (a new reference) is reached, and |arguments| must stay
+// alive until then. A failure of the work itself fails the fence. Counts
+// invocations and failures (of the call; the fence's failure is the
+// caller's to count with irsess_model_count_error).
+irt_status_t irsess_model_invoke_async(
+    irsess_model_t* model, const irsess_function_t* function,
+    irvm_stack_t* stack, const irvm_variant_t* arguments,
+    size_t argument_count, irhal_fence_t* wait_fence, irvm_variant_t* results,
+    size_t result_capacity, size_t* out_result_count,
+    irhal_fence_t** out_signal_fence) IRT_MUST_USE;
+
+// Counts a failure that surfaced after irsess_model_invoke_async returned.
+void irsess_model_count_error(irsess_model_t* model);
 
 typedef struct irsess_model_stats_s {
   uint64_t invocations;

@@ -4,7 +4,8 @@
 // invoke with inline and shared-memory tensors, and unload; regions survive
 // unregistration while invocations use them; 32 clients x 1000 invocations
 // run concurrently with every result checked; a client killed mid-invocation
-// leaves the daemon serving the others; SIGTERM stops it cleanly.
+// leaves the daemon serving the others; coarse-fences exports run through
+// their fences; SIGTERM stops it cleanly.
 //
 // usage: test_daemon PATH/TO/ireed   (the module runs need the shared
 // conformance corpus and are skipped without it)
@@ -28,6 +29,7 @@
 #include <cmocka.h>
 
 #include "runtime/base/status.h"
+#include "tests/daemon/async_module.h"
 #include "tests/daemon/daemon_testing.h"
 
 static const char* g_ireed_binary;
@@ -889,6 +891,79 @@ static void test_unload(void** state) {
   ireed_test_client_close(&client);
 }
 
+// Coarse-fences exports run through their fences: the worker schedules the
+// work and moves on; the reply goes out when the signal fence is reached.
+static void test_async_exports(void** state) {
+  (void)state;
+  char path[160];
+  assert_null(async_module_write(g_daemon.directory, path, sizeof(path)));
+  ireed_test_client_t client;
+  ireed_test_client_connect(&client, &g_daemon);
+  const char* modules[1] = {path};
+  const char* devices[2] = {"local-task", "local-sync"};
+  const char* names[2] = {"pipe", "pipe_sync"};
+  for (int d = 0; d < 2; ++d) {
+    Ireed__Frame* reply =
+        ireed_test_load(&client, names[d], devices[d], modules, 1, NULL, NULL);
+    if (reply->body_case == IREED__FRAME__BODY_ERROR) {
+      fail_msg("loading the async module: %s", reply->error->message);
+    }
+    const Ireed__ModelInfo* info = reply->load_model_reply->model;
+    assert_int_equal(info->n_functions, 3);
+    ireed__frame__free_unpacked(reply, NULL);
+    uint8_t* memory = NULL;
+    int fd = ireed_test_memfd(65536, F_SEAL_SHRINK, &memory);
+    uint64_t region = ireed_test_register(&client, fd, 65536);
+    close(fd);
+    // Pipelined on one connection: inline and zero-copy region inputs,
+    // results inline and into the region, through all three exports.
+    enum { kInvocations = 96 };
+    static const char* kFunctions[3] = {"echo", "echo$async", "id"};
+    uint64_t ids[kInvocations];
+    for (int i = 0; i < kInvocations; ++i) {
+      float* values = (float*)(memory + i * 64);
+      for (int k = 0; k < 4; ++k) values[k] = (float)(i * 4 + k);
+      ireed_test_tensor_t input;
+      if (i % 2) {
+        ireed_test_tensor_shm(&input, 4, region, (uint64_t)i * 64);
+      } else {
+        ireed_test_tensor_inline(&input, values, 4);
+      }
+      ireed_test_invoke_t invoke;
+      ireed_test_invoke_init(&invoke, names[d], kFunctions[i % 3], &input, 1);
+      if (i % 4 == 1) {
+        ireed_test_invoke_output_shm(&invoke, 0, region,
+                                     32768 + (uint64_t)i * 64, 16);
+      }
+      ids[i] = ireed_test_client_send(&client, &invoke.frame, -1);
+    }
+    for (int answered = 0; answered < kInvocations; ++answered) {
+      reply = ireed_test_client_receive(&client);
+      assert_non_null(reply);
+      int i = -1;
+      for (int j = 0; j < kInvocations; ++j) {
+        if (ids[j] == reply->request_id) i = j;
+      }
+      assert_true(i >= 0);
+      float expected[4];
+      for (int k = 0; k < 4; ++k) expected[k] = (float)(i * 4 + k);
+      if (i % 4 == 1) {
+        if (reply->body_case == IREED__FRAME__BODY_ERROR) {
+          fail_msg("invocation %d: %s", i, reply->error->message);
+        }
+        assert_memory_equal(memory + 32768 + i * 64, expected,
+                            sizeof(expected));
+      } else {
+        ireed_test_expect_f32(reply, 0, expected, 4);
+      }
+      ireed__frame__free_unpacked(reply, NULL);
+    }
+    munmap(memory, 65536);
+  }
+  ireed_test_client_close(&client);
+  unlink(path);
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: %s PATH/TO/ireed\n", argv[0]);
@@ -911,6 +986,7 @@ int main(int argc, char** argv) {
       cmocka_unit_test(test_concurrent_clients),
       cmocka_unit_test(test_client_killed),
       cmocka_unit_test(test_unload),
+      cmocka_unit_test(test_async_exports),
   };
   return cmocka_run_group_tests(tests, setup_daemon, teardown_daemon);
 }
