@@ -67,8 +67,7 @@ static irt_status_t ireed_check_slice(const Ireed__ShmSlice* slice,
   if (!ireed_region_contains(region, slice->offset, slice->length)) {
     return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
                            "%s %zu: range [%" PRIu64 ", +%" PRIu64
-                           ") exceeds region %" PRIu64 " of %" PRIu64
-                           " bytes",
+                           ") exceeds region %" PRIu64 " of %" PRIu64 " bytes",
                            what, index, slice->offset, slice->length,
                            region->id, region->size);
   }
@@ -84,12 +83,18 @@ static irt_status_t ireed_check_slice(const Ireed__ShmSlice* slice,
 
 static const char* ireed_value_kind_name(Ireed__Value__KindCase kind) {
   switch (kind) {
-    case IREED__VALUE__KIND_I32: return "an i32";
-    case IREED__VALUE__KIND_I64: return "an i64";
-    case IREED__VALUE__KIND_F32: return "an f32";
-    case IREED__VALUE__KIND_F64: return "an f64";
-    case IREED__VALUE__KIND_TENSOR: return "a tensor";
-    default: return "no value";
+    case IREED__VALUE__KIND_I32:
+      return "an i32";
+    case IREED__VALUE__KIND_I64:
+      return "an i64";
+    case IREED__VALUE__KIND_F32:
+      return "an f32";
+    case IREED__VALUE__KIND_F64:
+      return "an f64";
+    case IREED__VALUE__KIND_TENSOR:
+      return "a tensor";
+    default:
+      return "no value";
   }
 }
 
@@ -140,14 +145,12 @@ static irt_status_t ireed_check_input(const Ireed__Value* value, char kind,
   if (given != expected) {
     return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
                            "input %zu: the tensor's shape and element type "
-                           "need %" PRIu64 " bytes but %" PRIu64
-                           " were given",
+                           "need %" PRIu64 " bytes but %" PRIu64 " were given",
                            index, expected, given);
   }
   if (tensor->data_case == IREED__TENSOR__DATA_SHM) {
-    IRT_RETURN_IF_ERROR(
-        ireed_check_slice(tensor->shm, table, false, "input", index,
-                          out_region));
+    IRT_RETURN_IF_ERROR(ireed_check_slice(tensor->shm, table, false, "input",
+                                          index, out_region));
     ireed_region_retain(*out_region);
   }
   return IRT_OK;
@@ -201,8 +204,7 @@ irt_status_t ireed_invocation_prepare(const Ireed__InvokeRequest* request,
 
 void ireed_invocation_release_regions(ireed_invocation_t* invocation) {
   if (!invocation->regions) return;
-  size_t count =
-      invocation->request->n_inputs + invocation->request->n_outputs;
+  size_t count = invocation->request->n_inputs + invocation->request->n_outputs;
   for (size_t i = 0; i < count; ++i) {
     ireed_region_release(invocation->regions[i]);
     invocation->regions[i] = NULL;
@@ -246,8 +248,8 @@ static irt_status_t ireed_make_argument(const Ireed__Value* value,
     irhal_release_callback_t release = {ireed_region_release_callback, region};
     bool imported = false;
     irt_status_t status = irsess_buffer_import(
-        device, region->data + tensor->shm->offset,
-        (size_t)tensor->shm->length, release, &buffer, &imported);
+        device, region->data + tensor->shm->offset, (size_t)tensor->shm->length,
+        release, &buffer, &imported);
     if (!imported) ireed_region_release(region);
     IRT_RETURN_IF_ERROR(status);
   } else {
@@ -291,8 +293,7 @@ static irt_status_t ireed_make_output(const irvm_variant_t* result,
         break;
       default:  // i8, i16, i32 widen to i32
         out_value->kind_case = IREED__VALUE__KIND_I32;
-        out_value->i32 =
-            irvm_value_convert(value, IRVM_VALUE_TYPE_I32).i32;
+        out_value->i32 = irvm_value_convert(value, IRVM_VALUE_TYPE_I32).i32;
         break;
     }
     return IRT_OK;
@@ -312,8 +313,8 @@ static irt_status_t ireed_make_output(const irvm_variant_t* result,
                            index, result->ref.type->name);
   }
   Ireed__Tensor* tensor = ireed_worker_scratch(worker, sizeof(*tensor));
-  uint64_t* shape =
-      ireed_worker_scratch(worker, (host.rank ? host.rank : 1) * sizeof(*shape));
+  uint64_t* shape = ireed_worker_scratch(
+      worker, (host.rank ? host.rank : 1) * sizeof(*shape));
   if (!tensor || !shape) {
     return irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED, "out of memory");
   }
@@ -449,11 +450,10 @@ irt_status_t ireed_invocation_start(ireed_invocation_t* invocation,
       irhal_fence_release(signal_fence);
     }
   } else if (irt_status_is_ok(status)) {
-    status = irsess_model_invoke(invocation->model, function, &worker->stack,
-                                 invocation->arguments,
-                                 invocation->argument_count,
-                                 invocation->results, function->results.size,
-                                 &invocation->result_count);
+    status = irsess_model_invoke(
+        invocation->model, function, &worker->stack, invocation->arguments,
+        invocation->argument_count, invocation->results, function->results.size,
+        &invocation->result_count);
   }
   invocation->ready_ns = ireed_now_ns();
   invocation->status = status;

@@ -22,19 +22,20 @@
 #define IREED_ROOT_SOCKET_DIR "/run/ireed"
 
 static void ireed_print_usage(FILE* out) {
-  fprintf(out,
-          "usage: ireed [--socket=PATH] [--workers=N] [--max-frame-size=BYTES]\n"
-          "             [--log-level=LEVEL] [--version] [--list-devices]\n"
-          "\n"
-          "Serves compiled models to ireectl and libireeclient on a Unix "
-          "socket:\n"
-          "$XDG_RUNTIME_DIR/ireed.sock by default, " IREED_ROOT_SOCKET_DIR
-          "/ireed.sock as root.\n"
-          "  --workers         threads running loads and invocations "
-          "(default: 2 per CPU, at least 4)\n"
-          "  --max-frame-size  largest protocol frame (default %u, at most "
-          "%u)\n",
-          IREED_FRAME_DEFAULT_MAX_SIZE, IREED_FRAME_ABSOLUTE_MAX_SIZE);
+  fprintf(
+      out,
+      "usage: ireed [--socket=PATH] [--workers=N] [--max-frame-size=BYTES]\n"
+      "             [--log-level=LEVEL] [--version] [--list-devices]\n"
+      "\n"
+      "Serves compiled models to ireectl and libireeclient on a Unix "
+      "socket:\n"
+      "$XDG_RUNTIME_DIR/ireed.sock by default, " IREED_ROOT_SOCKET_DIR
+      "/ireed.sock as root.\n"
+      "  --workers         threads running loads and invocations "
+      "(default: 2 per CPU, at least 4)\n"
+      "  --max-frame-size  largest protocol frame (default %u, at most "
+      "%u)\n",
+      IREED_FRAME_DEFAULT_MAX_SIZE, IREED_FRAME_ABSOLUTE_MAX_SIZE);
 }
 
 static void ireed_log_device(void* user_data, bool available,
@@ -167,8 +168,10 @@ int main(int argc, char** argv) {
         break;
       case 'w':
         if (!ireed_parse_count(optarg, 1024, &count)) {
-          fprintf(stderr, "ireed: --workers needs a count of 1 to 1024, not "
-                          "'%s'\n", optarg);
+          fprintf(stderr,
+                  "ireed: --workers needs a count of 1 to 1024, not "
+                  "'%s'\n",
+                  optarg);
           return 2;
         }
         server_options.worker_count = (uint32_t)count;

@@ -50,8 +50,8 @@ static irt_status_t ireed_model_check_request(
         ireed_model_check_path("module", request->module_paths[i]));
   }
   for (size_t i = 0; i < request->n_parameters; ++i) {
-    IRT_RETURN_IF_ERROR(ireed_model_check_path(
-        "parameter archive", request->parameters[i]->path));
+    IRT_RETURN_IF_ERROR(ireed_model_check_path("parameter archive",
+                                               request->parameters[i]->path));
   }
   return IRT_OK;
 }
@@ -67,9 +67,9 @@ static irt_status_t ireed_model_entry_copy(
   IRT_RETURN_IF_ERROR(ireed_model_strdup(arena, request->name, &entry->name));
   IRT_RETURN_IF_ERROR(ireed_model_strdup(
       arena, ireed_model_request_device(request), &entry->device));
-  IRT_RETURN_IF_ERROR(irt_arena_alloc(
-      arena, request->n_module_paths * sizeof(char*), sizeof(char*),
-      (void**)&entry->module_paths));
+  IRT_RETURN_IF_ERROR(
+      irt_arena_alloc(arena, request->n_module_paths * sizeof(char*),
+                      sizeof(char*), (void**)&entry->module_paths));
   for (size_t i = 0; i < request->n_module_paths; ++i) {
     IRT_RETURN_IF_ERROR(ireed_model_strdup(arena, request->module_paths[i],
                                            &entry->module_paths[i]));
@@ -147,12 +147,12 @@ bool ireed_model_entry_matches(const ireed_model_entry_t* entry,
 static irt_status_t ireed_model_entry_build_infos(ireed_model_entry_t* entry) {
   irt_arena_t* arena = &entry->arena;
   size_t count = irsess_model_function_count(entry->model);
-  IRT_RETURN_IF_ERROR(irt_arena_alloc(arena, (count + 1) * sizeof(*entry->functions),
-                                      sizeof(void*),
-                                      (void**)&entry->functions));
-  IRT_RETURN_IF_ERROR(irt_arena_alloc(
-      arena, (count + 1) * sizeof(*entry->function_pointers), sizeof(void*),
-      (void**)&entry->function_pointers));
+  IRT_RETURN_IF_ERROR(
+      irt_arena_alloc(arena, (count + 1) * sizeof(*entry->functions),
+                      sizeof(void*), (void**)&entry->functions));
+  IRT_RETURN_IF_ERROR(
+      irt_arena_alloc(arena, (count + 1) * sizeof(*entry->function_pointers),
+                      sizeof(void*), (void**)&entry->function_pointers));
   for (size_t i = 0; i < count; ++i) {
     const irsess_function_t* function = irsess_model_function(entry->model, i);
     Ireed__FunctionInfo* info = &entry->functions[i];
@@ -181,9 +181,9 @@ irt_status_t ireed_model_entry_load(ireed_model_entry_t* entry,
         parameters, irt_make_cstring_view(entry->parameter_scopes[i]),
         entry->parameter_paths[i], IRIO_FILE_MODE_READ);
     if (!irt_status_is_ok(status)) {
-      status = irt_status_annotate(status, "parameter archive '%s' (scope '%s')",
-                                   entry->parameter_paths[i],
-                                   entry->parameter_scopes[i]);
+      status = irt_status_annotate(
+          status, "parameter archive '%s' (scope '%s')",
+          entry->parameter_paths[i], entry->parameter_scopes[i]);
     }
   }
   if (irt_status_is_ok(status)) {

@@ -58,10 +58,9 @@ struct ireed_model_entry_s {
 
 // Checks a LoadModel request (a name, at least one module, absolute paths)
 // and creates a LOADING entry from it.
-irt_status_t ireed_model_entry_create(const Ireed__LoadModelRequest* request,
-                                      irt_allocator_t allocator,
-                                      ireed_model_entry_t** out_entry)
-    IRT_MUST_USE;
+irt_status_t ireed_model_entry_create(
+    const Ireed__LoadModelRequest* request, irt_allocator_t allocator,
+    ireed_model_entry_t** out_entry) IRT_MUST_USE;
 void ireed_model_entry_destroy(ireed_model_entry_t* entry);
 
 // True when |request| asks for exactly what |entry| holds (same device,

@@ -18,23 +18,41 @@ irt_status_t ireed_encode_error(uint64_t request_id, irt_status_t status,
 
 const char* ireed_body_name(Ireed__Frame__BodyCase body_case) {
   switch (body_case) {
-    case IREED__FRAME__BODY__NOT_SET: return "an empty frame";
-    case IREED__FRAME__BODY_HELLO: return "Hello";
-    case IREED__FRAME__BODY_ERROR: return "Error";
-    case IREED__FRAME__BODY_LOAD_MODEL: return "LoadModelRequest";
-    case IREED__FRAME__BODY_LOAD_MODEL_REPLY: return "LoadModelReply";
-    case IREED__FRAME__BODY_UNLOAD_MODEL: return "UnloadModelRequest";
-    case IREED__FRAME__BODY_UNLOAD_MODEL_REPLY: return "UnloadModelReply";
-    case IREED__FRAME__BODY_LIST_MODELS: return "ListModelsRequest";
-    case IREED__FRAME__BODY_LIST_MODELS_REPLY: return "ListModelsReply";
-    case IREED__FRAME__BODY_REGISTER_SHM: return "RegisterShmRequest";
-    case IREED__FRAME__BODY_REGISTER_SHM_REPLY: return "RegisterShmReply";
-    case IREED__FRAME__BODY_UNREGISTER_SHM: return "UnregisterShmRequest";
-    case IREED__FRAME__BODY_UNREGISTER_SHM_REPLY: return "UnregisterShmReply";
-    case IREED__FRAME__BODY_INVOKE: return "InvokeRequest";
-    case IREED__FRAME__BODY_INVOKE_REPLY: return "InvokeReply";
-    case IREED__FRAME__BODY_STATUS: return "StatusRequest";
-    case IREED__FRAME__BODY_STATUS_REPLY: return "StatusReply";
-    default: return "an unknown body";
+    case IREED__FRAME__BODY__NOT_SET:
+      return "an empty frame";
+    case IREED__FRAME__BODY_HELLO:
+      return "Hello";
+    case IREED__FRAME__BODY_ERROR:
+      return "Error";
+    case IREED__FRAME__BODY_LOAD_MODEL:
+      return "LoadModelRequest";
+    case IREED__FRAME__BODY_LOAD_MODEL_REPLY:
+      return "LoadModelReply";
+    case IREED__FRAME__BODY_UNLOAD_MODEL:
+      return "UnloadModelRequest";
+    case IREED__FRAME__BODY_UNLOAD_MODEL_REPLY:
+      return "UnloadModelReply";
+    case IREED__FRAME__BODY_LIST_MODELS:
+      return "ListModelsRequest";
+    case IREED__FRAME__BODY_LIST_MODELS_REPLY:
+      return "ListModelsReply";
+    case IREED__FRAME__BODY_REGISTER_SHM:
+      return "RegisterShmRequest";
+    case IREED__FRAME__BODY_REGISTER_SHM_REPLY:
+      return "RegisterShmReply";
+    case IREED__FRAME__BODY_UNREGISTER_SHM:
+      return "UnregisterShmRequest";
+    case IREED__FRAME__BODY_UNREGISTER_SHM_REPLY:
+      return "UnregisterShmReply";
+    case IREED__FRAME__BODY_INVOKE:
+      return "InvokeRequest";
+    case IREED__FRAME__BODY_INVOKE_REPLY:
+      return "InvokeReply";
+    case IREED__FRAME__BODY_STATUS:
+      return "StatusRequest";
+    case IREED__FRAME__BODY_STATUS_REPLY:
+      return "StatusReply";
+    default:
+      return "an unknown body";
   }
 }

@@ -14,10 +14,9 @@ irt_status_t ireed_region_map(int fd, uint64_t size, uint64_t id,
                               ireed_region_t** out_region) {
   *out_region = NULL;
   if (size == 0 || size > IREED_REGION_MAX_SIZE || size > SIZE_MAX) {
-    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
-                           "region size %" PRIu64
-                           " is not within 1 byte .. 1 TiB",
-                           size);
+    return irt_make_status(
+        IRT_STATUS_INVALID_ARGUMENT,
+        "region size %" PRIu64 " is not within 1 byte .. 1 TiB", size);
   }
   int seals = fcntl(fd, F_GET_SEALS);
   if (seals < 0 || !(seals & F_SEAL_SHRINK)) {
@@ -38,8 +37,8 @@ irt_status_t ireed_region_map(int fd, uint64_t size, uint64_t id,
   // Write access lets outputs land in the region; a memfd sealed against
   // writes can still serve inputs.
   bool writable = true;
-  void* data = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED,
-                    fd, 0);
+  void* data =
+      mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (data == MAP_FAILED && (errno == EACCES || errno == EPERM)) {
     writable = false;
     data = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);

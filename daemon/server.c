@@ -167,8 +167,7 @@ static void ireed_server_on_wakeup(uv_async_t* handle) {
   }
 }
 
-static void ireed_server_submit(ireed_server_t* server,
-                                ireed_server_job_t* job,
+static void ireed_server_submit(ireed_server_t* server, ireed_server_job_t* job,
                                 void (*run)(ireed_job_t*, ireed_worker_t*),
                                 void (*complete)(ireed_server_job_t*)) {
   job->base.run = run;
@@ -288,15 +287,15 @@ static void ireed_conn_send_bytes(ireed_conn_t* conn, uint8_t* data,
 }
 
 // Encodes and sends |frame|; an encoding failure is sent as an Error.
-static void ireed_conn_send_frame(ireed_conn_t* conn, const Ireed__Frame* frame);
+static void ireed_conn_send_frame(ireed_conn_t* conn,
+                                  const Ireed__Frame* frame);
 
 static void ireed_conn_send_error(ireed_conn_t* conn, uint64_t request_id,
                                   irt_status_t status) {
   uint8_t* data = NULL;
   size_t size = 0;
-  irt_status_t encode_status =
-      ireed_encode_error(request_id, status, conn->server->allocator, &data,
-                         &size);
+  irt_status_t encode_status = ireed_encode_error(
+      request_id, status, conn->server->allocator, &data, &size);
   irt_status_free(status);
   if (!irt_status_is_ok(encode_status)) {
     irt_log_status(IRT_LOG_ERROR, IREED_LOG, "encoding an error reply",
@@ -312,9 +311,9 @@ static void ireed_conn_send_frame(ireed_conn_t* conn,
                                   const Ireed__Frame* frame) {
   uint8_t* data = NULL;
   size_t size = 0;
-  irt_status_t status = ireed_frame_encode(frame, conn->server->max_frame_size,
-                                           conn->server->allocator, &data,
-                                           &size);
+  irt_status_t status =
+      ireed_frame_encode(frame, conn->server->max_frame_size,
+                         conn->server->allocator, &data, &size);
   if (!irt_status_is_ok(status)) {
     ireed_conn_send_error(conn, frame->request_id, status);
     return;
@@ -436,11 +435,11 @@ static bool ireed_conn_take_fds(ireed_conn_t* conn, struct msghdr* message) {
         conn->fds[conn->fd_count++] = fd;
       } else {
         close(fd);
-        ok = conn->failing;
+        ok = false;
       }
     }
   }
-  return ok;
+  return ok || conn->failing;  // a failing connection drops everything
 }
 
 static void ireed_conn_read(ireed_conn_t* conn) {
@@ -573,8 +572,8 @@ static void ireed_server_on_listen(uv_poll_t* handle, int status, int events) {
     return;
   }
   for (;;) {
-    int fd = accept4(server->listen_fd, NULL, NULL,
-                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd =
+        accept4(server->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
       ireed_server_accept_one(server, fd);
       continue;
@@ -583,8 +582,8 @@ static void ireed_server_on_listen(uv_poll_t* handle, int status, int events) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return;
     // Out of descriptors or memory: pause accepting instead of spinning.
     irt_log(IRT_LOG_WARNING, IREED_LOG,
-            "cannot accept connections: %s; retrying in %d ms",
-            strerror(errno), IREED_ACCEPT_RETRY_MS);
+            "cannot accept connections: %s; retrying in %d ms", strerror(errno),
+            IREED_ACCEPT_RETRY_MS);
     uv_poll_stop(&server->listen_poll);
     uv_timer_start(&server->accept_timer, ireed_server_on_accept_timer,
                    IREED_ACCEPT_RETRY_MS, 0);
@@ -671,8 +670,8 @@ static void ireed_load_run(ireed_job_t* base, ireed_worker_t* worker) {
   (void)worker;
   ireed_model_job_t* job = (ireed_model_job_t*)base;
   ireed_server_t* server = job->job.server;
-  job->status = ireed_model_entry_load(job->entry, server->runtime,
-                                       server->allocator);
+  job->status =
+      ireed_model_entry_load(job->entry, server->runtime, server->allocator);
   ireed_server_post(&job->job);
 }
 
@@ -763,7 +762,8 @@ static void ireed_handle_hello(ireed_conn_t* conn, const Ireed__Frame* frame) {
                                           "Hello was already exchanged"));
     return;
   }
-  if (hello->protocol_major != IREED__PROTOCOL_VERSION__PROTOCOL_VERSION_MAJOR) {
+  if (hello->protocol_major !=
+      IREED__PROTOCOL_VERSION__PROTOCOL_VERSION_MAJOR) {
     ireed_conn_fail(
         conn, frame->request_id,
         irt_make_status(IRT_STATUS_INCOMPATIBLE,
@@ -1108,11 +1108,10 @@ static void ireed_handle_invoke(ireed_conn_t* conn, Ireed__Frame* frame) {
     status = irt_make_status(IRT_STATUS_NOT_FOUND,
                              "no model named '%s' is loaded", request->model);
   } else if (entry->state != IREED_MODEL_READY) {
-    status = irt_make_status(IRT_STATUS_UNAVAILABLE, "model '%s' is %s",
-                             request->model,
-                             entry->state == IREED_MODEL_LOADING
-                                 ? "still loading"
-                                 : "being unloaded");
+    status = irt_make_status(
+        IRT_STATUS_UNAVAILABLE, "model '%s' is %s", request->model,
+        entry->state == IREED_MODEL_LOADING ? "still loading"
+                                            : "being unloaded");
   }
   const irsess_function_t* function = NULL;
   if (irt_status_is_ok(status)) {
@@ -1128,9 +1127,9 @@ static void ireed_handle_invoke(ireed_conn_t* conn, Ireed__Frame* frame) {
     size_t slots = function->arguments.size + function->results.size;
     size_t regions_end = irt_align_size(
         sizeof(*job) + slots * sizeof(job->regions[0]), alignof(max_align_t));
-    status = irt_allocator_malloc(
-        server->allocator, regions_end + slots * sizeof(irvm_variant_t),
-        (void**)&job);
+    status = irt_allocator_malloc(server->allocator,
+                                  regions_end + slots * sizeof(irvm_variant_t),
+                                  (void**)&job);
     if (irt_status_is_ok(status)) {
       variants = (irvm_variant_t*)((uint8_t*)job + regions_end);
     }
@@ -1222,8 +1221,8 @@ static void ireed_server_collect_device(void* user_data, bool available,
                                         const irhal_device_info_t* info) {
   ireed_server_t* server = user_data;
   irt_log(IRT_LOG_INFO, IREED_LOG, "device %s: %s%s%s", info->uri,
-          available ? info->name : "unavailable",
-          info->detail[0] ? "; " : "", info->detail);
+          available ? info->name : "unavailable", info->detail[0] ? "; " : "",
+          info->detail);
   if (server->device_count == IREED_MAX_DEVICES) return;
   server->devices[server->device_count].available = available;
   server->devices[server->device_count].info = *info;
@@ -1269,9 +1268,9 @@ static irt_status_t ireed_server_listen(ireed_server_t* server,
   if (result != 0 || listen(fd, SOMAXCONN) != 0) {
     int error = errno;
     close(fd);
-    return irt_make_status(error == EACCES ? IRT_STATUS_PERMISSION_DENIED
-                                           : IRT_STATUS_UNAVAILABLE,
-                           "cannot listen on '%s': %s", path, strerror(error));
+    return irt_make_status(
+        error == EACCES ? IRT_STATUS_PERMISSION_DENIED : IRT_STATUS_UNAVAILABLE,
+        "cannot listen on '%s': %s", path, strerror(error));
   }
   server->listen_fd = fd;
   return IRT_OK;

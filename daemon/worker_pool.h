@@ -41,10 +41,9 @@ struct ireed_job_s {
 typedef struct ireed_worker_pool_s ireed_worker_pool_t;
 
 // Starts |worker_count| threads (at least 1).
-irt_status_t ireed_worker_pool_create(uint32_t worker_count,
-                                      irt_allocator_t allocator,
-                                      ireed_worker_pool_t** out_pool)
-    IRT_MUST_USE;
+irt_status_t ireed_worker_pool_create(
+    uint32_t worker_count, irt_allocator_t allocator,
+    ireed_worker_pool_t** out_pool) IRT_MUST_USE;
 
 // Runs every job already submitted, then joins the threads.
 void ireed_worker_pool_destroy(ireed_worker_pool_t* pool);

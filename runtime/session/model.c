@@ -27,7 +27,7 @@ static const char* const kIrsessDeviceNames[] = {"local-sync", "local-task"};
 struct irsess_runtime_s {
   irt_allocator_t allocator;
   irvm_instance_t* instance;
-  pthread_mutex_t mutex;                          // guards |devices|
+  pthread_mutex_t mutex;                         // guards |devices|
   irhal_device_t* devices[IRSESS_DEVICE_COUNT];  // by kIrsessDeviceNames
 };
 
@@ -137,10 +137,10 @@ static irt_status_t irsess_load_module(irvm_instance_t* instance,
   }
   irvm_bytecode_module_options_t module_options = {irsess_release_mapping,
                                                    mapping};
-  irt_status_t status = irvm_bytecode_module_create(
-      instance, irio_file_mapping_data(mapping),
-      (size_t)irio_file_mapping_size(mapping), &module_options, allocator,
-      out_module);
+  irt_status_t status =
+      irvm_bytecode_module_create(instance, irio_file_mapping_data(mapping),
+                                  (size_t)irio_file_mapping_size(mapping),
+                                  &module_options, allocator, out_module);
   if (!irt_status_is_ok(status)) {
     irio_file_mapping_release(mapping);  // still ours on failure
     return irt_status_annotate(status, "loading module '%s'", path);
@@ -167,7 +167,8 @@ static irt_status_t irsess_model_build_functions(irsess_model_t* model,
         if (irt_string_view_starts_with(info.name, "__")) continue;
         if (pass == 0) {
           ++function_count;
-          if (!main_module) name_bytes += module->name.size + 1 + info.name.size;
+          if (!main_module)
+            name_bytes += module->name.size + 1 + info.name.size;
           continue;
         }
         irsess_function_t* function = &model->functions[index++];
@@ -189,8 +190,8 @@ static irt_status_t irsess_model_build_functions(irsess_model_t* model,
         }
         // The context may shadow an earlier module of the same name; calls
         // go where the context resolves them.
-        if (!irvm_context_find_export(model->context, module->name,
-                                      info.name, &function->function)) {
+        if (!irvm_context_find_export(model->context, module->name, info.name,
+                                      &function->function)) {
           function->function.module = module;
           function->function.export_ordinal = ordinal;
         }
@@ -396,8 +397,7 @@ irt_status_t irsess_model_find_function(
   // List what there is (bounded, for one-line messages).
   char listing[256] = "none";
   size_t used = 0;
-  for (size_t i = 0; i < model->function_count && used < sizeof(listing);
-       ++i) {
+  for (size_t i = 0; i < model->function_count && used < sizeof(listing); ++i) {
     int n = snprintf(listing + used, sizeof(listing) - used, "%s%.*s",
                      i ? ", " : "", IRT_SV_ARG(model->functions[i].name));
     if (n < 0) break;
@@ -419,8 +419,8 @@ static irt_status_t irsess_check_argument_count(
       "function '%.*s' takes %zu argument%s (signature '%.*s') but %zu "
       "were given",
       IRT_SV_ARG(function->name), function->arguments.size,
-      function->arguments.size == 1 ? "" : "s",
-      IRT_SV_ARG(function->arguments), argument_count);
+      function->arguments.size == 1 ? "" : "s", IRT_SV_ARG(function->arguments),
+      argument_count);
 }
 
 // Arguments of a coarse-fences call held on the C stack up to this count.
@@ -464,13 +464,10 @@ static irt_status_t irsess_call_async(
   return IRT_OK;
 }
 
-irt_status_t irsess_model_invoke(irsess_model_t* model,
-                                 const irsess_function_t* function,
-                                 irvm_stack_t* stack,
-                                 const irvm_variant_t* arguments,
-                                 size_t argument_count, irvm_variant_t* results,
-                                 size_t result_capacity,
-                                 size_t* out_result_count) {
+irt_status_t irsess_model_invoke(
+    irsess_model_t* model, const irsess_function_t* function,
+    irvm_stack_t* stack, const irvm_variant_t* arguments, size_t argument_count,
+    irvm_variant_t* results, size_t result_capacity, size_t* out_result_count) {
   *out_result_count = 0;
   atomic_fetch_add_explicit(&model->invocations, 1, memory_order_relaxed);
   irt_status_t status = IRT_OK;
@@ -503,10 +500,9 @@ irt_status_t irsess_model_invoke(irsess_model_t* model,
 
 irt_status_t irsess_model_invoke_async(
     irsess_model_t* model, const irsess_function_t* function,
-    irvm_stack_t* stack, const irvm_variant_t* arguments,
-    size_t argument_count, irhal_fence_t* wait_fence, irvm_variant_t* results,
-    size_t result_capacity, size_t* out_result_count,
-    irhal_fence_t** out_signal_fence) {
+    irvm_stack_t* stack, const irvm_variant_t* arguments, size_t argument_count,
+    irhal_fence_t* wait_fence, irvm_variant_t* results, size_t result_capacity,
+    size_t* out_result_count, irhal_fence_t** out_signal_fence) {
   *out_result_count = 0;
   *out_signal_fence = NULL;
   atomic_fetch_add_explicit(&model->invocations, 1, memory_order_relaxed);
@@ -516,10 +512,10 @@ irt_status_t irsess_model_invoke_async(
                              "function '%.*s' has no coarse-fences form",
                              IRT_SV_ARG(function->name));
   } else {
-    status = irsess_call_async(model, function->async_variant, stack,
-                               arguments, argument_count, wait_fence, results,
-                               result_capacity, out_result_count,
-                               out_signal_fence);
+    status =
+        irsess_call_async(model, function->async_variant, stack, arguments,
+                          argument_count, wait_fence, results, result_capacity,
+                          out_result_count, out_signal_fence);
   }
   if (!irt_status_is_ok(status)) irsess_model_count_error(model);
   return status;

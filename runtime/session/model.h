@@ -143,10 +143,9 @@ irt_status_t irsess_model_invoke(irsess_model_t* model,
 // caller's to count with irsess_model_count_error).
 irt_status_t irsess_model_invoke_async(
     irsess_model_t* model, const irsess_function_t* function,
-    irvm_stack_t* stack, const irvm_variant_t* arguments,
-    size_t argument_count, irhal_fence_t* wait_fence, irvm_variant_t* results,
-    size_t result_capacity, size_t* out_result_count,
-    irhal_fence_t** out_signal_fence) IRT_MUST_USE;
+    irvm_stack_t* stack, const irvm_variant_t* arguments, size_t argument_count,
+    irhal_fence_t* wait_fence, irvm_variant_t* results, size_t result_capacity,
+    size_t* out_result_count, irhal_fence_t** out_signal_fence) IRT_MUST_USE;
 
 // Counts a failure that surfaced after irsess_model_invoke_async returned.
 void irsess_model_count_error(irsess_model_t* model);

@@ -10,7 +10,8 @@ irt_status_t irsess_buffer_upload(irhal_device_t* device, const void* data,
   irhal_buffer_t* buffer = NULL;
   IRT_RETURN_IF_ERROR_CTX(
       device->vtable->allocate_buffer(
-          device, IRHAL_MEMORY_TYPE_DEVICE_LOCAL | IRHAL_MEMORY_TYPE_HOST_VISIBLE,
+          device,
+          IRHAL_MEMORY_TYPE_DEVICE_LOCAL | IRHAL_MEMORY_TYPE_HOST_VISIBLE,
           IRHAL_BUFFER_USAGE_DEFAULT, length, &buffer),
       "allocating a %zu-byte input buffer", length);
   void* mapped = NULL;
@@ -26,7 +27,8 @@ irt_status_t irsess_buffer_upload(irhal_device_t* device, const void* data,
 }
 
 irt_status_t irsess_buffer_import(irhal_device_t* device, void* data,
-                                  size_t length, irhal_release_callback_t release,
+                                  size_t length,
+                                  irhal_release_callback_t release,
                                   irhal_buffer_t** out_buffer,
                                   bool* out_imported) {
   *out_buffer = NULL;
@@ -71,7 +73,8 @@ static irt_status_t irsess_map_for_reading(irhal_buffer_t* buffer,
                                            irtool_tensor_t* out_tensor) {
   if (length > SIZE_MAX) {
     return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
-                           "a %" PRIu64 "-byte result does not fit in host "
+                           "a %" PRIu64
+                           "-byte result does not fit in host "
                            "memory",
                            length);
   }
@@ -90,9 +93,8 @@ irt_status_t irsess_buffer_view_read(irhal_buffer_view_t* view,
   out_tensor->byte_length = 0;
   out_tensor->allocator = (irt_allocator_t){0};
   if (view->rank > IRTOOL_MAX_RANK) {
-    return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
-                           "result rank %u exceeds %d", view->rank,
-                           IRTOOL_MAX_RANK);
+    return irt_make_status(IRT_STATUS_OUT_OF_RANGE, "result rank %u exceeds %d",
+                           view->rank, IRTOOL_MAX_RANK);
   }
   if (view->encoding_type != IRHAL_ENCODING_TYPE_DENSE_ROW_MAJOR) {
     return irt_make_status(IRT_STATUS_UNIMPLEMENTED,

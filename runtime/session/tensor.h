@@ -27,16 +27,16 @@ irt_status_t irsess_buffer_upload(irhal_device_t* device, const void* data,
 // otherwise a copy (*out_imported false; |release| is never called and the
 // caller keeps ownership of the memory).
 irt_status_t irsess_buffer_import(irhal_device_t* device, void* data,
-                                  size_t length, irhal_release_callback_t release,
+                                  size_t length,
+                                  irhal_release_callback_t release,
                                   irhal_buffer_t** out_buffer,
                                   bool* out_imported) IRT_MUST_USE;
 
 // A dense row-major buffer view of |tensor|'s shape over a copy of its bytes.
-irt_status_t irsess_buffer_view_upload(irhal_device_t* device,
-                                       const irtool_tensor_t* tensor,
-                                       irt_allocator_t host_allocator,
-                                       irhal_buffer_view_t** out_view)
-    IRT_MUST_USE;
+irt_status_t irsess_buffer_view_upload(
+    irhal_device_t* device, const irtool_tensor_t* tensor,
+    irt_allocator_t host_allocator,
+    irhal_buffer_view_t** out_view) IRT_MUST_USE;
 
 // Describes |view|'s contents as a tensor borrowing its mapped memory (valid
 // while the view lives). FAILED_PRECONDITION for memory the host cannot map

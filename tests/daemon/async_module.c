@@ -40,7 +40,8 @@ static irt_status_t define_async(irvm_module_builder_t* b, const char* name,
   char declaration[256];
   snprintf(declaration, sizeof(declaration), "async ");
   snprintf(declaration + 6, sizeof(declaration) - 6, kDeclaration, base_name);
-  IRT_RETURN_IF_ERROR(irvm_fn_add_attr(fn, "iree.abi.declaration", declaration));
+  IRT_RETURN_IF_ERROR(
+      irvm_fn_add_attr(fn, "iree.abi.declaration", declaration));
   IRT_RETURN_IF_ERROR(irvm_fn_add_attr(fn, "iree.abi.model", "coarse-fences"));
   IRT_RETURN_IF_ERROR(irvm_fn_op1(fn, IRVM_INSN_CONST_I32_ZERO, I32(0)));
   IRT_RETURN_IF_ERROR(irvm_fn_const_i64(fn, I64(2), -1));  // any queue
@@ -65,7 +66,8 @@ static irt_status_t define_sync(irvm_module_builder_t* b, const char* name,
   char declaration[256];
   snprintf(declaration, sizeof(declaration), "sync ");
   snprintf(declaration + 5, sizeof(declaration) - 5, kDeclaration, name);
-  IRT_RETURN_IF_ERROR(irvm_fn_add_attr(fn, "iree.abi.declaration", declaration));
+  IRT_RETURN_IF_ERROR(
+      irvm_fn_add_attr(fn, "iree.abi.declaration", declaration));
   irvm_label_t resume, ok, failed;
   IRT_RETURN_IF_ERROR(irvm_fn_new_label(fn, &resume));
   IRT_RETURN_IF_ERROR(irvm_fn_new_label(fn, &ok));
@@ -80,10 +82,10 @@ static irt_status_t define_sync(irvm_module_builder_t* b, const char* name,
   IRT_RETURN_IF_ERROR(irvm_fn_call(fn, irvm_opnd_import(kFenceCreate),
                                    (const irvm_reg_t[]){MOVE(2), I64(2)}, 2,
                                    (const irvm_reg_t[]){REF(3)}, 1));
-  IRT_RETURN_IF_ERROR(irvm_fn_call(
-      fn, irvm_opnd_func(async_ordinal),
-      (const irvm_reg_t[]){MOVE(0), REF(1), REF(3)}, 3,
-      (const irvm_reg_t[]){REF(4)}, 1));
+  IRT_RETURN_IF_ERROR(
+      irvm_fn_call(fn, irvm_opnd_func(async_ordinal),
+                   (const irvm_reg_t[]){MOVE(0), REF(1), REF(3)}, 3,
+                   (const irvm_reg_t[]){REF(4)}, 1));
   IRT_RETURN_IF_ERROR(IRVM_EMIT(
       fn, IRVM_INSN_CALL_VARIADIC_YIELDABLE, irvm_opnd_import(kFenceAwait),
       IRVM_SEGMENTS(-1, -1, 1), IRVM_LIST(I32(4), I64(2), MOVE(3)),
@@ -98,8 +100,8 @@ static irt_status_t define_sync(irvm_module_builder_t* b, const char* name,
 }
 
 static irt_status_t define_module(irvm_module_builder_t* b) {
-  const char* types[] = {"!hal.buffer_view", "!hal.device", "!hal.fence",
-                         "i32", "i64"};
+  const char* types[] = {"!hal.buffer_view", "!hal.device", "!hal.fence", "i32",
+                         "i64"};
   for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); ++i) {
     irvm_type_t unused;
     IRT_RETURN_IF_ERROR(irvm_module_builder_add_type(b, types[i], &unused));

@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-// cmocka after the system headers it needs.
+// cmocka.h needs <setjmp.h>, <stdarg.h>, <stddef.h> and <stdint.h> first.
 #include <cmocka.h>
 
 #include "tests/support/test_files.h"
@@ -112,8 +112,7 @@ int ireed_test_daemon_stop(ireed_test_daemon_t* daemon) {
       }
       usleep(10000);
     }
-    result = WIFEXITED(status) ? WEXITSTATUS(status)
-                               : 128 + WTERMSIG(status);
+    result = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     daemon->pid = 0;
   }
   struct stat info;
@@ -184,9 +183,9 @@ uint64_t ireed_test_client_send(ireed_test_client_t* client,
   frame->request_id = client->next_request_id++;
   uint8_t* data = NULL;
   size_t size = 0;
-  irt_status_t status = ireed_frame_encode(
-      frame, IREED_FRAME_ABSOLUTE_MAX_SIZE, irt_allocator_system(), &data,
-      &size);
+  irt_status_t status =
+      ireed_frame_encode(frame, IREED_FRAME_ABSOLUTE_MAX_SIZE,
+                         irt_allocator_system(), &data, &size);
   assert_null(status);
   size_t offset = 0;
   if (fd >= 0) {

@@ -16,7 +16,7 @@
 
 typedef struct ireed_test_daemon_s {
   pid_t pid;
-  char directory[64];  // temporary; holds the socket and the log
+  char directory[64];     // temporary; holds the socket and the log
   char socket_path[100];  // fits sun_path
   char log_path[128];
 } ireed_test_daemon_t;

@@ -26,6 +26,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+// cmocka.h needs <setjmp.h>, <stdarg.h>, <stddef.h> and <stdint.h> first.
 #include <cmocka.h>
 
 #include "runtime/base/status.h"
@@ -37,8 +38,7 @@ static ireed_test_daemon_t g_daemon;
 
 static int setup_daemon(void** state) {
   (void)state;
-  ireed_test_daemon_start(&g_daemon, g_ireed_binary, "--log-level=debug",
-                          NULL);
+  ireed_test_daemon_start(&g_daemon, g_ireed_binary, "--log-level=debug", NULL);
   return 0;
 }
 
@@ -61,8 +61,8 @@ static bool load_simple_mul(ireed_test_client_t* client, const char* name,
     return false;
   }
   const char* modules[1] = {path};
-  Ireed__Frame* reply = ireed_test_load(client, name, device, modules, 1,
-                                        NULL, NULL);
+  Ireed__Frame* reply =
+      ireed_test_load(client, name, device, modules, 1, NULL, NULL);
   if (reply->body_case == IREED__FRAME__BODY_ERROR) {
     fail_msg("loading simple_mul: %s", reply->error->message);
   }
@@ -106,7 +106,8 @@ static void test_hello_and_status(void** state) {
   assert_true(reply->status_reply->clients >= 1);
   bool local_task = false;
   for (size_t i = 0; i < reply->status_reply->n_devices; ++i) {
-    local_task |= strcmp(reply->status_reply->devices[i]->uri, "local-task") == 0;
+    local_task |=
+        strcmp(reply->status_reply->devices[i]->uri, "local-task") == 0;
   }
   assert_true(local_task);
   ireed__frame__free_unpacked(reply, NULL);
@@ -187,8 +188,8 @@ static void expect_bad_bytes(const void* bytes, size_t size, const char* text,
 
 static void test_malformed_frame(void** state) {
   (void)state;
-  static const uint8_t kGarbage[] = {8, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
-                                     0xFF, 0xFF, 0xFF, 0xFF};
+  static const uint8_t kGarbage[] = {8,    0,    0,    0,    0xFF, 0xFF,
+                                     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
   expect_bad_bytes(kGarbage, sizeof(kGarbage), "not a valid", false);
 }
 
@@ -357,8 +358,7 @@ static void test_load_errors(void** state) {
       ireed_test_load(&client, "n", NULL, modules, 0, NULL, NULL),
       IRT_STATUS_INVALID_ARGUMENT, "names no module");
   char negative[512];
-  if (ireed_test_corpus("negative/add_hal7.vmfb", negative,
-                        sizeof(negative))) {
+  if (ireed_test_corpus("negative/add_hal7.vmfb", negative, sizeof(negative))) {
     const char* hal7[1] = {negative};
     Ireed__Frame* reply =
         ireed_test_load(&client, "hal7", NULL, hal7, 1, NULL, NULL);
@@ -388,8 +388,7 @@ static void test_parameters(void** state) {
   if (!ireed_test_corpus("v3.11/scale.vmfb", module, sizeof(module)) ||
       !ireed_test_corpus("v3.11/scale_weights.irpa", weights,
                          sizeof(weights)) ||
-      !ireed_test_corpus("v3.11/scale_weights_zero.irpa", zero,
-                         sizeof(zero))) {
+      !ireed_test_corpus("v3.11/scale_weights_zero.irpa", zero, sizeof(zero))) {
     ireed_test_client_close(&client);
     skip();
   }
@@ -416,8 +415,8 @@ static void test_parameters(void** state) {
   ireed_test_expect_f32(reply, 0, zeros, 4);
   ireed__frame__free_unpacked(reply, NULL);
   // Without its archive the module's initializer fails the load.
-  reply = ireed_test_load(&client, "scale_missing", NULL, modules, 1, NULL,
-                          NULL);
+  reply =
+      ireed_test_load(&client, "scale_missing", NULL, modules, 1, NULL, NULL);
   assert_int_equal(reply->body_case, IREED__FRAME__BODY_ERROR);
   assert_non_null(strstr(reply->error->message, "scope"));
   ireed__frame__free_unpacked(reply, NULL);
@@ -445,9 +444,9 @@ static void test_shared_memory(void** state) {
   uint64_t region = ireed_test_register(&client, fd, 4096);
   float* floats = (float*)memory;
   for (int i = 0; i < 4; ++i) {
-    floats[i] = (float)(i + 1);          // offset 0 (aligned)
-    floats[16 + i] = 2.0f;               // offset 64 (aligned)
-    floats[33 + i] = (float)(10 * i);    // offset 132 (misaligned: copied)
+    floats[i] = (float)(i + 1);        // offset 0 (aligned)
+    floats[16 + i] = 2.0f;             // offset 64 (aligned)
+    floats[33 + i] = (float)(10 * i);  // offset 132 (misaligned: copied)
   }
   static const float product[4] = {2, 4, 6, 8};
   ireed_test_tensor_t inputs[2];
@@ -522,7 +521,8 @@ static void test_shared_memory(void** state) {
   ireed__frame__free_unpacked(reply, NULL);
   ireed_test_invoke_output_shm(&invoke, 0, read_only, 0, 16);
   ireed_test_expect_error(ireed_test_client_call(&client, &invoke.frame, -1),
-                          IRT_STATUS_PERMISSION_DENIED, "sealed against writes");
+                          IRT_STATUS_PERMISSION_DENIED,
+                          "sealed against writes");
 
   // Unregistering: once, then the id is unknown.
   Ireed__UnregisterShmRequest unregister = IREED__UNREGISTER_SHM_REQUEST__INIT;
@@ -722,10 +722,9 @@ static void* concurrent_client_main(void* arg) {
         hello_answered = true;
       } else if (reply->request_id != (uint64_t)i + 1000 ||
                  reply->body_case != IREED__FRAME__BODY_INVOKE_REPLY) {
-        concurrent_fail(self,
-                        reply->body_case == IREED__FRAME__BODY_ERROR
-                            ? reply->error->message
-                            : "unexpected reply");
+        concurrent_fail(self, reply->body_case == IREED__FRAME__BODY_ERROR
+                                  ? reply->error->message
+                                  : "unexpected reply");
         done = true;
       } else {
         const Ireed__Tensor* tensor = reply->invoke_reply->outputs[0]->tensor;
@@ -868,8 +867,7 @@ static void test_unload(void** state) {
     Ireed__Frame* reply = ireed_test_client_receive(&client);
     assert_non_null(reply);
     if (reply->request_id == unload_id) {
-      assert_int_equal(reply->body_case,
-                       IREED__FRAME__BODY_UNLOAD_MODEL_REPLY);
+      assert_int_equal(reply->body_case, IREED__FRAME__BODY_UNLOAD_MODEL_REPLY);
       ireed__frame__free_unpacked(reply, NULL);
       break;
     }

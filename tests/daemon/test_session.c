@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+// cmocka.h needs <setjmp.h>, <stdarg.h>, <stddef.h> and <stdint.h> first.
 #include <cmocka.h>
 
 #include "hal/buffer_view.h"
@@ -199,10 +200,9 @@ static void test_concurrent_invocations(void** state) {
     threads[i] = (invoke_thread_t){.model = model,
                                    .function = irsess_model_function(model, 0),
                                    .index = i};
-    assert_int_equal(
-        pthread_create(&threads[i].thread, NULL, invoke_thread_main,
-                       &threads[i]),
-        0);
+    assert_int_equal(pthread_create(&threads[i].thread, NULL,
+                                    invoke_thread_main, &threads[i]),
+                     0);
   }
   for (int i = 0; i < 8; ++i) {
     pthread_join(threads[i].thread, NULL);
@@ -235,8 +235,8 @@ static void test_async_exports(void** state) {
     irsess_model_t* model = load(fixture, fixture->async_path, devices[d]);
     assert_int_equal(irsess_model_function_count(model), 3);
     const irsess_function_t *echo = NULL, *echo_async = NULL, *id = NULL;
-    assert_null(irsess_model_find_function(
-        model, irt_make_cstring_view("echo"), &echo));
+    assert_null(irsess_model_find_function(model, irt_make_cstring_view("echo"),
+                                           &echo));
     assert_null(irsess_model_find_function(
         model, irt_make_cstring_view("echo$async"), &echo_async));
     // Only "id$async" exists: "id" finds it.
@@ -318,9 +318,8 @@ static void test_load_errors_leak_nothing(void** state) {
   // Every allocation failing in turn, until the load succeeds.
   for (size_t fail_after = 0;; ++fail_after) {
     counter.fail_after = counter.total_allocations + fail_after;
-    irsess_model_options_t options = {.device = "local-sync",
-                                      .module_paths = good,
-                                      .module_count = 1};
+    irsess_model_options_t options = {
+        .device = "local-sync", .module_paths = good, .module_count = 1};
     irsess_model_t* model = NULL;
     irt_status_t status =
         irsess_model_load(fixture->runtime, &options, allocator, &model);

@@ -15,8 +15,9 @@ static int g_count;
 static void write_seed(const Ireed__Frame* frame, uint8_t chunk) {
   uint8_t* data = NULL;
   size_t size = 0;
-  irt_status_t status = ireed_frame_encode(frame, IREED_FRAME_DEFAULT_MAX_SIZE,
-                                           irt_allocator_system(), &data, &size);
+  irt_status_t status =
+      ireed_frame_encode(frame, IREED_FRAME_DEFAULT_MAX_SIZE,
+                         irt_allocator_system(), &data, &size);
   if (status) {
     irt_status_free(status);
     fprintf(stderr, "encoding seed %d failed\n", g_count);
@@ -95,12 +96,12 @@ int main(int argc, char** argv) {
   }
   g_directory = argv[1];
   const uint32_t kF32 = 0x21000020u;
-  write_invoke(64, 16, kF32, 4, true);     // passes
-  write_invoke(0, 16, kF32, 4, false);     // passes, no targets
-  write_invoke(4090, 16, kF32, 4, true);   // out of range
-  write_invoke(64, 12, kF32, 4, true);     // wrong length
+  write_invoke(64, 16, kF32, 4, true);         // passes
+  write_invoke(0, 16, kF32, 4, false);         // passes, no targets
+  write_invoke(4090, 16, kF32, 4, true);       // out of range
+  write_invoke(64, 12, kF32, 4, true);         // wrong length
   write_invoke(64, 16, 0x10000001u, 4, true);  // sub-byte type
-  write_invoke(64, 16, kF32, 3, true);     // wrong count
+  write_invoke(64, 16, kF32, 3, true);         // wrong count
 
   Ireed__Hello hello = IREED__HELLO__INIT;
   hello.protocol_major = 1;
