@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <stdio.h>
 #include <vulkan/vulkan.h>
 
@@ -11,7 +12,17 @@ static void irhal_vulkan_report_none(irhal_probe_fn_t callback,
   callback(user_data, false, &info);
 }
 
-void irhal_vulkan_probe(irhal_probe_fn_t callback, void* user_data) {
+// The probe's instance lives for the whole process: the device list does not
+// change, and keeping the ICD loaded means allocations the driver keeps until
+// exit stay attributable to it (sanitizer builds suppress them by library
+// name; an unloaded driver's frames could not be named).
+static struct {
+  pthread_once_t once;
+  VkResult result;
+  VkInstance instance;
+} irhal_vulkan_probe_state = {.once = PTHREAD_ONCE_INIT};
+
+static void irhal_vulkan_probe_create_instance(void) {
   VkApplicationInfo app = {
       .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
       .pApplicationName = "ireed",
@@ -21,8 +32,15 @@ void irhal_vulkan_probe(irhal_probe_fn_t callback, void* user_data) {
       .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
       .pApplicationInfo = &app,
   };
-  VkInstance instance = VK_NULL_HANDLE;
-  VkResult result = vkCreateInstance(&create_info, NULL, &instance);
+  irhal_vulkan_probe_state.result = vkCreateInstance(
+      &create_info, NULL, &irhal_vulkan_probe_state.instance);
+}
+
+void irhal_vulkan_probe(irhal_probe_fn_t callback, void* user_data) {
+  pthread_once(&irhal_vulkan_probe_state.once,
+               irhal_vulkan_probe_create_instance);
+  VkResult result = irhal_vulkan_probe_state.result;
+  VkInstance instance = irhal_vulkan_probe_state.instance;
   if (result != VK_SUCCESS) {
     char why[64];
     snprintf(why, sizeof(why), "no Vulkan instance (VkResult %d)", (int)result);
@@ -47,5 +65,4 @@ void irhal_vulkan_probe(irhal_probe_fn_t callback, void* user_data) {
              VK_API_VERSION_PATCH(props.apiVersion));
     callback(user_data, true, &info);
   }
-  vkDestroyInstance(instance, NULL);
 }
