@@ -2,14 +2,13 @@
 // calls one function with iree-run-module's flags and prints the results the
 // way iree-run-module does (HAL spec 9.5). Any failure ends in one message
 // on stderr and exit status 1; usage errors exit with 2.
-#include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "client/ireectl/commands.h"
+#include "client/ireectl/run_flags.h"
 #include "runtime/io/parameter_index.h"
 #include "runtime/session/model.h"
 #include "runtime/session/tensor.h"
@@ -30,48 +29,14 @@ static const char kIreectlRunUsage[] =
     "  --output  one per result: '' (discard), '-' (print), @file.npy or\n"
     "            @file.bin (write), +file.npy or +file.bin (append)\n";
 
-// Values point into argv.
-typedef struct ireectl_string_list_s {
-  const char** items;
-  size_t count;
-} ireectl_string_list_t;
-
-typedef struct ireectl_run_options_s {
-  bool local;
-  const char* device;
-  const char* function;
-  size_t max_element_count;
-  ireectl_string_list_t modules;
-  ireectl_string_list_t inputs;
-  ireectl_string_list_t outputs;
-  ireectl_string_list_t parameters;
-} ireectl_run_options_t;
-
 //===----------------------------------------------------------------------===//
 // Flags
 //===----------------------------------------------------------------------===//
 
-static int ireectl_run_usage_error(const char* format, ...)
-    IRT_PRINTF_LIKE(1, 2);
-static int ireectl_run_usage_error(const char* format, ...) {
-  va_list args;
-  va_start(args, format);
-  fprintf(stderr, "ireectl run: ");
-  vfprintf(stderr, format, args);
-  fprintf(stderr, "\n%s", kIreectlRunUsage);
-  va_end(args);
-  return 2;
-}
-
-// Parses argv[1..] into |options|; returns -1 to go on, else the exit status.
+// Parses argv[1..] into |flags|; returns -1 to go on, else the exit status.
 static int ireectl_run_parse_flags(int argc, char** argv,
-                                   ireectl_run_options_t* options) {
-  ireectl_string_list_t* lists[] = {&options->modules, &options->inputs,
-                                    &options->outputs, &options->parameters};
-  for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); ++i) {
-    lists[i]->items = calloc((size_t)argc, sizeof(char*));
-    if (!lists[i]->items) return ireectl_run_usage_error("out of memory");
-  }
+                                   ireectl_run_flags_t* flags,
+                                   bool* out_local) {
   for (int i = 1; i < argc; ++i) {
     const char* arg = argv[i];
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -79,91 +44,32 @@ static int ireectl_run_parse_flags(int argc, char** argv,
       return 0;
     }
     if (strcmp(arg, "--local") == 0) {
-      options->local = true;
+      *out_local = true;
       continue;
     }
-    if (strncmp(arg, "--", 2) != 0) {
-      return ireectl_run_usage_error("unexpected argument '%s'", arg);
+    int exit_code = -1;
+    if (ireectl_run_flags_parse(argc, argv, &i, flags, &exit_code)) {
+      if (exit_code >= 0) return exit_code;
+      continue;
     }
-    // --name=value or --name value.
-    const char* name = arg + 2;
-    const char* equals = strchr(name, '=');
-    size_t name_length = equals ? (size_t)(equals - name) : strlen(name);
-    const char* value = equals ? equals + 1 : NULL;
-    static const char* kValueFlags[] = {"device",     "function",
-                                        "module",     "input",
-                                        "output",     "parameters",
-                                        "output_max_element_count"};
-    size_t flag = 0;
-    while (flag < sizeof(kValueFlags) / sizeof(kValueFlags[0]) &&
-           (strlen(kValueFlags[flag]) != name_length ||
-            strncmp(kValueFlags[flag], name, name_length) != 0)) {
-      ++flag;
-    }
-    if (flag == sizeof(kValueFlags) / sizeof(kValueFlags[0])) {
-      return ireectl_run_usage_error("unknown flag '%s'", arg);
-    }
-    if (!value) {
-      if (i + 1 == argc) {
-        return ireectl_run_usage_error("flag '%s' needs a value", arg);
-      }
-      value = argv[++i];
-    }
-    switch (flag) {
-      case 0: options->device = value; break;
-      case 1: options->function = value; break;
-      case 2: options->modules.items[options->modules.count++] = value; break;
-      case 3: options->inputs.items[options->inputs.count++] = value; break;
-      case 4: options->outputs.items[options->outputs.count++] = value; break;
-      case 5:
-        options->parameters.items[options->parameters.count++] = value;
-        break;
-      default: {
-        char* end = NULL;
-        errno = 0;
-        unsigned long long count = strtoull(value, &end, 10);
-        if (!*value || *end || errno || value[0] == '-' || count > SIZE_MAX) {
-          return ireectl_run_usage_error(
-              "--output_max_element_count needs a count, not '%s'", value);
-        }
-        options->max_element_count = (size_t)count;
-        break;
-      }
-    }
+    return ireectl_run_usage_error(kIreectlRunUsage,
+                                   strncmp(arg, "--", 2) == 0
+                                       ? "unknown flag '%s'"
+                                       : "unexpected argument '%s'",
+                                   arg);
   }
-  if (options->modules.count == 0) {
-    return ireectl_run_usage_error("no --module given");
+  if (flags->modules.count == 0) {
+    return ireectl_run_usage_error(kIreectlRunUsage, "no --module given");
   }
-  if (!options->function) {
-    return ireectl_run_usage_error("no --function given");
+  if (!flags->function) {
+    return ireectl_run_usage_error(kIreectlRunUsage, "no --function given");
   }
   return -1;
-}
-
-static void ireectl_run_options_free(ireectl_run_options_t* options) {
-  free(options->modules.items);
-  free(options->inputs.items);
-  free(options->outputs.items);
-  free(options->parameters.items);
 }
 
 //===----------------------------------------------------------------------===//
 // Arguments
 //===----------------------------------------------------------------------===//
-
-// Replaces |status| with one whose message starts with "--input N: ".
-static irt_status_t ireectl_prefix_status(irt_status_t status, const char* flag,
-                                          size_t index) {
-  size_t length = irt_status_format_brief(status, NULL, 0);
-  char* text = malloc(length + 1);
-  if (!text) return status;
-  irt_status_format_brief(status, text, length + 1);
-  irt_status_t prefixed = irt_make_status(irt_status_code(status), "%s %zu: %s",
-                                          flag, index, text);
-  free(text);
-  irt_status_free(status);
-  return prefixed;
-}
 
 static irt_status_t ireectl_make_argument(irhal_device_t* device,
                                           const irtool_input_t* input,
@@ -197,7 +103,7 @@ static irt_status_t ireectl_make_argument(irhal_device_t* device,
 }
 
 // Parses every --input against the signature and makes the arguments.
-static irt_status_t ireectl_make_arguments(const ireectl_run_options_t* options,
+static irt_status_t ireectl_make_arguments(const ireectl_run_flags_t* flags,
                                            irt_string_view_t signature,
                                            irhal_device_t* device,
                                            irt_allocator_t allocator,
@@ -205,23 +111,7 @@ static irt_status_t ireectl_make_arguments(const ireectl_run_options_t* options,
                                            size_t* out_count) {
   irtool_inputs_t inputs;
   irtool_inputs_initialize(signature, allocator, &inputs);
-  irt_status_t status = IRT_OK;
-  for (size_t i = 0; i < options->inputs.count && irt_status_is_ok(status);
-       ++i) {
-    status = irtool_inputs_parse(&inputs,
-                                 irt_make_cstring_view(options->inputs.items[i]));
-    if (!irt_status_is_ok(status)) {
-      status = ireectl_prefix_status(status, "--input", i + 1);
-    }
-  }
-  if (irt_status_is_ok(status) && inputs.count != signature.size) {
-    status = irt_make_status(
-        IRT_STATUS_INVALID_ARGUMENT,
-        "function '%s' takes %zu argument%s (signature '%.*s') but the "
-        "--input flags give %zu",
-        options->function, signature.size, signature.size == 1 ? "" : "s",
-        IRT_SV_ARG(signature), inputs.count);
-  }
+  irt_status_t status = ireectl_run_parse_inputs(flags, signature, &inputs);
   irvm_variant_t* arguments = NULL;
   if (irt_status_is_ok(status)) {
     arguments = calloc(inputs.count ? inputs.count : 1, sizeof(*arguments));
@@ -292,10 +182,7 @@ static irt_status_t ireectl_print_variant(const irvm_variant_t* variant,
   if (view) {
     irtool_tensor_t tensor;
     IRT_RETURN_IF_ERROR(irsess_buffer_view_read(view, &tensor));
-    fputs("hal.buffer_view\n", out);
-    IRT_RETURN_IF_ERROR(irtool_tensor_format(&tensor, max_element_count, out));
-    fputc('\n', out);
-    return IRT_OK;
+    return ireectl_run_print_tensor(&tensor, max_element_count, out);
   }
   irvm_list_t* list = irvm_list_deref(&variant->ref);
   if (!list) {
@@ -316,75 +203,63 @@ static irt_status_t ireectl_print_variant(const irvm_variant_t* variant,
   return IRT_OK;
 }
 
-// Writes result |variant| for the file spec |spec| ("@x.npy", "+x.bin").
-static irt_status_t ireectl_write_result(const irvm_variant_t* variant,
-                                         const char* spec) {
-  irtool_tensor_t tensor;
+// Result |variant| as a tensor for an --output file.
+static irt_status_t ireectl_result_tensor(const irvm_variant_t* variant,
+                                          irtool_tensor_t* out_tensor) {
   irhal_buffer_view_t* view = irhal_buffer_view_deref(&variant->ref);
   irhal_buffer_t* buffer = irhal_buffer_deref(&variant->ref);
   if (irvm_variant_is_value(variant)) {
-    ireectl_value_tensor(&variant->value, &tensor);
-  } else if (view) {
-    IRT_RETURN_IF_ERROR(irsess_buffer_view_read(view, &tensor));
-  } else if (buffer) {
-    IRT_RETURN_IF_ERROR(irsess_buffer_read(buffer, &tensor));
-  } else {
-    return irt_make_status(IRT_STATUS_UNIMPLEMENTED,
-                           "a %s result cannot be written to a file",
-                           irvm_variant_is_ref(variant)
-                               ? variant->ref.type->name
-                               : "null");
-  }
-  return irtool_output_write(irt_make_cstring_view(spec), &tensor);
-}
-
-static irt_status_t ireectl_emit_results(const ireectl_run_options_t* options,
-                                         const irvm_variant_t* results,
-                                         size_t count) {
-  if (options->outputs.count == 0) {
-    for (size_t i = 0; i < count; ++i) {
-      printf("result[%zu]: ", i);
-      IRT_RETURN_IF_ERROR(ireectl_print_variant(
-          &results[i], options->max_element_count, stdout));
-    }
+    ireectl_value_tensor(&variant->value, out_tensor);
     return IRT_OK;
   }
-  if (options->outputs.count != count) {
-    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
-                           "%zu --output flags given but the function returned "
-                           "%zu result%s",
-                           options->outputs.count, count, count == 1 ? "" : "s");
-  }
-  for (size_t i = 0; i < count; ++i) {
-    const char* spec = options->outputs.items[i];
-    irt_status_t status = IRT_OK;
-    if (strcmp(spec, "-") == 0) {
-      status = ireectl_print_variant(&results[i], options->max_element_count,
-                                     stdout);
-    } else if (*spec) {
-      status = ireectl_write_result(&results[i], spec);
-    }
-    if (!irt_status_is_ok(status)) {
-      return ireectl_prefix_status(status, "--output", i + 1);
-    }
-  }
-  return IRT_OK;
+  if (view) return irsess_buffer_view_read(view, out_tensor);
+  if (buffer) return irsess_buffer_read(buffer, out_tensor);
+  return irt_make_status(IRT_STATUS_UNIMPLEMENTED,
+                         "a %s result cannot be written to a file",
+                         irvm_variant_is_ref(variant) ? variant->ref.type->name
+                                                      : "null");
+}
+
+// ireectl_run_results_t over an array of variants.
+static irt_status_t ireectl_results_print(void* self, size_t index,
+                                          size_t max_element_count,
+                                          FILE* out) {
+  const irvm_variant_t* results = self;
+  return ireectl_print_variant(&results[index], max_element_count, out);
+}
+
+static irt_status_t ireectl_results_tensor(void* self, size_t index,
+                                           irtool_tensor_t* out_tensor) {
+  const irvm_variant_t* results = self;
+  return ireectl_result_tensor(&results[index], out_tensor);
+}
+
+static irt_status_t ireectl_emit_results(const ireectl_run_flags_t* flags,
+                                         irvm_variant_t* results,
+                                         size_t count) {
+  ireectl_run_results_t emitted = {
+      .self = results,
+      .count = count,
+      .print = ireectl_results_print,
+      .tensor = ireectl_results_tensor,
+  };
+  return ireectl_run_emit_results(flags, &emitted);
 }
 
 //===----------------------------------------------------------------------===//
 // Running
 //===----------------------------------------------------------------------===//
 
-static irt_status_t ireectl_invoke(const ireectl_run_options_t* options,
+static irt_status_t ireectl_invoke(const ireectl_run_flags_t* flags,
                                    irsess_model_t* model,
                                    irt_allocator_t allocator) {
   const irsess_function_t* function = NULL;
   IRT_RETURN_IF_ERROR(irsess_model_find_function(
-      model, irt_make_cstring_view(options->function), &function));
+      model, irt_make_cstring_view(flags->function), &function));
   irvm_variant_t* arguments = NULL;
   size_t argument_count = 0;
   IRT_RETURN_IF_ERROR(ireectl_make_arguments(
-      options, function->arguments, irsess_model_device(model), allocator,
+      flags, function->arguments, irsess_model_device(model), allocator,
       &arguments, &argument_count));
   size_t result_capacity = function->results.size;
   irvm_variant_t* results =
@@ -395,7 +270,7 @@ static irt_status_t ireectl_invoke(const ireectl_run_options_t* options,
     status = irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED, "out of memory");
   }
   if (irt_status_is_ok(status)) {
-    printf("EXEC @%s\n", options->function);
+    printf("EXEC @%s\n", flags->function);
     status = irsess_model_invoke(model, function, NULL, arguments,
                                  argument_count, results, result_capacity,
                                  &result_count);
@@ -405,7 +280,7 @@ static irt_status_t ireectl_invoke(const ireectl_run_options_t* options,
   }
   free(arguments);
   if (irt_status_is_ok(status)) {
-    status = ireectl_emit_results(options, results, result_count);
+    status = ireectl_emit_results(flags, results, result_count);
   }
   for (size_t i = 0; i < result_count; ++i) irvm_variant_release(&results[i]);
   free(results);
@@ -414,15 +289,15 @@ static irt_status_t ireectl_invoke(const ireectl_run_options_t* options,
 
 // Loads the model (--parameters archives first, then the modules, then the
 // device) and runs the function.
-static irt_status_t ireectl_run_local(const ireectl_run_options_t* options) {
+static irt_status_t ireectl_run_local(const ireectl_run_flags_t* flags) {
   irt_allocator_t allocator = irt_allocator_system();
   irio_parameter_index_t* parameters = NULL;
   IRT_RETURN_IF_ERROR(irio_parameter_index_create(allocator, &parameters));
   irt_status_t status = IRT_OK;
-  for (size_t i = 0; i < options->parameters.count && irt_status_is_ok(status);
+  for (size_t i = 0; i < flags->parameters.count && irt_status_is_ok(status);
        ++i) {
     status =
-        irio_parameter_index_add_flag(parameters, options->parameters.items[i]);
+        irio_parameter_index_add_flag(parameters, flags->parameters.items[i]);
   }
   irsess_runtime_t* runtime = NULL;
   if (irt_status_is_ok(status)) {
@@ -431,16 +306,16 @@ static irt_status_t ireectl_run_local(const ireectl_run_options_t* options) {
   irsess_model_t* model = NULL;
   if (irt_status_is_ok(status)) {
     irsess_model_options_t model_options = {
-        .device = options->device,
-        .module_paths = options->modules.items,
-        .module_count = options->modules.count,
+        .device = flags->device,
+        .module_paths = flags->modules.items,
+        .module_count = flags->modules.count,
         .parameters = parameters,
     };
     status = irsess_model_load(runtime, &model_options, allocator, &model);
   }
   irio_parameter_index_release(parameters);  // the model keeps its own
   if (irt_status_is_ok(status)) {
-    status = ireectl_invoke(options, model, allocator);
+    status = ireectl_invoke(flags, model, allocator);
   }
   irsess_model_release(model);
   irsess_runtime_destroy(runtime);
@@ -462,20 +337,23 @@ static int ireectl_run_report(irt_status_t status) {
 }
 
 int ireectl_cmd_run(int argc, char** argv) {
-  ireectl_run_options_t options = {
-      .device = IREECTL_RUN_DEFAULT_DEVICE,
-      .max_element_count = IRTOOL_DEFAULT_MAX_ELEMENT_COUNT,
-  };
-  int exit_code = ireectl_run_parse_flags(argc, argv, &options);
-  if (exit_code < 0 && !options.local) {
+  ireectl_run_flags_t flags;
+  bool local = false;
+  int exit_code = ireectl_run_flags_initialize(argc, kIreectlRunUsage, &flags);
+  flags.device = IREECTL_RUN_DEFAULT_DEVICE;
+  if (exit_code < 0) {
+    exit_code = ireectl_run_parse_flags(argc, argv, &flags, &local);
+  }
+  if (exit_code < 0 && !local) {
     exit_code = ireectl_run_usage_error(
+        kIreectlRunUsage,
         "only --local runs are supported (the daemon cannot run functions "
         "yet)");
   }
   if (exit_code < 0) {
-    irt_status_t status = ireectl_run_local(&options);
+    irt_status_t status = ireectl_run_local(&flags);
     exit_code = irt_status_is_ok(status) ? 0 : ireectl_run_report(status);
   }
-  ireectl_run_options_free(&options);
+  ireectl_run_flags_deinitialize(&flags);
   return exit_code;
 }

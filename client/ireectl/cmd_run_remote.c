@@ -7,7 +7,6 @@
 //   ireectl run --module=M.vmfb --function=F ...      loads M as a transient
 //                                                     model, runs, unloads
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 
 #include "client/ireectl/commands.h"
 #include "client/ireectl/remote.h"
+#include "client/ireectl/run_flags.h"
 #include "runtime/tooling/function_io.h"
 
 static const char kRunUsage[] =
@@ -30,128 +30,59 @@ static const char kRunUsage[] =
     "afterwards. --input and --output take the same specs as run --local;\n"
     "files are read and written by ireectl.\n";
 
-// Values point into argv.
 typedef struct ireectl_remote_run_options_s {
-  const char* model;
-  const char* device;
-  const char* function;
-  size_t max_element_count;
-  const char** modules;
-  size_t module_count;
-  const char** inputs;
-  size_t input_count;
-  const char** outputs;
-  size_t output_count;
-  const char** parameters;
-  size_t parameter_count;
+  const char* model;  // points into argv
+  ireectl_run_flags_t flags;
 } ireectl_remote_run_options_t;
-
-static int ireectl_remote_run_usage_error(const char* format, ...)
-    IRT_PRINTF_LIKE(1, 2);
-static int ireectl_remote_run_usage_error(const char* format, ...) {
-  va_list args;
-  va_start(args, format);
-  fprintf(stderr, "ireectl run: ");
-  vfprintf(stderr, format, args);
-  fprintf(stderr, "\n%s", kRunUsage);
-  va_end(args);
-  return 2;
-}
 
 // Parses argv[1..]; returns -1 to go on, else the exit status.
 static int ireectl_remote_run_parse(int argc, char** argv,
                                     ireectl_remote_run_options_t* options) {
-  const char*** lists[] = {&options->modules, &options->inputs,
-                           &options->outputs, &options->parameters};
-  for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); ++i) {
-    *lists[i] = calloc((size_t)argc, sizeof(char*));
-    if (!*lists[i]) return ireectl_remote_run_usage_error("out of memory");
-  }
+  ireectl_run_flags_t* flags = &options->flags;
   for (int i = 1; i < argc; ++i) {
     const char* arg = argv[i];
     const char* value = NULL;
     bool missing = false;
+    int exit_code = -1;
     if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
       fputs(kRunUsage, stdout);
       return 0;
     }
-    if (ireectl_flag_value(argc, argv, &i, "module", &value, &missing)) {
-      if (value) options->modules[options->module_count++] = value;
-    } else if (ireectl_flag_value(argc, argv, &i, "input", &value, &missing)) {
-      if (value) options->inputs[options->input_count++] = value;
-    } else if (ireectl_flag_value(argc, argv, &i, "output", &value, &missing)) {
-      if (value) options->outputs[options->output_count++] = value;
-    } else if (ireectl_flag_value(argc, argv, &i, "parameters", &value,
-                                  &missing)) {
-      if (value) options->parameters[options->parameter_count++] = value;
-    } else if (ireectl_flag_value(argc, argv, &i, "function", &value,
-                                  &missing)) {
-      options->function = value;
-    } else if (ireectl_flag_value(argc, argv, &i, "device", &value, &missing)) {
-      options->device = value;
+    if (ireectl_run_flags_parse(argc, argv, &i, flags, &exit_code)) {
+      if (exit_code >= 0) return exit_code;
     } else if (ireectl_flag_value(argc, argv, &i, "socket", &value, &missing)) {
       ireectl_socket_path = value;
-    } else if (ireectl_flag_value(argc, argv, &i, "output_max_element_count",
-                                  &value, &missing)) {
-      if (value) {
-        char* end = NULL;
-        unsigned long long count = strtoull(value, &end, 10);
-        if (!*value || *end || value[0] == '-' || count > SIZE_MAX) {
-          return ireectl_remote_run_usage_error(
-              "--output_max_element_count needs a count, not '%s'", value);
-        }
-        options->max_element_count = (size_t)count;
-      }
     } else if (arg[0] != '-' && !options->model) {
       options->model = arg;
     } else {
-      return ireectl_remote_run_usage_error("unexpected argument '%s'", arg);
+      return ireectl_run_usage_error(kRunUsage, "unexpected argument '%s'",
+                                     arg);
     }
     if (missing) {
-      return ireectl_remote_run_usage_error("flag '%s' needs a value", arg);
+      return ireectl_run_usage_error(kRunUsage, "flag '%s' needs a value", arg);
     }
   }
-  if (!options->function) {
-    return ireectl_remote_run_usage_error("no --function given");
+  if (!flags->function) {
+    return ireectl_run_usage_error(kRunUsage, "no --function given");
   }
-  if (!options->model == !options->module_count) {
-    return ireectl_remote_run_usage_error(
-        options->model ? "give a model NAME or --module files, not both"
+  if (!options->model == !flags->modules.count) {
+    return ireectl_run_usage_error(
+        kRunUsage, options->model
+                       ? "give a model NAME or --module files, not both"
                        : "no model NAME or --module given");
   }
-  if (options->model && (options->parameter_count || options->device)) {
-    return ireectl_remote_run_usage_error(
+  if (options->model && (flags->parameters.count || flags->device)) {
+    return ireectl_run_usage_error(
+        kRunUsage,
         "--parameters and --device belong to the load of a model: use them "
         "with --module (or `ireectl load`)");
   }
   return -1;
 }
 
-static void ireectl_remote_run_options_free(
-    ireectl_remote_run_options_t* options) {
-  free(options->modules);
-  free(options->inputs);
-  free(options->outputs);
-  free(options->parameters);
-}
-
 //===----------------------------------------------------------------------===//
 // Arguments
 //===----------------------------------------------------------------------===//
-
-// Replaces |status| with one whose message starts with "--input N: ".
-static irt_status_t ireectl_remote_prefix(irt_status_t status, const char* flag,
-                                          size_t index) {
-  size_t length = irt_status_format_brief(status, NULL, 0);
-  char* text = malloc(length + 1);
-  if (!text) return status;
-  irt_status_format_brief(status, text, length + 1);
-  irt_status_t prefixed =
-      irt_make_status(irt_status_code(status), "%s %zu: %s", flag, index, text);
-  free(text);
-  irt_status_free(status);
-  return prefixed;
-}
 
 static irt_status_t ireectl_remote_add_input(
     ireeclient_invocation_t* invocation, const irtool_input_t* input) {
@@ -201,20 +132,8 @@ static irt_status_t ireectl_remote_add_inputs(
   if (irt_string_view_equal_cstring(signature, "v")) signature.size = 0;
   irtool_inputs_t inputs;
   irtool_inputs_initialize(signature, irt_allocator_system(), &inputs);
-  irt_status_t status = IRT_OK;
-  for (size_t i = 0; i < options->input_count && !status; ++i) {
-    status =
-        irtool_inputs_parse(&inputs, irt_make_cstring_view(options->inputs[i]));
-    if (status) status = ireectl_remote_prefix(status, "--input", i + 1);
-  }
-  if (!status && inputs.count != signature.size) {
-    status = irt_make_status(
-        IRT_STATUS_INVALID_ARGUMENT,
-        "function '%s' takes %zu argument%s (signature '%.*s') but the "
-        "--input flags give %zu",
-        options->function, signature.size, signature.size == 1 ? "" : "s",
-        IRT_SV_ARG(signature), inputs.count);
-  }
+  irt_status_t status =
+      ireectl_run_parse_inputs(&options->flags, signature, &inputs);
   for (size_t i = 0; i < inputs.count && !status; ++i) {
     status = ireectl_remote_add_input(invocation, &inputs.items[i]);
     if (status) status = irt_status_annotate(status, "making argument %zu", i);
@@ -300,46 +219,48 @@ static irt_status_t ireectl_remote_print_value(const ireeclient_value_t* value,
   }
   irtool_tensor_t tensor;
   IRT_RETURN_IF_ERROR(ireectl_remote_value_tensor(value, &tensor));
-  fputs("hal.buffer_view\n", out);
-  IRT_RETURN_IF_ERROR(irtool_tensor_format(&tensor, max_element_count, out));
-  fputc('\n', out);
-  return IRT_OK;
+  return ireectl_run_print_tensor(&tensor, max_element_count, out);
+}
+
+// ireectl_run_results_t over an invocation's results, fetched one at a time.
+typedef struct ireectl_remote_results_s {
+  const ireeclient_invocation_t* invocation;
+  ireeclient_value_t value;  // the result last fetched
+} ireectl_remote_results_t;
+
+static irt_status_t ireectl_remote_results_fetch(void* self, size_t index) {
+  ireectl_remote_results_t* results = self;
+  return ireeclient_invocation_result(results->invocation, index,
+                                      &results->value);
+}
+
+static irt_status_t ireectl_remote_results_print(void* self, size_t index,
+                                                 size_t max_element_count,
+                                                 FILE* out) {
+  (void)index;  // fetched
+  ireectl_remote_results_t* results = self;
+  return ireectl_remote_print_value(&results->value, max_element_count, out);
+}
+
+static irt_status_t ireectl_remote_results_tensor(void* self, size_t index,
+                                                  irtool_tensor_t* out_tensor) {
+  (void)index;  // fetched
+  ireectl_remote_results_t* results = self;
+  return ireectl_remote_value_tensor(&results->value, out_tensor);
 }
 
 static irt_status_t ireectl_remote_emit_results(
     const ireectl_remote_run_options_t* options,
     const ireeclient_invocation_t* invocation) {
-  size_t count = ireeclient_invocation_result_count(invocation);
-  if (options->output_count && options->output_count != count) {
-    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
-                           "%zu --output flags given but the function returned "
-                           "%zu result%s",
-                           options->output_count, count, count == 1 ? "" : "s");
-  }
-  for (size_t i = 0; i < count; ++i) {
-    ireeclient_value_t value;
-    IRT_RETURN_IF_ERROR(ireeclient_invocation_result(invocation, i, &value));
-    if (!options->output_count) {
-      printf("result[%zu]: ", i);
-      IRT_RETURN_IF_ERROR(ireectl_remote_print_value(
-          &value, options->max_element_count, stdout));
-      continue;
-    }
-    const char* spec = options->outputs[i];
-    irt_status_t status = IRT_OK;
-    if (strcmp(spec, "-") == 0) {
-      status = ireectl_remote_print_value(&value, options->max_element_count,
-                                          stdout);
-    } else if (*spec) {
-      irtool_tensor_t tensor;
-      status = ireectl_remote_value_tensor(&value, &tensor);
-      if (!status) {
-        status = irtool_output_write(irt_make_cstring_view(spec), &tensor);
-      }
-    }
-    if (status) return ireectl_remote_prefix(status, "--output", i + 1);
-  }
-  return IRT_OK;
+  ireectl_remote_results_t results = {.invocation = invocation};
+  ireectl_run_results_t emitted = {
+      .self = &results,
+      .count = ireeclient_invocation_result_count(invocation),
+      .fetch = ireectl_remote_results_fetch,
+      .print = ireectl_remote_results_print,
+      .tensor = ireectl_remote_results_tensor,
+  };
+  return ireectl_run_emit_results(&options->flags, &emitted);
 }
 
 //===----------------------------------------------------------------------===//
@@ -357,7 +278,7 @@ static irt_status_t ireectl_remote_no_function(
   char* names = malloc(length);
   if (!names) {
     return irt_make_status(IRT_STATUS_NOT_FOUND, "no function '%s'",
-                           options->function);
+                           options->flags.function);
   }
   names[0] = '\0';
   for (size_t i = 0; i < model->function_count; ++i) {
@@ -368,10 +289,10 @@ static irt_status_t ireectl_remote_no_function(
       options->model
           ? irt_make_status(IRT_STATUS_NOT_FOUND,
                             "no function '%s' in model '%s' (functions: %s)",
-                            options->function, model->name, names)
+                            options->flags.function, model->name, names)
           : irt_make_status(IRT_STATUS_NOT_FOUND,
                             "no function '%s' in the model (functions: %s)",
-                            options->function, names);
+                            options->flags.function, names);
   free(names);
   return status;
 }
@@ -380,7 +301,7 @@ static irt_status_t ireectl_remote_invoke(
     const ireectl_remote_run_options_t* options,
     ireeclient_connection_t* connection, const ireeclient_model_info_t* model) {
   const ireeclient_function_info_t* function =
-      ireeclient_model_find_function(model, options->function);
+      ireeclient_model_find_function(model, options->flags.function);
   if (!function) return ireectl_remote_no_function(options, model);
   ireeclient_invocation_t* invocation = NULL;
   IRT_RETURN_IF_ERROR(ireeclient_invocation_create(
@@ -388,7 +309,7 @@ static irt_status_t ireectl_remote_invoke(
   irt_status_t status =
       ireectl_remote_add_inputs(options, function, invocation);
   if (!status) {
-    printf("EXEC @%s\n", options->function);
+    printf("EXEC @%s\n", options->flags.function);
     status = ireeclient_invoke(invocation);
   }
   if (!status) status = ireectl_remote_emit_results(options, invocation);
@@ -424,8 +345,9 @@ static irt_status_t ireectl_remote_run_transient(
     ireeclient_connection_t* connection) {
   ireectl_model_source_t source;
   IRT_RETURN_IF_ERROR(ireectl_model_source_resolve(
-      options->modules, options->module_count, options->parameters,
-      options->parameter_count, &source));
+      options->flags.modules.items, options->flags.modules.count,
+      options->flags.parameters.items, options->flags.parameters.count,
+      &source));
   char name[64];
   snprintf(name, sizeof(name), "ireectl-run-%ld", (long)getpid());
   ireeclient_load_options_t load = {
@@ -434,7 +356,7 @@ static irt_status_t ireectl_remote_run_transient(
       .module_count = source.module_count,
       .parameters = source.parameters,
       .parameter_count = source.parameter_count,
-      .device = options->device,
+      .device = options->flags.device,
   };
   ireeclient_model_list_t* loaded = NULL;
   irt_status_t status = ireeclient_load_model(connection, &load, &loaded);
@@ -449,10 +371,9 @@ static irt_status_t ireectl_remote_run_transient(
 }
 
 static int ireectl_cmd_run_remote(int argc, char** argv) {
-  ireectl_remote_run_options_t options = {
-      .max_element_count = IRTOOL_DEFAULT_MAX_ELEMENT_COUNT,
-  };
-  int exit_code = ireectl_remote_run_parse(argc, argv, &options);
+  ireectl_remote_run_options_t options = {0};
+  int exit_code = ireectl_run_flags_initialize(argc, kRunUsage, &options.flags);
+  if (exit_code < 0) exit_code = ireectl_remote_run_parse(argc, argv, &options);
   if (exit_code < 0) {
     ireeclient_connection_t* connection = NULL;
     irt_status_t status = ireectl_remote_connect(&connection);
@@ -464,7 +385,7 @@ static int ireectl_cmd_run_remote(int argc, char** argv) {
     ireeclient_disconnect(connection);
     exit_code = status ? ireectl_report_error("run", status) : 0;
   }
-  ireectl_remote_run_options_free(&options);
+  ireectl_run_flags_deinitialize(&options.flags);
   return exit_code;
 }
 
