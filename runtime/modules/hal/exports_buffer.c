@@ -63,11 +63,11 @@ irt_status_t irmod_hal_allocator_import(irvm_native_call_t* call) {
   IRT_RETURN_IF_ERROR(args.status);
 
   // Range and permission errors fail even with |try_import| (spec B.13).
-  irvm_const_byte_span_t bytes = irvm_buffer_data(source);
-  uint64_t byte_offset = 0, byte_length = 0;
-  IRT_RETURN_IF_ERROR(irmod_hal_host_range(
-      offset, length, bytes.length, IRT_STATUS_INVALID_ARGUMENT,
-      "allocator.import source", &byte_offset, &byte_length));
+  const uint8_t* data = NULL;
+  uint64_t byte_length = 0;
+  IRT_RETURN_IF_ERROR(irmod_hal_vm_buffer_range(
+      source, offset, length, IRT_STATUS_INVALID_ARGUMENT,
+      "allocator.import source", &data, &byte_length));
   uint32_t access = 0;
   IRT_RETURN_IF_ERROR(irmod_hal_import_access(source, buffer_usage, &access));
 
@@ -77,8 +77,8 @@ irt_status_t irmod_hal_allocator_import(irvm_native_call_t* call) {
   irhal_device_t* device = allocator->device;
   irhal_buffer_t* buffer = NULL;
   irt_status_t status = device->vtable->import_host_buffer(
-      device, (void*)(bytes.data + byte_offset), byte_length, memory_types,
-      buffer_usage, access, release, &buffer);
+      device, (void*)data, byte_length, memory_types, buffer_usage, access,
+      release, &buffer);
   if (!irt_status_is_ok(status)) {
     irvm_buffer_release(source);  // a failed import never calls |release|
     if (!try_import) return status;
@@ -124,23 +124,25 @@ irt_status_t irmod_hal_allocator_select(irvm_native_call_t* call) {
 // Buffer
 //===----------------------------------------------------------------------===//
 
-// Every subspan shares its root allocation's preserve count.
-irt_status_t irmod_hal_buffer_allocation_discard(irvm_native_call_t* call) {
+// Returns |predicate| of the buffer argument as an i32 0 or 1.
+static irt_status_t irmod_hal_buffer_allocation_predicate(
+    irvm_native_call_t* call, bool (*predicate)(irhal_buffer_t* buffer)) {
   irmod_hal_args_t args = irmod_hal_args(call);
   irhal_buffer_t* buffer = irmod_hal_arg_buffer(&args, "buffer");
   IRT_RETURN_IF_ERROR(args.status);
-  irvm_abi_write_i32(&call->results,
-                     irhal_buffer_allocation_discard(buffer) ? 1 : 0);
+  irvm_abi_write_i32(&call->results, predicate(buffer) ? 1 : 0);
   return IRT_OK;
 }
 
+// Every subspan shares its root allocation's preserve count.
+irt_status_t irmod_hal_buffer_allocation_discard(irvm_native_call_t* call) {
+  return irmod_hal_buffer_allocation_predicate(call,
+                                               irhal_buffer_allocation_discard);
+}
+
 irt_status_t irmod_hal_buffer_allocation_is_terminal(irvm_native_call_t* call) {
-  irmod_hal_args_t args = irmod_hal_args(call);
-  irhal_buffer_t* buffer = irmod_hal_arg_buffer(&args, "buffer");
-  IRT_RETURN_IF_ERROR(args.status);
-  irvm_abi_write_i32(&call->results,
-                     irhal_buffer_allocation_is_terminal(buffer) ? 1 : 0);
-  return IRT_OK;
+  return irmod_hal_buffer_allocation_predicate(
+      call, irhal_buffer_allocation_is_terminal);
 }
 
 irt_status_t irmod_hal_buffer_allocation_preserve(irvm_native_call_t* call) {

@@ -25,18 +25,21 @@ irt_status_t irmod_hal_channel_create(irvm_native_call_t* call) {
   return irmod_hal_no_collectives("channel.create");
 }
 
-irt_status_t irmod_hal_channel_rank_and_count(irvm_native_call_t* call) {
+// Exports on a channel: the argument is still checked first.
+static irt_status_t irmod_hal_channel_export(irvm_native_call_t* call,
+                                             const char* what) {
   irmod_hal_args_t args = irmod_hal_args(call);
   (void)irmod_hal_arg_channel(&args, "channel");
   IRT_RETURN_IF_ERROR(args.status);
-  return irmod_hal_no_collectives("channel.rank_and_count");
+  return irmod_hal_no_collectives(what);
+}
+
+irt_status_t irmod_hal_channel_rank_and_count(irvm_native_call_t* call) {
+  return irmod_hal_channel_export(call, "channel.rank_and_count");
 }
 
 irt_status_t irmod_hal_channel_split(irvm_native_call_t* call) {
-  irmod_hal_args_t args = irmod_hal_args(call);
-  (void)irmod_hal_arg_channel(&args, "channel");
-  IRT_RETURN_IF_ERROR(args.status);
-  return irmod_hal_no_collectives("channel.split");
+  return irmod_hal_channel_export(call, "channel.split");
 }
 
 irt_status_t irmod_hal_command_buffer_collective(irvm_native_call_t* call) {
@@ -141,14 +144,14 @@ irt_status_t irmod_hal_command_buffer_update_buffer(irvm_native_call_t* call) {
   int64_t length = irmod_hal_arg_i64(&args);
   int32_t target_slot = irmod_hal_arg_i32(&args);
   IRT_RETURN_IF_ERROR(args.status);
-  irvm_const_byte_span_t bytes = irvm_buffer_data(source);
-  uint64_t byte_offset = 0, byte_length = 0;
-  IRT_RETURN_IF_ERROR(irmod_hal_host_range(
-      source_offset, length, bytes.length, IRT_STATUS_OUT_OF_RANGE,
-      "update_buffer source", &byte_offset, &byte_length));
+  const uint8_t* data = NULL;
+  uint64_t byte_length = 0;
+  IRT_RETURN_IF_ERROR(irmod_hal_vm_buffer_range(
+      source, source_offset, length, IRT_STATUS_OUT_OF_RANGE,
+      "update_buffer source", &data, &byte_length));
   // The HAL copies the bytes now: the vm.buffer may change afterwards.
   return irhal_command_buffer_update(
-      command_buffer, bytes.data + byte_offset,
+      command_buffer, data,
       irmod_hal_buffer_ref(target, target_slot, target_offset,
                            (int64_t)byte_length));
 }

@@ -108,15 +108,14 @@ irt_status_t irmod_hal_device_queue_update(irvm_native_call_t* call) {
   uint64_t target_offset = (uint64_t)irmod_hal_arg_i64(&args);
   int64_t length = irmod_hal_arg_i64(&args);
   IRT_RETURN_IF_ERROR(args.status);
-  irvm_const_byte_span_t bytes = irvm_buffer_data(source);
-  uint64_t byte_offset = 0, byte_length = 0;
-  IRT_RETURN_IF_ERROR(irmod_hal_host_range(
-      source_offset, length, bytes.length, IRT_STATUS_OUT_OF_RANGE,
-      "queue.update source", &byte_offset, &byte_length));
+  const uint8_t* data = NULL;
+  uint64_t byte_length = 0;
+  IRT_RETURN_IF_ERROR(irmod_hal_vm_buffer_range(
+      source, source_offset, length, IRT_STATUS_OUT_OF_RANGE,
+      "queue.update source", &data, &byte_length));
   // The HAL captures the bytes during the call.
-  return irhal_device_queue_update(q.device, q.affinity, q.wait, q.signal,
-                                   bytes.data + byte_offset, target,
-                                   target_offset, byte_length);
+  return irhal_device_queue_update(q.device, q.affinity, q.wait, q.signal, data,
+                                   target, target_offset, byte_length);
 }
 
 irt_status_t irmod_hal_device_queue_copy(irvm_native_call_t* call) {
@@ -228,18 +227,18 @@ irt_status_t irmod_hal_ex_file_from_memory(irvm_native_call_t* call) {
                            "memory files are read-only; access 0x%X requested",
                            access);
   }
-  irvm_const_byte_span_t bytes = irvm_buffer_data(source);
-  uint64_t byte_offset = 0, byte_length = 0;
-  IRT_RETURN_IF_ERROR(irmod_hal_host_range(
-      offset, length, bytes.length, IRT_STATUS_OUT_OF_RANGE,
-      "ex.file.from_memory buffer", &byte_offset, &byte_length));
+  const uint8_t* data = NULL;
+  uint64_t byte_length = 0;
+  IRT_RETURN_IF_ERROR(irmod_hal_vm_buffer_range(
+      source, offset, length, IRT_STATUS_OUT_OF_RANGE,
+      "ex.file.from_memory buffer", &data, &byte_length));
 
   // The file keeps the vm.buffer alive until it is destroyed.
   irvm_buffer_retain(source);
   irhal_release_callback_t release = {irmod_hal_release_vm_buffer, source};
   irhal_file_t* file = NULL;
   irt_status_t status = irhal_file_create_from_memory(
-      (void*)(bytes.data + byte_offset), byte_length, access, release,
+      (void*)data, byte_length, access, release,
       irmod_hal_module(call)->host_allocator, &file);
   if (!irt_status_is_ok(status)) {
     irvm_buffer_release(source);  // a failed create never calls |release|

@@ -108,6 +108,21 @@ irt_status_t irmod_hal_host_range(int64_t offset, int64_t length,
                                   const char* what, uint64_t* out_offset,
                                   uint64_t* out_length) IRT_MUST_USE;
 
+// The bytes [offset, offset + length) of |buffer|, resolved and checked as
+// irmod_hal_host_range does: what exports that read or alias a vm.buffer's
+// (offset, length) argument pair work on.
+static inline irt_status_t irmod_hal_vm_buffer_range(
+    const irvm_buffer_t* buffer, int64_t offset, int64_t length,
+    irt_status_code_t code, const char* what, const uint8_t** out_data,
+    uint64_t* out_length) {
+  irvm_const_byte_span_t bytes = irvm_buffer_data(buffer);
+  uint64_t byte_offset = 0;
+  IRT_RETURN_IF_ERROR(irmod_hal_host_range(offset, length, bytes.length, code,
+                                           what, &byte_offset, out_length));
+  *out_data = bytes.data + byte_offset;
+  return IRT_OK;
+}
+
 // Releases a vm.buffer given as a release callback's user data: what keeps
 // VM-owned bytes alive under HAL buffers and files that alias them.
 void irmod_hal_release_vm_buffer(void* user_data);
