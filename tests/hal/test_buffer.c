@@ -10,27 +10,7 @@
 
 #include "hal/buffer.h"
 #include "hal/buffer_view.h"
-
-static irt_counting_allocator_t counter;
-
-static int setup(void** state) {
-  (void)state;
-  irt_counting_allocator_init(&counter, irt_allocator_system());
-  return 0;
-}
-
-static int teardown(void** state) {
-  (void)state;
-  return counter.live_allocations == 0 ? 0 : -1;
-}
-
-static irt_allocator_t allocator(void) {
-  return irt_counting_allocator(&counter);
-}
-
-static void assert_code(irt_status_t status, irt_status_code_t code) {
-  assert_int_equal(irt_status_consume_code(status), code);
-}
+#include "tests/support/counting_fixture.h"
 
 static irhal_buffer_t* allocate(irhal_device_size_t size) {
   irhal_buffer_t* buffer = NULL;
