@@ -68,6 +68,7 @@ typedef struct ireed_limits_config_s {
   uint32_t max_inflight_per_client;  // invocations; 0: default (64)
   size_t max_frame_size;             // 0: IREED_FRAME_DEFAULT_MAX_SIZE
   uint32_t queue_depth;              // jobs waiting for a worker; 0: default
+  uint32_t drain_timeout_seconds;    // SIGTERM: time left to in-flight work; 0: 30
 } ireed_limits_config_t;
 
 typedef struct ireed_logging_config_s {
