@@ -11,31 +11,76 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "daemon/config.h"
 #include "daemon/server.h"
 #include "hal/device_probe.h"
 #include "ireed.pb-c.h"
+#include "ireed_config.h"
 #include "proto/frame.h"
 #include "runtime/base/log.h"
 #include "runtime/base/version.h"
 #include "runtime/session/model.h"
 
 #define IREED_ROOT_SOCKET_DIR "/run/ireed"
+#define IREED_DEFAULT_CONFIG IREED_SYSCONFDIR "/ireed/ireed.yaml"
 
 static void ireed_print_usage(FILE* out) {
-  fprintf(
-      out,
-      "usage: ireed [--socket=PATH] [--workers=N] [--max-frame-size=BYTES]\n"
-      "             [--log-level=LEVEL] [--version] [--list-devices]\n"
-      "\n"
-      "Serves compiled models to ireectl and libireeclient on a Unix "
-      "socket:\n"
-      "$XDG_RUNTIME_DIR/ireed.sock by default, " IREED_ROOT_SOCKET_DIR
-      "/ireed.sock as root.\n"
-      "  --workers         threads running loads and invocations "
-      "(default: 2 per CPU, at least 4)\n"
-      "  --max-frame-size  largest protocol frame (default %u, at most "
-      "%u)\n",
-      IREED_FRAME_DEFAULT_MAX_SIZE, IREED_FRAME_ABSOLUTE_MAX_SIZE);
+  fprintf(out,
+          "usage: ireed [--config=FILE] [--socket=PATH] [--workers=N]\n"
+          "             [--max-frame-size=BYTES] [--log-level=LEVEL]\n"
+          "       ireed --check-config=FILE | --version | --list-devices\n"
+          "\n"
+          "Serves compiled models to ireectl and libireeclient on a Unix "
+          "socket:\n"
+          "$XDG_RUNTIME_DIR/ireed.sock by default, " IREED_ROOT_SOCKET_DIR
+          "/ireed.sock as root.\n"
+          "  --config          the YAML config (default: " IREED_DEFAULT_CONFIG
+          " when it exists);\n"
+          "                    the flags below override its values\n"
+          "  --check-config    validate a config file, print 'FILE: ok' or the "
+          "error, exit\n"
+          "  --workers         threads running loads and invocations "
+          "(default: 2 per CPU, at least 4)\n"
+          "  --max-frame-size  largest protocol frame (default %u, at most "
+          "%u)\n",
+          IREED_FRAME_DEFAULT_MAX_SIZE, IREED_FRAME_ABSOLUTE_MAX_SIZE);
+}
+
+// --check-config: 0 when |path| is a valid config, 1 otherwise.
+static int ireed_check_config(const char* path) {
+  ireed_config_t config;
+  irt_status_t status =
+      ireed_config_load_file(path, irt_allocator_system(), &config);
+  if (!irt_status_is_ok(status)) {
+    char text[1024];
+    irt_status_format_brief(status, text, sizeof(text));
+    irt_status_free(status);
+    fprintf(stderr, "%s\n", text);
+    return 1;
+  }
+  ireed_config_deinitialize(&config);
+  printf("%s: ok\n", path);
+  return 0;
+}
+
+// Reads --config, or the default config when it exists (an empty config
+// otherwise). False after printing why.
+static bool ireed_read_config(const char* path, ireed_config_t* config) {
+  if (!path) {
+    if (access(IREED_DEFAULT_CONFIG, F_OK) != 0) {
+      ireed_config_initialize(irt_allocator_system(), config);
+      return true;
+    }
+    path = IREED_DEFAULT_CONFIG;
+  }
+  irt_status_t status =
+      ireed_config_load_file(path, irt_allocator_system(), config);
+  if (irt_status_is_ok(status)) return true;
+  char text[1024];
+  irt_status_format_brief(status, text, sizeof(text));
+  irt_status_free(status);
+  fprintf(stderr, "ireed: %s\n", text);
+  return false;
 }
 
 static void ireed_log_device(void* user_data, bool available,
@@ -130,10 +175,22 @@ static int ireed_serve(const ireed_server_options_t* options) {
   return 0;
 }
 
-int main(int argc, char** argv) {
+// What the command line says; unset fields leave the config's values.
+typedef struct ireed_flags_s {
+  const char* config_path;
+  const char* socket_path;
+  const char* log_level;
+  uint32_t worker_count;
+  size_t max_frame_size;
+} ireed_flags_t;
+
+// Parses argv into |flags|; returns -1 to go on, or the exit code.
+static int ireed_parse_flags(int argc, char** argv, ireed_flags_t* flags) {
   static const struct option options[] = {
       {"version", no_argument, NULL, 'V'},
       {"list-devices", no_argument, NULL, 'D'},
+      {"config", required_argument, NULL, 'c'},
+      {"check-config", required_argument, NULL, 'C'},
       {"log-level", required_argument, NULL, 'l'},
       {"socket", required_argument, NULL, 's'},
       {"workers", required_argument, NULL, 'w'},
@@ -141,9 +198,8 @@ int main(int argc, char** argv) {
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
-  irt_log_config_t log_config = {.level = IRT_LOG_INFO};
-  ireed_server_options_t server_options = {0};
   unsigned long long count = 0;
+  irt_log_level_t level;
   int opt;
   while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
     switch (opt) {
@@ -157,14 +213,20 @@ int main(int argc, char** argv) {
       case 'D':
         irhal_probe_devices(ireed_log_device, NULL);
         return 0;
+      case 'c':
+        flags->config_path = optarg;
+        break;
+      case 'C':
+        return ireed_check_config(optarg);
       case 'l':
-        if (!irt_log_level_parse(optarg, &log_config.level)) {
+        if (!irt_log_level_parse(optarg, &level)) {
           fprintf(stderr, "ireed: --log-level: unknown level '%s'\n", optarg);
           return 2;
         }
+        flags->log_level = optarg;
         break;
       case 's':
-        server_options.socket_path = optarg;
+        flags->socket_path = optarg;
         break;
       case 'w':
         if (!ireed_parse_count(optarg, 1024, &count)) {
@@ -174,7 +236,7 @@ int main(int argc, char** argv) {
                   optarg);
           return 2;
         }
-        server_options.worker_count = (uint32_t)count;
+        flags->worker_count = (uint32_t)count;
         break;
       case 'm':
         if (!ireed_parse_count(optarg, IREED_FRAME_ABSOLUTE_MAX_SIZE, &count) ||
@@ -184,7 +246,7 @@ int main(int argc, char** argv) {
                   IREED_FRAME_ABSOLUTE_MAX_SIZE, optarg);
           return 2;
         }
-        server_options.max_frame_size = (size_t)count;
+        flags->max_frame_size = (size_t)count;
         break;
       case 'h':
         ireed_print_usage(stdout);
@@ -199,11 +261,50 @@ int main(int argc, char** argv) {
     ireed_print_usage(stderr);
     return 2;
   }
+  return -1;
+}
+
+// Flags override the config's values.
+static void ireed_apply_flags(const ireed_flags_t* flags,
+                              ireed_config_t* config) {
+  if (flags->socket_path) config->socket_path = (char*)flags->socket_path;
+  if (flags->log_level) config->logging.level = (char*)flags->log_level;
+  if (flags->worker_count) config->worker_count = flags->worker_count;
+  if (flags->max_frame_size) {
+    config->limits.max_frame_size = flags->max_frame_size;
+  }
+}
+
+int main(int argc, char** argv) {
+  ireed_flags_t flags = {0};
+  int exit_code = ireed_parse_flags(argc, argv, &flags);
+  if (exit_code >= 0) return exit_code;
+  ireed_config_t config;
+  if (!ireed_read_config(flags.config_path, &config)) return 1;
+  ireed_apply_flags(&flags, &config);
+  irt_log_config_t log_config = {.level = IRT_LOG_INFO,
+                                 .json = config.logging.json};
+  if (config.logging.level) {
+    (void)irt_log_level_parse(config.logging.level, &log_config.level);
+  }
   irt_log_configure(&log_config);
   char default_socket[PATH_MAX];
+  ireed_server_options_t server_options = {
+      .socket_path = config.socket_path,
+      .socket_mode = config.socket_mode,
+      .set_socket_group = config.socket_group != NULL,
+      .socket_gid = config.socket_gid,
+      .worker_count = config.worker_count,
+      .max_frame_size = config.limits.max_frame_size,
+  };
   if (!server_options.socket_path) {
-    if (!ireed_default_socket(default_socket, sizeof(default_socket))) return 1;
+    if (!ireed_default_socket(default_socket, sizeof(default_socket))) {
+      ireed_config_deinitialize(&config);
+      return 1;
+    }
     server_options.socket_path = default_socket;
   }
-  return ireed_serve(&server_options);
+  exit_code = ireed_serve(&server_options);
+  ireed_config_deinitialize(&config);
+  return exit_code;
 }

@@ -25,22 +25,27 @@ static irt_status_t ireed_model_check_path(const char* what, const char* path) {
   return IRT_OK;
 }
 
-static irt_status_t ireed_model_check_request(
-    const Ireed__LoadModelRequest* request) {
-  size_t name_length = strlen(request->name);
+irt_status_t ireed_model_check_name(const char* name) {
+  size_t name_length = strlen(name);
   if (name_length == 0 || name_length > IREED_MODEL_NAME_MAX) {
     return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
                            "a model name needs 1 to %d bytes, not %zu",
                            IREED_MODEL_NAME_MAX, name_length);
   }
   for (size_t i = 0; i < name_length; ++i) {
-    unsigned char c = (unsigned char)request->name[i];
+    unsigned char c = (unsigned char)name[i];
     if (c < 0x20 || c == 0x7F) {
       return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
                              "model name has a control character at byte %zu",
                              i);
     }
   }
+  return IRT_OK;
+}
+
+static irt_status_t ireed_model_check_request(
+    const Ireed__LoadModelRequest* request) {
+  IRT_RETURN_IF_ERROR(ireed_model_check_name(request->name));
   if (request->n_module_paths == 0) {
     return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
                            "model '%s' names no module", request->name);

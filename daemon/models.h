@@ -56,6 +56,10 @@ struct ireed_model_entry_s {
   void* job;
 };
 
+// Checks a model name: 1 to IREED_MODEL_NAME_MAX bytes, no control
+// characters.
+irt_status_t ireed_model_check_name(const char* name) IRT_MUST_USE;
+
 // Checks a LoadModel request (a name, at least one module, absolute paths)
 // and creates a LOADING entry from it.
 irt_status_t ireed_model_entry_create(

@@ -1239,8 +1239,27 @@ static bool ireed_socket_is_live(const struct sockaddr_un* address) {
   return live;
 }
 
+// The socket file's permissions decide who may connect at all.
+static irt_status_t ireed_server_protect_socket(
+    const char* path, const ireed_server_options_t* options) {
+  mode_t mode = options->socket_mode ? options->socket_mode : 0660;
+  if (chmod(path, mode) != 0) {
+    return irt_make_status(IRT_STATUS_PERMISSION_DENIED,
+                           "cannot set mode %04o on '%s': %s", (unsigned)mode,
+                           path, strerror(errno));
+  }
+  if (options->set_socket_group &&
+      chown(path, (uid_t)-1, options->socket_gid) != 0) {
+    return irt_make_status(IRT_STATUS_PERMISSION_DENIED,
+                           "cannot give '%s' to group %u: %s", path,
+                           (unsigned)options->socket_gid, strerror(errno));
+  }
+  return IRT_OK;
+}
+
 static irt_status_t ireed_server_listen(ireed_server_t* server,
-                                        const char* path) {
+                                        const ireed_server_options_t* options) {
+  const char* path = options->socket_path;
   struct sockaddr_un address = {.sun_family = AF_UNIX};
   size_t length = strlen(path);
   if (length == 0 || length >= sizeof(address.sun_path)) {
@@ -1273,7 +1292,9 @@ static irt_status_t ireed_server_listen(ireed_server_t* server,
         "cannot listen on '%s': %s", path, strerror(error));
   }
   server->listen_fd = fd;
-  return IRT_OK;
+  irt_status_t status = ireed_server_protect_socket(path, options);
+  if (!irt_status_is_ok(status)) unlink(path);
+  return status;
 }
 
 static uint32_t ireed_default_worker_count(void) {
@@ -1337,7 +1358,7 @@ irt_status_t ireed_server_create(uv_loop_t* loop, irsess_runtime_t* runtime,
                                       allocator, &server->pool);
   }
   if (irt_status_is_ok(status)) {
-    status = ireed_server_listen(server, options->socket_path);
+    status = ireed_server_listen(server, options);
   }
   if (!irt_status_is_ok(status)) {
     ireed_server_free(server);

@@ -26,8 +26,10 @@
 #ifndef IREED_DAEMON_SERVER_H
 #define IREED_DAEMON_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <uv.h>
 
 #include "runtime/base/allocator.h"
@@ -36,6 +38,9 @@
 
 typedef struct ireed_server_options_s {
   const char* socket_path;
+  uint32_t socket_mode;   // permission bits of the socket file; 0: 0660
+  bool set_socket_group;  // chown the socket file to |socket_gid|
+  gid_t socket_gid;
   uint32_t worker_count;  // 0: two per online CPU (at least 4)
   size_t max_frame_size;  // 0: IREED_FRAME_DEFAULT_MAX_SIZE
 } ireed_server_options_t;
@@ -43,8 +48,9 @@ typedef struct ireed_server_options_s {
 typedef struct ireed_server_s ireed_server_t;
 
 // Binds and listens on options->socket_path (a stale socket file nobody
-// listens on is replaced; a live one is ALREADY_EXISTS) and starts the
-// workers. |runtime| must outlive the server.
+// listens on is replaced; a live one is ALREADY_EXISTS), gives the socket
+// file its mode and group, and starts the workers. |runtime| must outlive the
+// server.
 irt_status_t ireed_server_create(uv_loop_t* loop, irsess_runtime_t* runtime,
                                  const ireed_server_options_t* options,
                                  irt_allocator_t allocator,

@@ -62,8 +62,31 @@ const char* irt_log_level_name(irt_log_level_t level) {
   return "unknown";
 }
 
-void irt_logv(irt_log_level_t level, const char* component,
-              const char* format, va_list args) {
+// |text| as the body of a JSON string (quotes, backslashes and control
+// characters escaped) on |out|.
+static void irt_log_write_json_string(FILE* out, const char* text) {
+  for (const unsigned char* c = (const unsigned char*)text; *c; ++c) {
+    if (*c == '"' || *c == '\\') {
+      fprintf(out, "\\%c", *c);
+    } else if (*c < 0x20) {
+      fprintf(out, "\\u%04x", *c);
+    } else {
+      fputc(*c, out);
+    }
+  }
+}
+
+static void irt_log_write_json(FILE* out, irt_log_level_t level,
+                               const char* component, const char* message) {
+  fprintf(out, "{\"level\":\"%s\",\"component\":\"", irt_log_level_name(level));
+  irt_log_write_json_string(out, component);
+  fputs("\",\"message\":\"", out);
+  irt_log_write_json_string(out, message);
+  fputs("\"}\n", out);
+}
+
+void irt_logv(irt_log_level_t level, const char* component, const char* format,
+              va_list args) {
   if (!irt_log_enabled(level)) return;
   char message[2048];
   vsnprintf(message, sizeof(message), format, args);
@@ -71,6 +94,11 @@ void irt_logv(irt_log_level_t level, const char* component,
   if (irt_logger.config.sink) {
     irt_logger.config.sink(irt_logger.config.sink_user_data, level, component,
                            message);
+  } else if (irt_logger.config.json) {
+    if (irt_logger.to_journal) {
+      fprintf(stderr, "<%d>", irt_log_syslog_priority[level]);
+    }
+    irt_log_write_json(stderr, level, component, message);
   } else if (irt_logger.to_journal) {
     fprintf(stderr, "<%d>%s: %s\n", irt_log_syslog_priority[level], component,
             message);

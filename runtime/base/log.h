@@ -29,6 +29,9 @@ typedef struct irt_log_config_s {
   irt_log_level_t level;   // events above this level are dropped
   irt_log_sink_fn_t sink;  // NULL: write to stderr
   void* sink_user_data;
+  // stderr lines as JSON objects ({"level":..,"component":..,"message":..})
+  // instead of "LEVEL component: message".
+  bool json;
 } irt_log_config_t;
 
 void irt_log_configure(const irt_log_config_t* config);
@@ -43,8 +46,8 @@ const char* irt_log_level_name(irt_log_level_t level);
 
 void irt_log(irt_log_level_t level, const char* component, const char* format,
              ...) IRT_PRINTF_LIKE(3, 4);
-void irt_logv(irt_log_level_t level, const char* component,
-              const char* format, va_list args) IRT_PRINTF_LIKE(3, 0);
+void irt_logv(irt_log_level_t level, const char* component, const char* format,
+              va_list args) IRT_PRINTF_LIKE(3, 0);
 
 // Logs "prefix: <status text>" at |level| without consuming |status|.
 void irt_log_status(irt_log_level_t level, const char* component,

@@ -2,8 +2,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+// cmocka.h needs <setjmp.h>, <stdarg.h>, <stddef.h> and <stdint.h> first.
+#include <cmocka.h>
 
 #include "runtime/base/log.h"
 
@@ -24,7 +27,8 @@ static void capture(void* user_data, irt_log_level_t level,
 static void test_levels_filter(void** state) {
   (void)state;
   captured_log_t captured = {0};
-  irt_log_config_t config = {IRT_LOG_INFO, capture, &captured};
+  irt_log_config_t config = {
+      .level = IRT_LOG_INFO, .sink = capture, .sink_user_data = &captured};
   irt_log_configure(&config);
   irt_log(IRT_LOG_DEBUG, "vm", "dropped %d", 1);
   assert_int_equal(captured.calls, 0);
@@ -37,13 +41,15 @@ static void test_levels_filter(void** state) {
 static void test_log_status(void** state) {
   (void)state;
   captured_log_t captured = {0};
-  irt_log_config_t config = {IRT_LOG_TRACE, capture, &captured};
+  irt_log_config_t config = {
+      .level = IRT_LOG_TRACE, .sink = capture, .sink_user_data = &captured};
   irt_log_configure(&config);
   irt_status_t status = irt_make_status(IRT_STATUS_INTERNAL, "boom");
   status = irt_status_annotate(status, "while testing");
   irt_log_status(IRT_LOG_ERROR, "daemon", "request failed", status);
   irt_status_free(status);
-  assert_string_equal(captured.line, "daemon|request failed: boom; while testing");
+  assert_string_equal(captured.line,
+                      "daemon|request failed: boom; while testing");
 }
 
 static void test_parse_levels(void** state) {
@@ -57,11 +63,36 @@ static void test_parse_levels(void** state) {
   assert_string_equal(irt_log_level_name(IRT_LOG_TRACE), "trace");
 }
 
+// JSON lines go to stderr: capture it in a temporary file.
+static void test_json_lines(void** state) {
+  (void)state;
+  fflush(stderr);
+  FILE* capture_file = tmpfile();
+  assert_non_null(capture_file);
+  int saved = dup(2);
+  assert_true(saved >= 0);
+  assert_int_equal(dup2(fileno(capture_file), 2), 2);
+  irt_log_config_t config = {.level = IRT_LOG_INFO, .json = true};
+  irt_log_configure(&config);
+  irt_log(IRT_LOG_WARNING, "ireed", "say \"hi\"\\\n");
+  fflush(stderr);
+  assert_int_equal(dup2(saved, 2), 2);
+  close(saved);
+  char line[256] = "";
+  rewind(capture_file);
+  assert_non_null(fgets(line, sizeof(line), capture_file));
+  fclose(capture_file);
+  assert_string_equal(line,
+                      "{\"level\":\"warning\",\"component\":\"ireed\","
+                      "\"message\":\"say \\\"hi\\\"\\\\\\u000a\"}\n");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_levels_filter),
       cmocka_unit_test(test_log_status),
       cmocka_unit_test(test_parse_levels),
+      cmocka_unit_test(test_json_lines),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
