@@ -64,13 +64,15 @@ typedef struct ireed_model_config_s {
   uint32_t idle_unload_seconds;  // 0: never (pinned implies 0)
 } ireed_model_config_t;
 
+// Beyond a limit work is refused with a "busy" error, never queued
+// (daemon/server.h); the defaults of zeros are defined there.
 typedef struct ireed_limits_config_s {
   uint32_t max_clients;              // 0: unlimited
-  uint32_t max_inflight_per_client;  // invocations; 0: default (64)
+  uint32_t max_inflight_per_client;  // invocations; 0: default (256)
   size_t max_frame_size;             // 0: IREED_FRAME_DEFAULT_MAX_SIZE
-  uint32_t queue_depth;              // jobs waiting for a worker; 0: default
-  uint32_t
-      drain_timeout_seconds;  // SIGTERM: time left to in-flight work; 0: 30
+  uint32_t queue_depth;              // invocations waiting for a worker; 0: 4096
+  // SIGTERM: time left to in-flight work; 0: 30.
+  uint32_t drain_timeout_seconds;
 } ireed_limits_config_t;
 
 typedef struct ireed_logging_config_s {

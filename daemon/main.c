@@ -134,7 +134,7 @@ typedef struct ireed_signals_s {
 
 static void ireed_on_signal(uv_signal_t* handle, int signum) {
   ireed_signals_t* signals = handle->data;
-  irt_log(IRT_LOG_INFO, "ireed", "%s received", strsignal(signum));
+  irt_log(IRT_LOG_INFO, "ireed", "%s received: draining", strsignal(signum));
   sd_notify(0, "STOPPING=1");
   ireed_server_stop(signals->server);
   // A second signal takes the default action (ends the process at once).
@@ -168,6 +168,12 @@ static int ireed_serve(const ireed_server_options_t* options) {
   uv_signal_start(&signals.terminate, ireed_on_signal, SIGTERM);
   sd_notify(0, "READY=1");
   uv_run(&loop, UV_RUN_DEFAULT);
+  if (ireed_server_drain_forced(server)) {
+    // Workers may be stuck in device work: nothing can be torn down safely.
+    irt_log(IRT_LOG_ERROR, "ireed", "stopped with work cancelled");
+    fflush(NULL);
+    _exit(1);
+  }
   ireed_server_destroy(server);
   uv_loop_close(&loop);
   irsess_runtime_destroy(runtime);
@@ -295,7 +301,7 @@ int main(int argc, char** argv) {
       .set_socket_group = config.socket_group != NULL,
       .socket_gid = config.socket_gid,
       .worker_count = config.worker_count,
-      .max_frame_size = config.limits.max_frame_size,
+      .limits = config.limits,
   };
   if (!server_options.socket_path) {
     if (!ireed_default_socket(default_socket, sizeof(default_socket))) {

@@ -52,6 +52,10 @@ const char* ireed_body_name(Ireed__Frame__BodyCase body_case) {
       return "StatusRequest";
     case IREED__FRAME__BODY_STATUS_REPLY:
       return "StatusReply";
+    case IREED__FRAME__BODY_STATS:
+      return "StatsRequest";
+    case IREED__FRAME__BODY_STATS_REPLY:
+      return "StatsReply";
     default:
       return "an unknown body";
   }

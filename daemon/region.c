@@ -89,7 +89,6 @@ void ireed_region_table_initialize(ireed_region_table_t* table,
                                    irt_allocator_t allocator) {
   memset(table, 0, sizeof(*table));
   table->allocator = allocator;
-  table->next_id = 1;
 }
 
 void ireed_region_table_deinitialize(ireed_region_table_t* table) {

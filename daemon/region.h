@@ -49,14 +49,14 @@ void ireed_region_release_callback(void* user_data);
 bool ireed_region_contains(const ireed_region_t* region, uint64_t offset,
                            uint64_t length);
 
-// A connection's regions by id (ids only grow, so appending keeps the table
-// sorted and lookups are binary searches). Loop thread only.
+// A connection's regions by id (the daemon hands out ids in increasing
+// order, unique across connections, so appending keeps the table sorted and
+// lookups are binary searches). Loop thread only.
 typedef struct ireed_region_table_s {
   irt_allocator_t allocator;
   ireed_region_t** regions;  // sorted by id, each holding a reference
   size_t count;
   size_t capacity;
-  uint64_t next_id;
 } ireed_region_table_t;
 
 void ireed_region_table_initialize(ireed_region_table_t* table,

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdalign.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -27,9 +28,6 @@
 
 #define IREED_LOG "ireed"
 
-// Reading from a connection pauses at these (see server.h).
-#define IREED_CONNECTION_MAX_IN_FLIGHT 1024
-#define IREED_CONNECTION_MAX_QUEUED_BYTES (64u * 1024u * 1024u)
 // Descriptors received and not yet claimed by a RegisterShm frame.
 #define IREED_CONNECTION_MAX_PENDING_FDS 16
 #define IREED_CONNECTION_MAX_REGIONS 4096
@@ -75,6 +73,9 @@ struct ireed_conn_s {
   uint32_t in_flight;  // invocations
 };
 
+// What a refused connection or request is told while draining.
+#define IREED_SHUTTING_DOWN "ireed is shutting down"
+
 typedef struct ireed_device_entry_s {
   bool available;
   irhal_device_info_t info;
@@ -86,14 +87,19 @@ struct ireed_server_s {
   irsess_runtime_t* runtime;
   ireed_worker_pool_t* pool;
   size_t max_frame_size;
+  ireed_limits_config_t limits;  // zeros replaced by the defaults
   char* socket_path;
   uint64_t start_ns;
   int listen_fd;
   uv_poll_t listen_poll;
   uv_timer_t accept_timer;
   uv_async_t wakeup;
-  bool stopping;
-  bool finished;
+  uv_timer_t drain_timer;
+  bool stopping;      // draining
+  bool finished;      // no job left: connections close, handles close
+  bool drain_forced;  // the drain timeout expired with jobs running
+  // Invocations submitted and not yet started by a worker (limits.queue_depth).
+  atomic_uint queued;
   // Jobs finished by workers, waiting for the loop.
   pthread_mutex_t completed_mutex;
   ireed_job_t* completed_head;
@@ -102,6 +108,11 @@ struct ireed_server_s {
   ireed_conn_t* connections;
   uint32_t connection_count;
   uint64_t next_connection_id;
+  uint64_t connections_accepted;
+  uint64_t connections_refused;
+  // Region ids are unique across connections, so an id never names another
+  // connection's region by accident (lookups are per connection anyway).
+  uint64_t next_region_id;
   ireed_model_entry_t* models;
   ireed_write_t* free_writes;
   size_t free_write_count;
@@ -341,8 +352,7 @@ static void ireed_conn_fail(ireed_conn_t* conn, uint64_t request_id,
 //===----------------------------------------------------------------------===//
 
 static bool ireed_conn_paused(const ireed_conn_t* conn) {
-  return conn->in_flight >= IREED_CONNECTION_MAX_IN_FLIGHT ||
-         conn->write_bytes >= IREED_CONNECTION_MAX_QUEUED_BYTES;
+  return conn->write_bytes >= IREED_CONNECTION_MAX_QUEUED_BYTES;
 }
 
 static void ireed_conn_on_poll(uv_poll_t* handle, int status, int events);
@@ -366,6 +376,12 @@ static void ireed_conn_on_closed(uv_handle_t* handle) {
   ireed_conn_t* conn = handle->data;
   close(conn->fd);
   ireed_conn_unref(conn);
+}
+
+static void ireed_server_close_drain_timer(ireed_server_t* server) {
+  if (!uv_is_closing((uv_handle_t*)&server->drain_timer)) {
+    uv_close((uv_handle_t*)&server->drain_timer, NULL);
+  }
 }
 
 static void ireed_conn_close(ireed_conn_t* conn) {
@@ -393,6 +409,10 @@ static void ireed_conn_close(ireed_conn_t* conn) {
   ireed_region_table_deinitialize(&conn->regions);
   ireed_frame_reader_deinitialize(&conn->reader);
   uv_close((uv_handle_t*)&conn->poll, ireed_conn_on_closed);
+  // The drain timer outlives the connections still writing at the end.
+  if (server->finished && !server->connections) {
+    ireed_server_close_drain_timer(server);
+  }
 }
 
 static void ireed_conn_handle(ireed_conn_t* conn, Ireed__Frame* frame);
@@ -511,6 +531,23 @@ static void ireed_conn_on_poll(uv_poll_t* handle, int status, int events) {
   if (conn->open) ireed_conn_resume(conn);
 }
 
+// Whether the connection just added may stay: OK, or why not.
+static irt_status_t ireed_server_admit(const ireed_server_t* server) {
+  if (server->stopping) {
+    return irt_make_status(IRT_STATUS_UNAVAILABLE,
+                           IREED_SHUTTING_DOWN "; connect again later");
+  }
+  if (server->limits.max_clients &&
+      server->connection_count > server->limits.max_clients) {
+    return irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
+                           IREED_BUSY_PREFIX
+                           "%u clients are connected "
+                           "(limits.max_clients); connect again later",
+                           server->limits.max_clients);
+  }
+  return IRT_OK;
+}
+
 static void ireed_server_accept_one(ireed_server_t* server, int fd) {
   ireed_conn_t* conn = NULL;
   irt_status_t status =
@@ -542,6 +579,7 @@ static void ireed_server_accept_one(ireed_server_t* server, int fd) {
   if (conn->next) conn->next->prev = conn;
   server->connections = conn;
   ++server->connection_count;
+  ++server->connections_accepted;
   if (irt_log_enabled(IRT_LOG_DEBUG)) {
     struct ucred peer;
     socklen_t length = sizeof(peer);
@@ -551,6 +589,12 @@ static void ireed_server_accept_one(ireed_server_t* server, int fd) {
               (int)peer.pid, (unsigned)peer.uid);
     }
   }
+  irt_status_t refusal = ireed_server_admit(server);
+  if (!irt_status_is_ok(refusal)) {
+    ++server->connections_refused;
+    ireed_conn_fail(conn, 0, refusal);
+    return;
+  }
   ireed_conn_update_poll(conn);
 }
 
@@ -558,7 +602,7 @@ static void ireed_server_on_listen(uv_poll_t* handle, int status, int events);
 
 static void ireed_server_on_accept_timer(uv_timer_t* timer) {
   ireed_server_t* server = timer->data;
-  if (!server->stopping) {
+  if (!server->finished) {
     uv_poll_start(&server->listen_poll, UV_READABLE, ireed_server_on_listen);
   }
 }
@@ -794,6 +838,13 @@ static void ireed_handle_load(ireed_conn_t* conn, const Ireed__Frame* frame) {
   ireed_server_t* server = conn->server;
   const Ireed__LoadModelRequest* request = frame->load_model;
   uint64_t request_id = frame->request_id;
+  if (server->stopping) {
+    ireed_conn_send_error(
+        conn, request_id,
+        irt_make_status(IRT_STATUS_UNAVAILABLE,
+                        IREED_SHUTTING_DOWN "; no new loads"));
+    return;
+  }
   ireed_model_entry_t* entry = ireed_server_find_model(server, request->name);
   if (entry && !ireed_model_entry_matches(entry, request)) {
     ireed_conn_send_error(
@@ -974,19 +1025,24 @@ static void ireed_handle_register(ireed_conn_t* conn,
   int fd = conn->fds[0];
   --conn->fd_count;
   memmove(conn->fds, conn->fds + 1, conn->fd_count * sizeof(conn->fds[0]));
-  if (conn->regions.count >= IREED_CONNECTION_MAX_REGIONS) {
+  irt_status_t status = IRT_OK;
+  if (conn->server->stopping) {
+    status = irt_make_status(IRT_STATUS_UNAVAILABLE,
+                             IREED_SHUTTING_DOWN "; no new regions");
+  } else if (conn->regions.count >= IREED_CONNECTION_MAX_REGIONS) {
+    status = irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
+                             "a connection may register at most %d regions",
+                             IREED_CONNECTION_MAX_REGIONS);
+  }
+  if (!irt_status_is_ok(status)) {
     close(fd);
-    ireed_conn_send_error(conn, request_id,
-                          irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
-                                          "a connection may register at most "
-                                          "%d regions",
-                                          IREED_CONNECTION_MAX_REGIONS));
+    ireed_conn_send_error(conn, request_id, status);
     return;
   }
   ireed_region_t* region = NULL;
-  irt_status_t status =
-      ireed_region_map(fd, frame->register_shm->size, conn->regions.next_id,
-                       conn->server->allocator, &region);
+  status = ireed_region_map(fd, frame->register_shm->size,
+                            conn->server->next_region_id,
+                            conn->server->allocator, &region);
   close(fd);  // the mapping keeps the memory
   if (irt_status_is_ok(status)) {
     status = ireed_region_table_insert(&conn->regions, region);
@@ -997,7 +1053,7 @@ static void ireed_handle_register(ireed_conn_t* conn,
                           irt_status_annotate(status, "registering a region"));
     return;
   }
-  ++conn->regions.next_id;
+  ++conn->server->next_region_id;
   Ireed__RegisterShmReply reply = IREED__REGISTER_SHM_REPLY__INIT;
   reply.region_id = region->id;
   Ireed__Frame out = IREED__FRAME__INIT;
@@ -1068,6 +1124,7 @@ static void ireed_invoke_on_ready(ireed_invocation_t* invocation) {
 
 static void ireed_invoke_run(ireed_job_t* base, ireed_worker_t* worker) {
   ireed_invoke_job_t* job = (ireed_invoke_job_t*)base;
+  atomic_fetch_sub_explicit(&job->job.server->queued, 1, memory_order_relaxed);
   bool pending = false;
   irt_status_t failure = ireed_invocation_start(
       &job->invocation, worker, job->job.server->allocator, &pending);
@@ -1097,6 +1154,29 @@ static void ireed_invoke_complete(ireed_server_job_t* base) {
   ireed_server_job_done(server);
 }
 
+// RESOURCE_EXHAUSTED when one more invocation of |conn| would exceed a
+// limit (server.h).
+static irt_status_t ireed_server_check_busy(const ireed_conn_t* conn) {
+  const ireed_server_t* server = conn->server;
+  if (conn->in_flight >= server->limits.max_inflight_per_client) {
+    return irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
+                           IREED_BUSY_PREFIX
+                           "this connection has %u invocations "
+                           "in flight (limits.max_inflight_per_client); wait "
+                           "for a reply and retry",
+                           conn->in_flight);
+  }
+  unsigned queued = atomic_load_explicit(&server->queued, memory_order_relaxed);
+  if (queued >= server->limits.queue_depth) {
+    return irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
+                           IREED_BUSY_PREFIX
+                           "%u invocations wait for a worker "
+                           "(limits.queue_depth); retry later",
+                           queued);
+  }
+  return IRT_OK;
+}
+
 // Takes |frame|.
 static void ireed_handle_invoke(ireed_conn_t* conn, Ireed__Frame* frame) {
   ireed_server_t* server = conn->server;
@@ -1104,7 +1184,10 @@ static void ireed_handle_invoke(ireed_conn_t* conn, Ireed__Frame* frame) {
   uint64_t request_id = frame->request_id;
   ireed_model_entry_t* entry = ireed_server_find_model(server, request->model);
   irt_status_t status = IRT_OK;
-  if (!entry) {
+  if (server->stopping) {
+    status = irt_make_status(IRT_STATUS_UNAVAILABLE,
+                             IREED_SHUTTING_DOWN "; no new invocations");
+  } else if (!entry) {
     status = irt_make_status(IRT_STATUS_NOT_FOUND,
                              "no model named '%s' is loaded", request->model);
   } else if (entry->state != IREED_MODEL_READY) {
@@ -1112,6 +1195,8 @@ static void ireed_handle_invoke(ireed_conn_t* conn, Ireed__Frame* frame) {
         IRT_STATUS_UNAVAILABLE, "model '%s' is %s", request->model,
         entry->state == IREED_MODEL_LOADING ? "still loading"
                                             : "being unloaded");
+  } else {
+    status = ireed_server_check_busy(conn);
   }
   const irsess_function_t* function = NULL;
   if (irt_status_is_ok(status)) {
@@ -1163,6 +1248,7 @@ static void ireed_handle_invoke(ireed_conn_t* conn, Ireed__Frame* frame) {
   ireed_conn_ref(conn);
   ++conn->in_flight;
   ++entry->in_flight;
+  atomic_fetch_add_explicit(&server->queued, 1, memory_order_relaxed);
   ireed_server_submit(server, &job->job, ireed_invoke_run,
                       ireed_invoke_complete);
 }
@@ -1306,6 +1392,26 @@ static uint32_t ireed_default_worker_count(void) {
   return (uint32_t)(count > 256 ? 256 : count);
 }
 
+static void ireed_server_resolve_limits(const ireed_limits_config_t* given,
+                                        ireed_limits_config_t* out_limits) {
+  *out_limits = *given;
+  if (!out_limits->max_frame_size) {
+    out_limits->max_frame_size = IREED_FRAME_DEFAULT_MAX_SIZE;
+  }
+  if (out_limits->max_frame_size > IREED_FRAME_ABSOLUTE_MAX_SIZE) {
+    out_limits->max_frame_size = IREED_FRAME_ABSOLUTE_MAX_SIZE;
+  }
+  if (!out_limits->max_inflight_per_client) {
+    out_limits->max_inflight_per_client = IREED_DEFAULT_MAX_INFLIGHT_PER_CLIENT;
+  }
+  if (!out_limits->queue_depth) {
+    out_limits->queue_depth = IREED_DEFAULT_QUEUE_DEPTH;
+  }
+  if (!out_limits->drain_timeout_seconds) {
+    out_limits->drain_timeout_seconds = IREED_DEFAULT_DRAIN_TIMEOUT_SECONDS;
+  }
+}
+
 static void ireed_server_free(ireed_server_t* server) {
   ireed_worker_pool_destroy(server->pool);
   // The loop is gone and every job finished: releasing the models here
@@ -1336,12 +1442,9 @@ irt_status_t ireed_server_create(uv_loop_t* loop, irsess_runtime_t* runtime,
   server->runtime = runtime;
   server->listen_fd = -1;
   server->start_ns = ireed_now_ns();
-  server->max_frame_size = options->max_frame_size
-                               ? options->max_frame_size
-                               : IREED_FRAME_DEFAULT_MAX_SIZE;
-  if (server->max_frame_size > IREED_FRAME_ABSOLUTE_MAX_SIZE) {
-    server->max_frame_size = IREED_FRAME_ABSOLUTE_MAX_SIZE;
-  }
+  server->next_region_id = 1;
+  ireed_server_resolve_limits(&options->limits, &server->limits);
+  server->max_frame_size = server->limits.max_frame_size;
   pthread_mutex_init(&server->completed_mutex, NULL);
   size_t path_length = strlen(options->socket_path);
   irt_status_t status = irt_allocator_malloc(allocator, path_length + 1,
@@ -1369,35 +1472,84 @@ irt_status_t ireed_server_create(uv_loop_t* loop, irsess_runtime_t* runtime,
   server->wakeup.data = server;
   uv_timer_init(loop, &server->accept_timer);
   server->accept_timer.data = server;
+  uv_timer_init(loop, &server->drain_timer);
+  server->drain_timer.data = server;
   uv_poll_init(loop, &server->listen_poll, server->listen_fd);
   server->listen_poll.data = server;
   uv_poll_start(&server->listen_poll, UV_READABLE, ireed_server_on_listen);
   irt_log(IRT_LOG_INFO, IREED_LOG,
-          "ireed %s listening on '%s' (%u workers, frames up to %zu bytes)",
+          "ireed %s listening on '%s' (%u workers, frames up to %zu bytes, "
+          "%u clients%s, %u invocations in flight per client, queue depth "
+          "%u)",
           irt_version_string(), server->socket_path,
-          ireed_worker_pool_size(server->pool), server->max_frame_size);
+          ireed_worker_pool_size(server->pool), server->max_frame_size,
+          server->limits.max_clients,
+          server->limits.max_clients ? "" : " (unlimited)",
+          server->limits.max_inflight_per_client, server->limits.queue_depth);
   *out_server = server;
   return IRT_OK;
 }
 
+// Every job finished while draining: connections close once their replies
+// are written, and the handles close so uv_run returns.
+static void ireed_server_finish(ireed_server_t* server) {
+  server->finished = true;
+  irt_log(IRT_LOG_INFO, IREED_LOG, "drained: no work left");
+  uv_close((uv_handle_t*)&server->listen_poll, NULL);
+  uv_close((uv_handle_t*)&server->accept_timer, NULL);
+  uv_close((uv_handle_t*)&server->wakeup, NULL);
+  unlink(server->socket_path);
+  ireed_conn_t* conn = server->connections;
+  while (conn) {
+    ireed_conn_t* next = conn->next;
+    conn->failing = true;  // input is dropped from now on
+    if (!conn->write_head) {
+      ireed_conn_close(conn);
+    } else {
+      ireed_conn_update_poll(conn);
+    }
+    conn = next;
+  }
+  if (!server->connections) ireed_server_close_drain_timer(server);
+}
+
 static void ireed_server_maybe_finish(ireed_server_t* server) {
   if (!server->stopping || server->finished || server->jobs_in_flight) return;
-  server->finished = true;
-  uv_close((uv_handle_t*)&server->wakeup, NULL);
+  ireed_server_finish(server);
+}
+
+static void ireed_server_on_drain_timeout(uv_timer_t* timer) {
+  ireed_server_t* server = timer->data;
+  if (server->finished) {
+    // Only replies nobody reads are left: drop them.
+    while (server->connections) ireed_conn_close(server->connections);
+    return;
+  }
+  irt_log(IRT_LOG_ERROR, IREED_LOG,
+          "drain timeout: %u job%s still running after %u s "
+          "(limits.drain_timeout_seconds); exiting without them",
+          server->jobs_in_flight, server->jobs_in_flight == 1 ? "" : "s",
+          server->limits.drain_timeout_seconds);
+  server->drain_forced = true;
+  unlink(server->socket_path);
+  uv_stop(server->loop);
 }
 
 void ireed_server_stop(ireed_server_t* server) {
   if (server->stopping) return;
   server->stopping = true;
   irt_log(IRT_LOG_INFO, IREED_LOG,
-          "stopping: %u connection%s, %u job%s in flight",
+          "draining: %u connection%s, %u job%s in flight (up to %u s)",
           server->connection_count, server->connection_count == 1 ? "" : "s",
-          server->jobs_in_flight, server->jobs_in_flight == 1 ? "" : "s");
-  uv_close((uv_handle_t*)&server->listen_poll, NULL);
-  uv_close((uv_handle_t*)&server->accept_timer, NULL);
-  unlink(server->socket_path);
-  while (server->connections) ireed_conn_close(server->connections);
+          server->jobs_in_flight, server->jobs_in_flight == 1 ? "" : "s",
+          server->limits.drain_timeout_seconds);
+  uv_timer_start(&server->drain_timer, ireed_server_on_drain_timeout,
+                 (uint64_t)server->limits.drain_timeout_seconds * 1000u, 0);
   ireed_server_maybe_finish(server);
+}
+
+bool ireed_server_drain_forced(const ireed_server_t* server) {
+  return server->drain_forced;
 }
 
 void ireed_server_destroy(ireed_server_t* server) {

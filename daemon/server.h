@@ -18,11 +18,32 @@
 //
 // Per connection: a frame reader (proto/frame.h), a write queue, and a FIFO
 // of received descriptors (each RegisterShm takes the oldest; clients send
-// exactly one descriptor with each RegisterShm frame). Reading pauses while
-// the connection has too many invocations in flight or too many reply bytes
-// queued, so a client that does not read its replies cannot grow the
-// daemon's memory. A malformed, oversized or truncated frame gets an Error
-// (request_id 0) and closes that connection only.
+// exactly one descriptor with each RegisterShm frame). A malformed,
+// oversized or truncated frame gets an Error (request_id 0) and closes that
+// connection only.
+//
+// Backpressure (limits in ireed_limits_config_t): work beyond a limit is
+// refused at once with RESOURCE_EXHAUSTED, "ireed is busy: ..." naming the
+// limit, and never queued:
+//   max_clients              a connection beyond it gets the Error
+//                            (request_id 0) and is closed;
+//   max_inflight_per_client  an InvokeRequest while that many invocations
+//                            of the connection are unanswered;
+//   queue_depth              an InvokeRequest while that many invocations
+//                            (all connections) wait for a worker.
+// Only replies can still pile up: reading from a connection pauses while
+// IREED_CONNECTION_MAX_QUEUED_BYTES of its replies are unsent, so a client
+// that does not read cannot grow the daemon's memory (a busy Error would
+// only add to the pile).
+//
+// Shutdown (ireed_server_stop, on SIGTERM/SIGINT) drains: new connections
+// get UNAVAILABLE "ireed is shutting down" and are closed, and so do new
+// InvokeRequest, LoadModel and RegisterShm requests on open connections;
+// invocations and loads in flight finish and are answered; then every
+// connection is closed once its replies are written and uv_run returns. If
+// work is still running after limits.drain_timeout_seconds the loop stops
+// anyway and ireed_server_drain_forced says so (ireed then exits 1 without
+// waiting for it).
 #ifndef IREED_DAEMON_SERVER_H
 #define IREED_DAEMON_SERVER_H
 
@@ -32,9 +53,17 @@
 #include <sys/types.h>
 #include <uv.h>
 
+#include "daemon/config.h"
 #include "runtime/base/allocator.h"
 #include "runtime/base/status.h"
 #include "runtime/session/model.h"
+
+// Defaults of the limits left at 0.
+#define IREED_DEFAULT_MAX_INFLIGHT_PER_CLIENT 256
+#define IREED_DEFAULT_QUEUE_DEPTH 4096
+#define IREED_DEFAULT_DRAIN_TIMEOUT_SECONDS 30
+// Reading from a connection pauses while this many reply bytes are unsent.
+#define IREED_CONNECTION_MAX_QUEUED_BYTES (64u * 1024u * 1024u)
 
 typedef struct ireed_server_options_s {
   const char* socket_path;
@@ -42,7 +71,9 @@ typedef struct ireed_server_options_s {
   bool set_socket_group;  // chown the socket file to |socket_gid|
   gid_t socket_gid;
   uint32_t worker_count;  // 0: two per online CPU (at least 4)
-  size_t max_frame_size;  // 0: IREED_FRAME_DEFAULT_MAX_SIZE
+  // max_frame_size 0: IREED_FRAME_DEFAULT_MAX_SIZE; other zeros: the
+  // defaults above (max_clients 0: unlimited).
+  ireed_limits_config_t limits;
 } ireed_server_options_t;
 
 typedef struct ireed_server_s ireed_server_t;
@@ -56,11 +87,15 @@ irt_status_t ireed_server_create(uv_loop_t* loop, irsess_runtime_t* runtime,
                                  irt_allocator_t allocator,
                                  ireed_server_t** out_server) IRT_MUST_USE;
 
-// Starts a clean shutdown (loop thread, e.g. from a signal handler): stops
-// listening, removes the socket file, closes every connection, lets the
-// running jobs finish and then closes the server's handles so uv_run
-// returns.
+// Starts draining (loop thread, e.g. from a signal handler; see above):
+// uv_run returns once in-flight work was answered and every connection
+// closed, or when the drain timeout expired. The socket file is removed
+// then.
 void ireed_server_stop(ireed_server_t* server);
+
+// True when the drain timeout expired with work still running: the caller
+// must not destroy the server (its workers may never finish).
+bool ireed_server_drain_forced(const ireed_server_t* server);
 
 // Joins the workers and releases the models (after uv_run returned).
 void ireed_server_destroy(ireed_server_t* server);

@@ -15,6 +15,9 @@
 #define IREED_FRAME_DEFAULT_MAX_SIZE (16u * 1024u * 1024u)
 #define IREED_FRAME_ABSOLUTE_MAX_SIZE (64u * 1024u * 1024u)
 #define IREED_FRAME_HEADER_SIZE 4u
+// How the message of a "busy" Error (RESOURCE_EXHAUSTED: a limit was
+// reached and the request was not queued) begins (ireed.proto ErrorCode).
+#define IREED_BUSY_PREFIX "ireed is busy: "
 
 // Encodes |frame| with its length prefix into a new allocation
 // (*out_data, *out_size include the 4-byte header). RESOURCE_EXHAUSTED when

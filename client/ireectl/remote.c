@@ -55,12 +55,13 @@ int ireectl_report_error(const char* command, irt_status_t status) {
   char* text = malloc(length + 1);
   if (text) irt_status_format_brief(status, text, length + 1);
   fflush(stdout);
+  bool busy = ireeclient_status_is_busy(status);
   fprintf(stderr, "ireectl %s: %s: %s\n", command,
-          irt_status_code_string(irt_status_code(status)),
+          busy ? "BUSY" : irt_status_code_string(irt_status_code(status)),
           text ? text : irt_status_message(status));
   free(text);
   irt_status_free(status);
-  return 1;
+  return busy ? IREECTL_EXIT_BUSY : 1;
 }
 
 // Splits "[SCOPE=]PATH" at the first '=' (HAL spec 2.5) and makes the path

@@ -45,8 +45,13 @@ irt_status_t ireectl_model_source_resolve(
     ireectl_model_source_t* out_source) IRT_MUST_USE;
 void ireectl_model_source_free(ireectl_model_source_t* source);
 
-// Prints "ireectl COMMAND: CODE: message" on stderr, frees |status| and
-// returns 1.
+// Exit status of a command the daemon refused as busy (sysexits'
+// EX_TEMPFAIL: try again later).
+#define IREECTL_EXIT_BUSY 75
+
+// Prints "ireectl COMMAND: CODE: message" on stderr (CODE "BUSY" for
+// ireeclient_status_is_busy), frees |status| and returns 1, or
+// IREECTL_EXIT_BUSY when busy.
 int ireectl_report_error(const char* command, irt_status_t status);
 
 #endif  // IREECTL_REMOTE_H

@@ -40,6 +40,12 @@ irt_status_t ireeclient_status_from_error(const Ireed__Error* error) {
   return irt_make_status(code, "%s", message);
 }
 
+bool ireeclient_status_is_busy(irt_status_t status) {
+  return irt_status_code(status) == IRT_STATUS_RESOURCE_EXHAUSTED &&
+         strncmp(irt_status_message(status), IREED_BUSY_PREFIX,
+                 strlen(IREED_BUSY_PREFIX)) == 0;
+}
+
 //===----------------------------------------------------------------------===//
 // Lifetime
 //===----------------------------------------------------------------------===//

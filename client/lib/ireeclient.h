@@ -111,6 +111,13 @@ IREECLIENT_API const char* ireeclient_server_software(
 IREECLIENT_API uint32_t
 ireeclient_max_frame_size(const ireeclient_connection_t* connection);
 
+// True when |status| is the daemon's "busy" refusal: RESOURCE_EXHAUSTED
+// with a message starting "ireed is busy: " (a limit such as
+// limits.max_inflight_per_client was reached and nothing was queued).
+// Retrying later is the cure; other RESOURCE_EXHAUSTED errors are not
+// busy.
+IREECLIENT_API bool ireeclient_status_is_busy(irt_status_t status);
+
 //===----------------------------------------------------------------------===//
 // Daemon status and models
 //===----------------------------------------------------------------------===//

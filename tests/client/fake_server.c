@@ -340,6 +340,9 @@ static void fake_invoke(fake_state_t* state, const Ireed__Frame* request) {
   } else if (strcmp(function, "fail") == 0) {
     fake_send_error(state, request->request_id, IRT_STATUS_INVALID_ARGUMENT,
                     FAKE_ERROR_MESSAGE);
+  } else if (strcmp(function, "busy") == 0) {
+    fake_send_error(state, request->request_id, IRT_STATUS_RESOURCE_EXHAUSTED,
+                    FAKE_BUSY_MESSAGE);
   } else if (strcmp(function, "close") == 0) {
     fake_send_error(state, 0, IRT_STATUS_UNAVAILABLE, FAKE_CLOSE_MESSAGE);
     state->closing = true;

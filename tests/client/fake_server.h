@@ -14,12 +14,16 @@
 // Function names with special behaviour (model "fake"):
 //   "mul"   f32 a * b -> one f32 tensor (shm or inline, as asked)
 //   "fail"  Error reply INVALID_ARGUMENT "fake failure of 'fail'"
+//   "busy"  Error reply RESOURCE_EXHAUSTED, the daemon's busy message
+//           (not listed among the model's functions)
 //   "close" an Error with request id 0 ("fake server going away"), then the
 //           server closes the connection
 //   "junk"  the server writes bytes that are not a frame
 #define FAKE_MODEL "fake"
 #define FAKE_ERROR_MESSAGE "fake failure of 'fail'"
 #define FAKE_CLOSE_MESSAGE "fake server going away"
+#define FAKE_BUSY_MESSAGE \
+  "ireed is busy: 256 invocations in flight (limits.max_inflight_per_client)"
 
 typedef struct fake_server_options_s {
   uint32_t protocol_major;  // 0: the real one

@@ -226,7 +226,22 @@ static void test_invoke_errors(void** state) {
   assert_message(ireeclient_invocation_wait(invocation),
                  IRT_STATUS_INVALID_ARGUMENT, FAKE_ERROR_MESSAGE);
   assert_int_equal(ireeclient_invocation_result_count(invocation), 0);
+  irt_status_t status = ireeclient_invocation_wait(invocation);
+  assert_false(ireeclient_status_is_busy(status));
+  irt_status_free(status);
   ireeclient_invocation_destroy(invocation);
+
+  // The daemon's "busy" refusals are told apart from other errors.
+  assert_ok(ireeclient_invocation_create(connection, FAKE_MODEL, "busy",
+                                         &invocation));
+  status = ireeclient_invoke(invocation);
+  assert_true(ireeclient_status_is_busy(status));
+  irt_status_free(status);
+  ireeclient_invocation_destroy(invocation);
+  status = irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  assert_false(ireeclient_status_is_busy(status));
+  irt_status_free(status);
+  assert_false(ireeclient_status_is_busy(IRT_OK));
 
   // Scalars travel too; the fake refuses them for mul.
   assert_ok(

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "runtime/vm/builder/module_builder.h"
+#include "tests/daemon/built_module.h"
 
 #define I32(n) irvm_reg_i32(n)
 #define I64(n) irvm_reg_i64(n)
@@ -121,24 +122,5 @@ static irt_status_t define_module(irvm_module_builder_t* b) {
 
 irt_status_t async_module_write(const char* directory, char* path,
                                 size_t capacity) {
-  irt_allocator_t allocator = irt_allocator_system();
-  irvm_module_builder_t* b = NULL;
-  IRT_RETURN_IF_ERROR(irvm_module_builder_create(allocator, "pipe", 0, &b));
-  uint8_t* data = NULL;
-  size_t size = 0;
-  irt_status_t status = define_module(b);
-  if (irt_status_is_ok(status)) {
-    status = irvm_module_builder_finish(b, NULL, allocator, &data, &size);
-  }
-  irvm_module_builder_destroy(b);
-  IRT_RETURN_IF_ERROR(status);
-  snprintf(path, capacity, "%s/pipe.vmfb", directory);
-  FILE* file = fopen(path, "wb");
-  bool ok = file && fwrite(data, 1, size, file) == size;
-  if (file && fclose(file) != 0) ok = false;
-  irt_allocator_free(allocator, data);
-  if (!ok) {
-    return irt_make_status(IRT_STATUS_UNAVAILABLE, "cannot write '%s'", path);
-  }
-  return IRT_OK;
+  return built_module_write(directory, "pipe", define_module, path, capacity);
 }

@@ -98,10 +98,9 @@ void ireed_test_daemon_dump_log(const ireed_test_daemon_t* daemon) {
   fclose(log);
 }
 
-int ireed_test_daemon_stop(ireed_test_daemon_t* daemon) {
+int ireed_test_daemon_wait(ireed_test_daemon_t* daemon) {
   int result = 255;
   if (daemon->pid > 0) {
-    kill(daemon->pid, SIGTERM);
     int status = 0;
     // Up to 60 s: in-flight work finishes first.
     for (int i = 0; i < 6000; ++i) {
@@ -122,6 +121,11 @@ int ireed_test_daemon_stop(ireed_test_daemon_t* daemon) {
   unlink(daemon->log_path);
   rmdir(daemon->directory);
   return socket_left && result == 0 ? 254 : result;
+}
+
+int ireed_test_daemon_stop(ireed_test_daemon_t* daemon) {
+  if (daemon->pid > 0) kill(daemon->pid, SIGTERM);
+  return ireed_test_daemon_wait(daemon);
 }
 
 //===----------------------------------------------------------------------===//
@@ -342,6 +346,17 @@ void ireed_test_invoke_init(ireed_test_invoke_t* invoke, const char* model,
   invoke->request.inputs = invoke->inputs;
   invoke->frame.body_case = IREED__FRAME__BODY_INVOKE;
   invoke->frame.invoke = &invoke->request;
+}
+
+void ireed_test_invoke_i32(ireed_test_invoke_t* invoke, const char* model,
+                           const char* function, Ireed__Value* value,
+                           int32_t input) {
+  ireed__value__init(value);
+  value->kind_case = IREED__VALUE__KIND_I32;
+  value->i32 = input;
+  ireed_test_invoke_init(invoke, model, function, NULL, 0);
+  invoke->inputs[0] = value;
+  invoke->request.n_inputs = 1;
 }
 
 void ireed_test_invoke_output_shm(ireed_test_invoke_t* invoke, size_t index,

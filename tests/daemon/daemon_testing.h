@@ -26,8 +26,12 @@ typedef struct ireed_test_daemon_s {
 // (NULL-terminated).
 void ireed_test_daemon_start(ireed_test_daemon_t* daemon, const char* binary,
                              ...);
-// SIGTERM, then waits: returns the exit status (or 128 + signal). Removes
-// the temporary directory (the log is printed on failure by the caller).
+// Waits (up to 60 s, then SIGKILL) for the daemon to exit: returns the exit
+// status (or 128 + signal; 254 when it exited 0 but left its socket file).
+// Removes the temporary directory, printing the log first when the status
+// is not 0.
+int ireed_test_daemon_wait(ireed_test_daemon_t* daemon);
+// SIGTERM, then ireed_test_daemon_wait.
 int ireed_test_daemon_stop(ireed_test_daemon_t* daemon);
 // Prints the daemon's log to stderr (for failed tests).
 void ireed_test_daemon_dump_log(const ireed_test_daemon_t* daemon);
@@ -97,6 +101,10 @@ typedef struct ireed_test_invoke_s {
 void ireed_test_invoke_init(ireed_test_invoke_t* invoke, const char* model,
                             const char* function, ireed_test_tensor_t* inputs,
                             size_t input_count);
+// An InvokeRequest frame of one i32 |input| (held in |value|).
+void ireed_test_invoke_i32(ireed_test_invoke_t* invoke, const char* model,
+                           const char* function, Ireed__Value* value,
+                           int32_t input);
 void ireed_test_invoke_output_shm(ireed_test_invoke_t* invoke, size_t index,
                                   uint64_t region_id, uint64_t offset,
                                   uint64_t length);

@@ -34,7 +34,7 @@ static ireed_region_table_t* fuzz_regions(void) {
     __builtin_trap();
   }
   ireed_region_t* region = NULL;
-  irt_status_t status = ireed_region_map(fd, FUZZ_REGION_SIZE, table.next_id++,
+  irt_status_t status = ireed_region_map(fd, FUZZ_REGION_SIZE, 1,
                                          irt_allocator_system(), &region);
   if (status || ireed_region_table_insert(&table, region)) __builtin_trap();
   close(fd);
