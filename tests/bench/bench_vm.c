@@ -5,23 +5,16 @@
 //   bench_vm [iterations]   (default 10,000,000)
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "runtime/vm/builder/module_builder.h"
 #include "runtime/vm/bytecode/bytecode_module.h"
 #include "runtime/vm/context.h"
 #include "runtime/vm/invoke.h"
+#include "tests/bench/bench_support.h"
 
-#define CHECK(expr)                                                   \
-  do {                                                                \
-    irt_status_t status_ = (expr);                                    \
-    if (!irt_status_is_ok(status_)) {                                 \
-      char text_[1024];                                               \
-      irt_status_format(status_, text_, sizeof(text_));               \
-      fprintf(stderr, "bench_vm: %s: %s\n", #expr, text_);            \
-      exit(1);                                                        \
-    }                                                                 \
-  } while (0)
+// A regression guard for the interpreter's dispatch loop (about 1.7 ns on
+// the 2-core machine of docs/benchmarks.md).
+#define VM_TARGET_NS 5.0
 
 // Instructions executed per loop iteration: add, add, cmp.lt, cond_br
 // (with its remap) and the block marker the branch lands after.
@@ -30,30 +23,25 @@
 // loop(n): acc = 0; for (i = 0; i < n; ++i) acc += i; return acc
 static void build_loop(irvm_module_builder_t* b) {
   irvm_function_builder_t* fn = NULL;
-  CHECK(irvm_module_builder_begin_exported_function(b, "loop", "0i_i", &fn));
+  BENCH_CHECK(
+      irvm_module_builder_begin_exported_function(b, "loop", "0i_i", &fn));
   irvm_label_t loop, exit_label;
-  CHECK(irvm_fn_new_label(fn, &loop));
-  CHECK(irvm_fn_new_label(fn, &exit_label));
-  CHECK(irvm_fn_const_i32(fn, irvm_reg_i32(1), 0));  // acc
-  CHECK(irvm_fn_const_i32(fn, irvm_reg_i32(2), 0));  // i
-  CHECK(irvm_fn_const_i32(fn, irvm_reg_i32(3), 1));
-  CHECK(irvm_fn_br(fn, loop));
-  CHECK(irvm_fn_bind_label(fn, loop));
-  CHECK(irvm_fn_op3(fn, IRVM_INSN_ADD_I32, irvm_reg_i32(1), irvm_reg_i32(1),
-                    irvm_reg_i32(2)));
-  CHECK(irvm_fn_op3(fn, IRVM_INSN_ADD_I32, irvm_reg_i32(2), irvm_reg_i32(2),
-                    irvm_reg_i32(3)));
-  CHECK(irvm_fn_op3(fn, IRVM_INSN_CMP_LT_I32_S, irvm_reg_i32(4),
-                    irvm_reg_i32(2), irvm_reg_i32(0)));
-  CHECK(irvm_fn_cond_br(fn, irvm_reg_i32(4), loop, exit_label));
-  CHECK(irvm_fn_bind_label(fn, exit_label));
-  CHECK(irvm_fn_return(fn, (irvm_reg_t[]){irvm_reg_i32(1)}, 1));
-}
-
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+  BENCH_CHECK(irvm_fn_new_label(fn, &loop));
+  BENCH_CHECK(irvm_fn_new_label(fn, &exit_label));
+  BENCH_CHECK(irvm_fn_const_i32(fn, irvm_reg_i32(1), 0));  // acc
+  BENCH_CHECK(irvm_fn_const_i32(fn, irvm_reg_i32(2), 0));  // i
+  BENCH_CHECK(irvm_fn_const_i32(fn, irvm_reg_i32(3), 1));
+  BENCH_CHECK(irvm_fn_br(fn, loop));
+  BENCH_CHECK(irvm_fn_bind_label(fn, loop));
+  BENCH_CHECK(irvm_fn_op3(fn, IRVM_INSN_ADD_I32, irvm_reg_i32(1),
+                          irvm_reg_i32(1), irvm_reg_i32(2)));
+  BENCH_CHECK(irvm_fn_op3(fn, IRVM_INSN_ADD_I32, irvm_reg_i32(2),
+                          irvm_reg_i32(2), irvm_reg_i32(3)));
+  BENCH_CHECK(irvm_fn_op3(fn, IRVM_INSN_CMP_LT_I32_S, irvm_reg_i32(4),
+                          irvm_reg_i32(2), irvm_reg_i32(0)));
+  BENCH_CHECK(irvm_fn_cond_br(fn, irvm_reg_i32(4), loop, exit_label));
+  BENCH_CHECK(irvm_fn_bind_label(fn, exit_label));
+  BENCH_CHECK(irvm_fn_return(fn, (irvm_reg_t[]){irvm_reg_i32(1)}, 1));
 }
 
 // The same loop in C; volatile keeps the compiler from folding it away.
@@ -63,60 +51,55 @@ static int32_t native_loop(int32_t n) {
   return acc;
 }
 
-static int compare_doubles(const void* a, const void* b) {
-  double x = *(const double*)a, y = *(const double*)b;
-  return (x > y) - (x < y);
-}
-
 int main(int argc, char** argv) {
   int32_t iterations = argc > 1 ? atoi(argv[1]) : 10000000;
   irt_allocator_t allocator = irt_allocator_system();
   irvm_module_builder_t* b = NULL;
-  CHECK(irvm_module_builder_create(allocator, "bench", 0, &b));
+  BENCH_CHECK(irvm_module_builder_create(allocator, "bench", 0, &b));
   build_loop(b);
   uint8_t* data = NULL;
   size_t size = 0;
-  CHECK(irvm_module_builder_finish(b, NULL, allocator, &data, &size));
+  BENCH_CHECK(irvm_module_builder_finish(b, NULL, allocator, &data, &size));
   irvm_module_builder_destroy(b);
 
   irvm_instance_t* instance = NULL;
-  CHECK(irvm_instance_create(allocator, &instance));
+  BENCH_CHECK(irvm_instance_create(allocator, &instance));
   irvm_module_t* module = NULL;
-  CHECK(irvm_bytecode_module_create(instance, data, size, NULL, allocator, &module));
+  BENCH_CHECK(irvm_bytecode_module_create(instance, data, size, NULL, allocator,
+                                          &module));
   irvm_context_t* context = NULL;
-  CHECK(irvm_context_create(instance, allocator, &context));
-  CHECK(irvm_context_register_modules(context, &module, 1));
+  BENCH_CHECK(irvm_context_create(instance, allocator, &context));
+  BENCH_CHECK(irvm_context_register_modules(context, &module, 1));
   irvm_function_t function;
-  CHECK(irvm_context_resolve_function(context, irt_make_cstring_view("loop"),
-                                      &function));
+  BENCH_CHECK(irvm_context_resolve_function(
+      context, irt_make_cstring_view("loop"), &function));
   irvm_stack_t stack;
   irvm_stack_initialize(&stack, allocator, 0);
 
-  enum { kRuns = 5 };
+  enum { kRuns = BENCH_RUNS };
   double vm_times[kRuns], native_times[kRuns];
   int32_t expected = native_loop(iterations);
   for (int run = 0; run < kRuns; ++run) {
-    irvm_variant_t arg = irvm_variant_from_value(irvm_value_make_i32(iterations));
+    irvm_variant_t arg =
+        irvm_variant_from_value(irvm_value_make_i32(iterations));
     irvm_variant_t result;
     size_t result_count = 0;
-    double start = now_seconds();
-    CHECK(irvm_invoke(&function, &stack, &arg, 1, &result, 1, &result_count,
-                      allocator));
-    vm_times[run] = now_seconds() - start;
+    uint64_t start = bench_now_ns();
+    BENCH_CHECK(irvm_invoke(&function, &stack, &arg, 1, &result, 1,
+                            &result_count, allocator));
+    vm_times[run] = (double)(bench_now_ns() - start) * 1e-9;
     if (result.value.i32 != expected) {
       fprintf(stderr, "bench_vm: wrong result %d (expected %d)\n",
               result.value.i32, expected);
       return 1;
     }
-    start = now_seconds();
+    start = bench_now_ns();
     native_loop(iterations);
-    native_times[run] = now_seconds() - start;
+    native_times[run] = (double)(bench_now_ns() - start) * 1e-9;
   }
-  qsort(vm_times, kRuns, sizeof(double), compare_doubles);
-  qsort(native_times, kRuns, sizeof(double), compare_doubles);
   double instructions = (double)iterations * INSTRUCTIONS_PER_ITERATION;
-  double vm_ns = vm_times[kRuns / 2] * 1e9 / instructions;
-  double native_ns = native_times[kRuns / 2] * 1e9 / instructions;
+  double vm_ns = bench_median(vm_times, kRuns) * 1e9 / instructions;
+  double native_ns = bench_median(native_times, kRuns) * 1e9 / instructions;
   printf("vm: %d iterations x %d instructions, median of %d runs\n", iterations,
          INSTRUCTIONS_PER_ITERATION, kRuns);
   printf("vm: interpreter %.2f ns/instruction (%.0f M instructions/s)\n", vm_ns,
@@ -124,11 +107,14 @@ int main(int argc, char** argv) {
   printf("vm: native C loop %.2f ns/instruction-equivalent (baseline)\n",
          native_ns);
   printf("vm: ratio interpreter/native %.1fx\n", vm_ns / native_ns);
+  bool ok = bench_target(vm_ns <= VM_TARGET_NS,
+                         "vm interpreter %.2f ns/instruction <= %.1f ns", vm_ns,
+                         VM_TARGET_NS);
 
   irvm_stack_deinitialize(&stack);
   irvm_context_destroy(context);
   irvm_module_release(module);
   irvm_instance_destroy(instance);
   irt_allocator_free(allocator, data);
-  return 0;
+  return ok ? 0 : 1;
 }

@@ -1,0 +1,532 @@
+// Serving overhead: the same invocations through ireed (libireeclient,
+// tensors in shared memory) and in this process (the session machinery
+// ireectl run --local uses, in a loop: no process start), measured in the
+// same run on the same device.
+//
+//   bench_serving invoke IREED SAMPLE_VMFB [CONFORMANCE_DIR]
+//       round-trip latency (p50, p99) of the sample model and of the shared
+//       conformance simple_mul and matmul (skipped with a message when the
+//       directory is absent); target: daemon p50 <= 2.0x in process.
+//   bench_serving throughput IREED SAMPLE_VMFB
+//       1, 2, 8 and 32 client processes invoking one model as fast as they
+//       can; target: invocations/s at 8 clients >= 0.8x one in-process
+//       loop's rate.
+//
+// invoke runs on local-sync and local-task, throughput on local-sync (the
+// cheapest call, so the most demanding ratio); $IREED_BENCH_DEVICE picks
+// one device for both. Every figure is the median of BENCH_RUNS runs.
+// Exits 1 when a target is missed.
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "client/lib/ireeclient.h"
+#include "hal/buffer_view.h"
+#include "runtime/session/model.h"
+#include "runtime/session/tensor.h"
+#include "tests/bench/bench_support.h"
+
+#define MAX_INPUTS 2
+#define MAX_ELEMENTS 16
+#define LATENCY_WARMUP 300
+#define LATENCY_ITERATIONS 3000
+#define THROUGHPUT_WARMUP 100
+#define THROUGHPUT_MS 400
+#define INVOKE_TARGET 2.0
+#define THROUGHPUT_TARGET 0.8
+#define THROUGHPUT_TARGET_CLIENTS 8
+
+// One benchmarked call: a module, a function and its f32 inputs.
+typedef struct bench_case_s {
+  const char *label;
+  char path[PATH_MAX];
+  const char *function;
+  size_t input_count;
+  struct {
+    uint32_t rank;
+    uint64_t shape[2];
+  } inputs[MAX_INPUTS];
+} bench_case_t;
+
+static uint64_t bench_case_elements(const bench_case_t *c, size_t input) {
+  uint64_t n = 1;
+  for (uint32_t d = 0; d < c->inputs[input].rank; ++d) {
+    n *= c->inputs[input].shape[d];
+  }
+  return n;
+}
+
+static const char *g_device = "local-sync";
+
+static const char *bench_device(void) { return g_device; }
+
+// The device(s) of a suite: $IREED_BENCH_DEVICE, else |defaults|.
+static size_t bench_devices(const char **defaults, size_t count,
+                            const char ***out_devices) {
+  static const char *chosen[1];
+  const char *device = getenv("IREED_BENCH_DEVICE");
+  if (device && *device) {
+    chosen[0] = device;
+    *out_devices = chosen;
+    return 1;
+  }
+  *out_devices = defaults;
+  return count;
+}
+
+// Models are loaded in the daemon as "<label>-<device>".
+static void model_name(const bench_case_t *c, char *name, size_t capacity) {
+  snprintf(name, capacity, "%s-%s", c->label, bench_device());
+}
+
+//===----------------------------------------------------------------------===//
+// In process
+//===----------------------------------------------------------------------===//
+
+typedef struct local_s {
+  irsess_runtime_t *runtime;
+  irsess_model_t *model;
+  const irsess_function_t *function;
+  irhal_device_t *device;
+  irvm_stack_t stack;
+  const bench_case_t *c;
+  _Alignas(64) float inputs[MAX_INPUTS][MAX_ELEMENTS];
+  float output[MAX_ELEMENTS];
+} local_t;
+
+static void local_open(local_t *local, const bench_case_t *c) {
+  irt_allocator_t allocator = irt_allocator_system();
+  memset(local, 0, sizeof(*local));
+  local->c = c;
+  BENCH_CHECK(irsess_runtime_create(allocator, &local->runtime));
+  const char *paths[] = {c->path};
+  irsess_model_options_t options = {
+      .device = bench_device(), .module_paths = paths, .module_count = 1};
+  BENCH_CHECK(
+      irsess_model_load(local->runtime, &options, allocator, &local->model));
+  BENCH_CHECK(irsess_model_find_function(
+      local->model, irt_make_cstring_view(c->function), &local->function));
+  local->device = irsess_model_device(local->model);
+  irvm_stack_initialize(&local->stack, allocator, 0);
+  for (size_t i = 0; i < c->input_count; ++i) {
+    for (uint64_t e = 0; e < bench_case_elements(c, i); ++e) {
+      local->inputs[i][e] = (float)(e + 1);
+    }
+  }
+}
+
+static void local_close(local_t *local) {
+  irvm_stack_deinitialize(&local->stack);
+  irsess_model_release(local->model);
+  irsess_runtime_destroy(local->runtime);
+}
+
+// What the daemon does for one request, minus the IPC: inputs imported from
+// host memory as buffer views, the call, the result copied out.
+static void local_invoke(local_t *local) {
+  const bench_case_t *c = local->c;
+  irt_allocator_t allocator = irt_allocator_system();
+  irvm_variant_t arguments[MAX_INPUTS];
+  for (size_t i = 0; i < c->input_count; ++i) {
+    irhal_buffer_t *buffer = NULL;
+    bool imported = false;
+    BENCH_CHECK(irsess_buffer_import(local->device, local->inputs[i],
+                                     bench_case_elements(c, i) * sizeof(float),
+                                     (irhal_release_callback_t){0}, &buffer,
+                                     &imported));
+    irhal_buffer_view_t *view = NULL;
+    BENCH_CHECK(irhal_buffer_view_create(
+        buffer, c->inputs[i].rank, c->inputs[i].shape,
+        IRHAL_ELEMENT_TYPE_FLOAT_32, IRHAL_ENCODING_TYPE_DENSE_ROW_MAJOR,
+        allocator, &view));
+    irhal_buffer_release(buffer);
+    arguments[i] =
+        irvm_variant_from_ref(irvm_ref_wrap(view, irhal_buffer_view_type()));
+  }
+  irvm_variant_t result;
+  size_t result_count = 0;
+  BENCH_CHECK(irsess_model_invoke(local->model, local->function, &local->stack,
+                                  arguments, c->input_count, &result, 1,
+                                  &result_count));
+  irtool_tensor_t host;
+  BENCH_CHECK(
+      irsess_buffer_view_read(irhal_buffer_view_deref(&result.ref), &host));
+  memcpy(local->output, host.data,
+         host.byte_length < sizeof(local->output) ? host.byte_length
+                                                  : sizeof(local->output));
+  irvm_variant_release(&result);
+  for (size_t i = 0; i < c->input_count; ++i) {
+    irvm_variant_release(&arguments[i]);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Through the daemon
+//===----------------------------------------------------------------------===//
+
+typedef struct remote_s {
+  ireeclient_connection_t *connection;
+  ireeclient_shm_t *shm;
+  ireeclient_invocation_t *invocation;
+  const bench_case_t *c;
+  float output[MAX_ELEMENTS];
+} remote_t;
+
+static void remote_open(remote_t *remote, const char *socket_path,
+                        const bench_case_t *c, bool load) {
+  memset(remote, 0, sizeof(*remote));
+  remote->c = c;
+  char name[128];
+  model_name(c, name, sizeof(name));
+  ireeclient_options_t options = {.socket_path = socket_path};
+  BENCH_CHECK(ireeclient_connect(&options, &remote->connection));
+  if (load) {
+    const char *paths[] = {c->path};
+    ireeclient_load_options_t load_options = {.name = name,
+                                              .module_paths = paths,
+                                              .module_count = 1,
+                                              .device = bench_device()};
+    BENCH_CHECK(ireeclient_load_model(remote->connection, &load_options, NULL));
+  }
+  BENCH_CHECK(ireeclient_shm_create(remote->connection, 4096, &remote->shm));
+  BENCH_CHECK(ireeclient_invocation_create(remote->connection, name,
+                                           c->function, &remote->invocation));
+  float *data = ireeclient_shm_data(remote->shm);
+  for (size_t i = 0; i < c->input_count; ++i) {
+    uint64_t length = bench_case_elements(c, i) * sizeof(float);
+    uint64_t offset = 0;
+    BENCH_CHECK(ireeclient_shm_allocate(remote->shm, length, &offset));
+    float *values = (float *)((uint8_t *)data + offset);
+    for (uint64_t e = 0; e < bench_case_elements(c, i); ++e) {
+      values[e] = (float)(e + 1);
+    }
+    BENCH_CHECK(ireeclient_invocation_add_tensor_shm(
+        remote->invocation, IREECLIENT_ELEMENT_TYPE_FLOAT_32,
+        c->inputs[i].shape, c->inputs[i].rank, remote->shm, offset, length));
+  }
+}
+
+static void remote_close(remote_t *remote) {
+  ireeclient_invocation_destroy(remote->invocation);
+  ireeclient_shm_release(remote->shm);
+  ireeclient_disconnect(remote->connection);
+}
+
+static void remote_invoke(remote_t *remote) {
+  BENCH_CHECK(ireeclient_invoke(remote->invocation));
+  ireeclient_value_t value;
+  BENCH_CHECK(ireeclient_invocation_result(remote->invocation, 0, &value));
+  memcpy(remote->output, value.tensor.data,
+         value.tensor.byte_length < sizeof(remote->output)
+             ? value.tensor.byte_length
+             : sizeof(remote->output));
+}
+
+//===----------------------------------------------------------------------===//
+// invoke
+//===----------------------------------------------------------------------===//
+
+typedef struct latency_s {
+  double p50_us, p99_us;
+} latency_t;
+
+// Median over BENCH_RUNS runs of each run's p50 and p99.
+static latency_t measure_latency(void (*invoke)(void *), void *state) {
+  static double samples[LATENCY_ITERATIONS];
+  double p50[BENCH_RUNS], p99[BENCH_RUNS];
+  for (int i = 0; i < LATENCY_WARMUP; ++i) invoke(state);
+  for (int run = 0; run < BENCH_RUNS; ++run) {
+    for (int i = 0; i < LATENCY_ITERATIONS; ++i) {
+      uint64_t start = bench_now_ns();
+      invoke(state);
+      samples[i] = (double)(bench_now_ns() - start) * 1e-3;
+    }
+    p50[run] = bench_quantile(samples, LATENCY_ITERATIONS, 0.5);
+    p99[run] = bench_quantile(samples, LATENCY_ITERATIONS, 0.99);
+  }
+  return (latency_t){bench_median(p50, BENCH_RUNS),
+                     bench_median(p99, BENCH_RUNS)};
+}
+
+static void local_invoke_thunk(void *state) { local_invoke(state); }
+static void remote_invoke_thunk(void *state) { remote_invoke(state); }
+
+static bool bench_invoke_case(const bench_daemon_t *daemon,
+                              const bench_case_t *c) {
+  local_t *local = calloc(1, sizeof(*local));
+  local_open(local, c);
+  latency_t in_process = measure_latency(local_invoke_thunk, local);
+  float expected[MAX_ELEMENTS];
+  memcpy(expected, local->output, sizeof(expected));
+  local_close(local);
+  free(local);
+
+  remote_t remote;
+  remote_open(&remote, daemon->socket_path, c, true);
+  latency_t through_daemon = measure_latency(remote_invoke_thunk, &remote);
+  bool same = memcmp(expected, remote.output, sizeof(expected)) == 0;
+  remote_close(&remote);
+
+  double ratio = through_daemon.p50_us / in_process.p50_us;
+  printf(
+      "invoke %-10s %-10s in-process p50 %7.2f us p99 %7.2f us | daemon p50 "
+      "%7.2f us p99 %7.2f us | ratio p50 %.2fx p99 %.2fx\n",
+      c->label, bench_device(), in_process.p50_us, in_process.p99_us,
+      through_daemon.p50_us, through_daemon.p99_us, ratio,
+      through_daemon.p99_us / in_process.p99_us);
+  if (!same) printf("invoke %s: the daemon's result differs\n", c->label);
+  return bench_target(same && ratio <= INVOKE_TARGET,
+                      "invoke %s on %s daemon p50 %.2f us <= %.1fx in-process "
+                      "%.2f us (%.2fx)",
+                      c->label, bench_device(), through_daemon.p50_us,
+                      INVOKE_TARGET, in_process.p50_us, ratio);
+}
+
+static void set_case(bench_case_t *c, const char *label, const char *dir,
+                     const char *file, const char *function) {
+  c->label = label;
+  int n =
+      snprintf(c->path, sizeof(c->path), "%s%s%s", dir, *dir ? "/" : "", file);
+  if (n < 0 || (size_t)n >= sizeof(c->path)) {
+    fprintf(stderr, "bench: path too long: %s/%s\n", dir, file);
+    exit(1);
+  }
+  c->function = function;
+}
+
+static void make_cases(const char *sample, const char *conformance,
+                       bench_case_t *cases, size_t *out_count) {
+  size_t n = 0;
+  char absolute[PATH_MAX];
+  set_case(&cases[n], "sample", "",
+           realpath(sample, absolute) ? absolute : sample, "simple_mul");
+  cases[n].input_count = 2;
+  cases[n].inputs[0].rank = cases[n].inputs[1].rank = 1;
+  cases[n].inputs[0].shape[0] = cases[n].inputs[1].shape[0] = 4;
+  ++n;
+  char dir[PATH_MAX];
+  if (!conformance) {
+    *out_count = n;
+    return;
+  }
+  if (!realpath(conformance, dir)) {
+    printf(
+        "invoke: skipping simple_mul and matmul: no conformance corpus "
+        "(%s)\n",
+        conformance);
+    *out_count = n;
+    return;
+  }
+  set_case(&cases[n], "simple_mul", dir, "v3.11/simple_mul.vmfb", "simple_mul");
+  cases[n].input_count = 2;
+  cases[n].inputs[0].rank = cases[n].inputs[1].rank = 1;
+  cases[n].inputs[0].shape[0] = cases[n].inputs[1].shape[0] = 4;
+  ++n;
+  set_case(&cases[n], "matmul", dir, "v3.11/matmul.vmfb", "matmul");
+  cases[n].input_count = 2;
+  cases[n].inputs[0].rank = cases[n].inputs[1].rank = 2;
+  cases[n].inputs[0].shape[0] = 3;
+  cases[n].inputs[0].shape[1] = 4;
+  cases[n].inputs[1].shape[0] = 4;
+  cases[n].inputs[1].shape[1] = 2;
+  ++n;
+  *out_count = n;
+}
+
+static int bench_invoke(const char *ireed, const char *sample,
+                        const char *conformance) {
+  bench_case_t cases[3];
+  size_t count = 0;
+  make_cases(sample, conformance, cases, &count);
+  bench_daemon_t daemon;
+  if (!bench_daemon_start(&daemon, ireed)) return 1;
+  printf(
+      "invoke: %d runs of %d calls each (after %d warm-up), median of the "
+      "runs' p50 and p99\n",
+      BENCH_RUNS, LATENCY_ITERATIONS, LATENCY_WARMUP);
+  static const char *kDevices[] = {"local-sync", "local-task"};
+  const char **devices = NULL;
+  size_t device_count = bench_devices(kDevices, 2, &devices);
+  bool ok = true;
+  for (size_t d = 0; d < device_count; ++d) {
+    g_device = devices[d];
+    for (size_t i = 0; i < count; ++i) {
+      ok &= bench_invoke_case(&daemon, &cases[i]);
+    }
+  }
+  bench_daemon_stop(&daemon);
+  return ok ? 0 : 1;
+}
+
+//===----------------------------------------------------------------------===//
+// throughput
+//===----------------------------------------------------------------------===//
+
+// A client process (this program run as "client SOCKET SAMPLE READY_FD
+// GO_FD RESULT_FD DEVICE"): connects, warms up, says ready, waits for the go,
+// then invokes for THROUGHPUT_MS and reports its count.
+static int bench_client(char **argv) {
+  bench_case_t cases[3];
+  size_t count = 0;
+  make_cases(argv[1], NULL, cases, &count);
+  g_device = argv[5];
+  int ready_fd = atoi(argv[2]), go_fd = atoi(argv[3]),
+      result_fd = atoi(argv[4]);
+  remote_t remote;
+  remote_open(&remote, argv[0], &cases[0], false);
+  for (int i = 0; i < THROUGHPUT_WARMUP; ++i) remote_invoke(&remote);
+  char byte = 'r';
+  if (write(ready_fd, &byte, 1) != 1 || read(go_fd, &byte, 1) != 1) return 1;
+  uint64_t invocations = 0;
+  uint64_t end = bench_now_ns() + THROUGHPUT_MS * 1000000ull;
+  do {
+    remote_invoke(&remote);
+    ++invocations;
+  } while (bench_now_ns() < end);
+  remote_close(&remote);
+  return write(result_fd, &invocations, sizeof(invocations)) ==
+                 sizeof(invocations)
+             ? 0
+             : 1;
+}
+
+// Invocations per second of |clients| processes running at once.
+static double run_clients(const char *socket_path, const char *sample,
+                          int clients) {
+  int ready[2], go[2], result[2];
+  if (pipe(ready) || pipe(go) || pipe(result)) return 0;
+  char ready_text[16], go_text[16], result_text[16];
+  snprintf(ready_text, sizeof(ready_text), "%d", ready[1]);
+  snprintf(go_text, sizeof(go_text), "%d", go[0]);
+  snprintf(result_text, sizeof(result_text), "%d", result[1]);
+  pid_t pids[64];
+  for (int i = 0; i < clients; ++i) {
+    pids[i] = fork();
+    if (pids[i] == 0) {
+      execl("/proc/self/exe", "bench_serving", "client", socket_path, sample,
+            ready_text, go_text, result_text, bench_device(), (char *)NULL);
+      _exit(127);
+    }
+  }
+  close(ready[1]);
+  close(go[0]);
+  close(result[1]);
+  char byte;
+  int ready_count = 0;
+  while (ready_count < clients && read(ready[0], &byte, 1) == 1) ++ready_count;
+  uint64_t start = bench_now_ns();
+  for (int i = 0; i < clients; ++i) {
+    if (write(go[1], "g", 1) != 1) break;
+  }
+  uint64_t total = 0, one = 0;
+  int reported = 0;
+  while (read(result[0], &one, sizeof(one)) == sizeof(one)) {
+    total += one;
+    ++reported;
+  }
+  double seconds = (double)(bench_now_ns() - start) * 1e-9;
+  bool all_ok = reported == clients;
+  for (int i = 0; i < clients; ++i) {
+    int status = 0;
+    waitpid(pids[i], &status, 0);
+    all_ok &= WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }
+  close(ready[0]);
+  close(go[1]);
+  close(result[0]);
+  if (!all_ok) {
+    fprintf(stderr, "bench: %d of %d clients failed\n", clients - reported,
+            clients);
+    return 0;
+  }
+  return (double)total / seconds;
+}
+
+static double local_rate(local_t *local) {
+  uint64_t invocations = 0;
+  uint64_t start = bench_now_ns();
+  uint64_t end = start + THROUGHPUT_MS * 1000000ull;
+  do {
+    local_invoke(local);
+    ++invocations;
+  } while (bench_now_ns() < end);
+  return (double)invocations / ((double)(bench_now_ns() - start) * 1e-9);
+}
+
+static int bench_throughput(const char *ireed, const char *sample) {
+  bench_case_t cases[3];
+  size_t count = 0;
+  make_cases(sample, NULL, cases, &count);
+  const bench_case_t *c = &cases[0];
+  static const char *kDevices[] = {"local-sync"};
+  const char **devices = NULL;
+  bench_devices(kDevices, 1, &devices);
+  g_device = devices[0];
+
+  double rates[BENCH_RUNS];
+  local_t *local = calloc(1, sizeof(*local));
+  local_open(local, c);
+  for (int i = 0; i < THROUGHPUT_WARMUP; ++i) local_invoke(local);
+  for (int run = 0; run < BENCH_RUNS; ++run) rates[run] = local_rate(local);
+  local_close(local);
+  free(local);
+  double in_process = bench_median(rates, BENCH_RUNS);
+  printf(
+      "throughput: device %s, sample model, %d ms per run, median of %d "
+      "runs\n",
+      bench_device(), THROUGHPUT_MS, BENCH_RUNS);
+  printf("throughput: in-process loop (1 thread) %10.0f invocations/s\n",
+         in_process);
+
+  bench_daemon_t daemon;
+  if (!bench_daemon_start(&daemon, ireed)) return 1;
+  remote_t loader;
+  remote_open(&loader, daemon.socket_path, c, true);  // loads the model
+  static const int kClients[] = {1, 2, 8, 32};
+  double at_target = 0;
+  bool ok = true;
+  for (size_t k = 0; k < sizeof(kClients) / sizeof(kClients[0]); ++k) {
+    for (int run = 0; run < BENCH_RUNS; ++run) {
+      rates[run] = run_clients(daemon.socket_path, sample, kClients[k]);
+      ok &= rates[run] > 0;
+    }
+    double rate = bench_median(rates, BENCH_RUNS);
+    printf(
+        "throughput: daemon, %2d client processes %10.0f invocations/s "
+        "(%.2fx in-process)\n",
+        kClients[k], rate, rate / in_process);
+    if (kClients[k] == THROUGHPUT_TARGET_CLIENTS) at_target = rate;
+  }
+  remote_close(&loader);
+  bench_daemon_stop(&daemon);
+  ok &= bench_target(at_target >= THROUGHPUT_TARGET * in_process,
+                     "throughput at %d clients %.0f/s >= %.1fx in-process "
+                     "%.0f/s (%.2fx)",
+                     THROUGHPUT_TARGET_CLIENTS, at_target, THROUGHPUT_TARGET,
+                     in_process, at_target / in_process);
+  return ok ? 0 : 1;
+}
+
+int main(int argc, char **argv) {
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  if (argc >= 8 && strcmp(argv[1], "client") == 0) {
+    return bench_client(argv + 2);
+  }
+  if (argc >= 4 && strcmp(argv[1], "invoke") == 0) {
+    return bench_invoke(argv[2], argv[3], argc > 4 ? argv[4] : NULL);
+  }
+  if (argc >= 4 && strcmp(argv[1], "throughput") == 0) {
+    return bench_throughput(argv[2], argv[3]);
+  }
+  fprintf(stderr,
+          "usage: bench_serving invoke IREED SAMPLE_VMFB [CONFORMANCE_DIR]\n"
+          "       bench_serving throughput IREED SAMPLE_VMFB\n");
+  return 2;
+}
