@@ -17,13 +17,15 @@
 #define IREECTL_RUN_DEFAULT_DEVICE "local-sync"
 
 static const char kIreectlRunUsage[] =
-    "usage: ireectl run --local [--device=local-sync|local-task]\n"
+    "usage: ireectl run --local [--device=DEVICE]\n"
     "           --module=PATH... --function=NAME [--input=SPEC]...\n"
     "           [--output=SPEC]... [--parameters=[SCOPE=]PATH]...\n"
     "           [--output_max_element_count=N]\n"
     "\n"
     "Runs NAME (\"module.function\", or a function of the last --module) in\n"
     "this process and prints its results like iree-run-module.\n"
+    "  --device  local-sync (default), local-task, vulkan, vulkan://N or\n"
+    "            vulkan://NAME (see `ireectl devices`)\n"
     "  --input   4xf32=1 2 3 4 | 2x2xi32=[1 2][3 4] | f32=3.5 | 4xf32=2 (splat)\n"
     "            | 1x4xui8=@raw.bin | @array.npy | +next.npy | *all.npy | (null)\n"
     "  --output  one per result: '' (discard), '-' (print), @file.npy or\n"

@@ -1,8 +1,8 @@
-#include <pthread.h>
 #include <stdio.h>
 #include <vulkan/vulkan.h>
 
 #include "hal/device_probe.h"
+#include "hal/vulkan/vulkan_instance.h"
 
 static void irhal_vulkan_report_none(irhal_probe_fn_t callback,
                                      void* user_data, const char* why) {
@@ -12,35 +12,9 @@ static void irhal_vulkan_report_none(irhal_probe_fn_t callback,
   callback(user_data, false, &info);
 }
 
-// The probe's instance lives for the whole process: the device list does not
-// change, and keeping the ICD loaded means allocations the driver keeps until
-// exit stay attributable to it (sanitizer builds suppress them by library
-// name; an unloaded driver's frames could not be named).
-static struct {
-  pthread_once_t once;
-  VkResult result;
-  VkInstance instance;
-} irhal_vulkan_probe_state = {.once = PTHREAD_ONCE_INIT};
-
-static void irhal_vulkan_probe_create_instance(void) {
-  VkApplicationInfo app = {
-      .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
-      .pApplicationName = "ireed",
-      .apiVersion = VK_API_VERSION_1_2,
-  };
-  VkInstanceCreateInfo create_info = {
-      .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-      .pApplicationInfo = &app,
-  };
-  irhal_vulkan_probe_state.result = vkCreateInstance(
-      &create_info, NULL, &irhal_vulkan_probe_state.instance);
-}
-
 void irhal_vulkan_probe(irhal_probe_fn_t callback, void* user_data) {
-  pthread_once(&irhal_vulkan_probe_state.once,
-               irhal_vulkan_probe_create_instance);
-  VkResult result = irhal_vulkan_probe_state.result;
-  VkInstance instance = irhal_vulkan_probe_state.instance;
+  VkInstance instance = VK_NULL_HANDLE;
+  VkResult result = irhal_vulkan_instance(&instance);
   if (result != VK_SUCCESS) {
     char why[64];
     snprintf(why, sizeof(why), "no Vulkan instance (VkResult %d)", (int)result);

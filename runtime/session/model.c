@@ -6,6 +6,10 @@
 #include <string.h>
 
 #include "hal/cpu/cpu_device.h"
+#include "ireed_config.h"
+#if IREED_HAVE_VULKAN
+#include "hal/vulkan/vulkan_device.h"
+#endif
 #include "runtime/base/ref_count.h"
 #include "runtime/io/file_mapping.h"
 #include "runtime/modules/hal/hal_module.h"
@@ -19,16 +23,22 @@
 // Runtime
 //===----------------------------------------------------------------------===//
 
-// The devices there are: one per name.
-static const char* const kIrsessDeviceNames[] = {"local-sync", "local-task"};
-#define IRSESS_DEVICE_COUNT \
-  (sizeof(kIrsessDeviceNames) / sizeof(kIrsessDeviceNames[0]))
+// Devices are created on first use and shared, one per canonical URI
+// ("local-sync", "local-task", "vulkan://0", "vulkan://NAME").
+#define IRSESS_MAX_DEVICES 16
+#define IRSESS_DEVICE_KEY_SIZE 80
+
+typedef struct irsess_device_slot_s {
+  char key[IRSESS_DEVICE_KEY_SIZE];
+  irhal_device_t* device;
+} irsess_device_slot_t;
 
 struct irsess_runtime_s {
   irt_allocator_t allocator;
   irvm_instance_t* instance;
-  pthread_mutex_t mutex;                         // guards |devices|
-  irhal_device_t* devices[IRSESS_DEVICE_COUNT];  // by kIrsessDeviceNames
+  pthread_mutex_t mutex;  // guards |devices|
+  irsess_device_slot_t devices[IRSESS_MAX_DEVICES];
+  char* pipeline_cache_dir;  // Vulkan devices created from now on; NULL: none
 };
 
 irt_status_t irsess_runtime_create(irt_allocator_t allocator,
@@ -55,9 +65,12 @@ irt_status_t irsess_runtime_create(irt_allocator_t allocator,
 
 void irsess_runtime_destroy(irsess_runtime_t* runtime) {
   if (!runtime) return;
-  for (size_t i = 0; i < IRSESS_DEVICE_COUNT; ++i) {
-    if (runtime->devices[i]) irhal_device_release(runtime->devices[i]);
+  for (size_t i = 0; i < IRSESS_MAX_DEVICES; ++i) {
+    if (runtime->devices[i].device) {
+      irhal_device_release(runtime->devices[i].device);
+    }
   }
+  free(runtime->pipeline_cache_dir);
   if (runtime->instance) irvm_instance_destroy(runtime->instance);
   pthread_mutex_destroy(&runtime->mutex);
   irt_allocator_free(runtime->allocator, runtime);
@@ -67,31 +80,101 @@ irvm_instance_t* irsess_runtime_instance(const irsess_runtime_t* runtime) {
   return runtime->instance;
 }
 
+irt_status_t irsess_runtime_set_pipeline_cache_dir(irsess_runtime_t* runtime,
+                                                  const char* directory) {
+  char* copy = NULL;
+  if (directory && *directory) {
+    copy = strdup(directory);
+    if (!copy) {
+      return irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    }
+  }
+  pthread_mutex_lock(&runtime->mutex);
+  free(runtime->pipeline_cache_dir);
+  runtime->pipeline_cache_dir = copy;
+  pthread_mutex_unlock(&runtime->mutex);
+  return IRT_OK;
+}
+
+// The canonical URI of the device |name| names: its key in the runtime.
+static irt_status_t irsess_device_key(irt_string_view_t name,
+                                      char key[IRSESS_DEVICE_KEY_SIZE]) {
+  if (irt_string_view_equal_cstring(name, "local-sync") ||
+      irt_string_view_equal_cstring(name, "local-task")) {
+    snprintf(key, IRSESS_DEVICE_KEY_SIZE, "%.*s", IRT_SV_ARG(name));
+    return IRT_OK;
+  }
+#if IREED_HAVE_VULKAN
+  if (irhal_vulkan_is_uri(name)) {
+    char device_name[IRSESS_DEVICE_KEY_SIZE - 16];
+    irhal_vulkan_device_options_t options = {0};
+    IRT_RETURN_IF_ERROR(irhal_vulkan_parse_uri(name, device_name,
+                                               sizeof(device_name), &options));
+    if (options.name) {
+      snprintf(key, IRSESS_DEVICE_KEY_SIZE, "vulkan://%s", options.name);
+    } else {
+      snprintf(key, IRSESS_DEVICE_KEY_SIZE, "vulkan://%u", options.index);
+    }
+    return IRT_OK;
+  }
+#endif  // IREED_HAVE_VULKAN
+  return irt_make_status(IRT_STATUS_NOT_FOUND,
+                         "unknown device '%.*s' (devices: local-sync, "
+                         "local-task%s)",
+                         IRT_SV_ARG(name),
+                         IREED_HAVE_VULKAN ? ", vulkan, vulkan://N" : "");
+}
+
+// Creates the device of canonical URI |key|.
+static irt_status_t irsess_create_device(irsess_runtime_t* runtime,
+                                         const char* key,
+                                         irhal_device_t** out_device) {
+  irt_string_view_t uri = irt_make_cstring_view(key);
+#if IREED_HAVE_VULKAN
+  if (irhal_vulkan_is_uri(uri)) {
+    char device_name[IRSESS_DEVICE_KEY_SIZE];
+    irhal_vulkan_device_options_t options = {0};
+    IRT_RETURN_IF_ERROR(irhal_vulkan_parse_uri(uri, device_name,
+                                               sizeof(device_name), &options));
+    options.pipeline_cache_dir = runtime->pipeline_cache_dir
+                                     ? runtime->pipeline_cache_dir
+                                     : getenv("IREED_VULKAN_PIPELINE_CACHE_DIR");
+    return irhal_vulkan_device_create(&options, runtime->allocator,
+                                      out_device);
+  }
+#endif  // IREED_HAVE_VULKAN
+  // local-task: one worker per online CPU.
+  return irhal_cpu_device_create_by_name(uri, 0, runtime->allocator,
+                                         out_device);
+}
+
 irt_status_t irsess_runtime_device(irsess_runtime_t* runtime,
                                    irt_string_view_t name,
                                    irhal_device_t** out_device) {
   *out_device = NULL;
-  size_t index = 0;
-  while (index < IRSESS_DEVICE_COUNT &&
-         !irt_string_view_equal_cstring(name, kIrsessDeviceNames[index])) {
-    ++index;
-  }
-  if (index == IRSESS_DEVICE_COUNT) {
-    return irt_make_status(IRT_STATUS_NOT_FOUND,
-                           "unknown device '%.*s' (local devices: local-sync, "
-                           "local-task)",
-                           IRT_SV_ARG(name));
+  char key[IRSESS_DEVICE_KEY_SIZE];
+  IRT_RETURN_IF_ERROR(irsess_device_key(name, key));
+  // Devices are few and created once: creating under the lock keeps two
+  // threads from making the same one.
+  pthread_mutex_lock(&runtime->mutex);
+  irsess_device_slot_t* slot = NULL;
+  for (size_t i = 0; i < IRSESS_MAX_DEVICES && !slot; ++i) {
+    if (!runtime->devices[i].device || strcmp(runtime->devices[i].key, key) == 0) {
+      slot = &runtime->devices[i];
+    }
   }
   irt_status_t status = IRT_OK;
-  pthread_mutex_lock(&runtime->mutex);
-  if (!runtime->devices[index]) {
-    // local-task: one worker per online CPU.
-    status = irhal_cpu_device_create_by_name(name, 0, runtime->allocator,
-                                             &runtime->devices[index]);
+  if (!slot) {
+    status = irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
+                             "more than %d devices in one process",
+                             IRSESS_MAX_DEVICES);
+  } else if (!slot->device) {
+    status = irsess_create_device(runtime, key, &slot->device);
+    if (!status) memcpy(slot->key, key, sizeof(key));
   }
-  if (irt_status_is_ok(status)) {
-    irhal_device_retain(runtime->devices[index]);
-    *out_device = runtime->devices[index];
+  if (!status) {
+    irhal_device_retain(slot->device);
+    *out_device = slot->device;
   }
   pthread_mutex_unlock(&runtime->mutex);
   return status;
@@ -259,6 +342,25 @@ static void irsess_model_destroy(irsess_model_t* model) {
   irt_allocator_free(model->allocator, model);
 }
 
+// Compiled `__init` fails with INCOMPATIBLE when no device matches the
+// module's targets and UNAVAILABLE when the device runs none of an
+// executable's variants (HAL spec 1.7): typically a module compiled for CPU
+// loaded on a GPU. Says so first, in terms of the device the user chose.
+static irt_status_t irsess_explain_no_executable(irt_status_t status,
+                                                 const char* device) {
+  irt_status_code_t code = irt_status_code(status);
+  if (code != IRT_STATUS_INCOMPATIBLE && code != IRT_STATUS_UNAVAILABLE) {
+    return status;
+  }
+  char detail[1024];
+  irt_status_format_brief(status, detail, sizeof(detail));
+  irt_status_free(status);
+  return irt_make_status(code,
+                         "no executable for this device: the module has no "
+                         "code device '%s' can run (%s)",
+                         device, detail);
+}
+
 // Loads the files and builds the context; |modules| has module_count + 2
 // slots: [0] the hal module, [1] io_parameters, then the user modules.
 static irt_status_t irsess_model_build(irsess_runtime_t* runtime,
@@ -287,7 +389,8 @@ static irt_status_t irsess_model_build(irsess_runtime_t* runtime,
   if (!irt_status_is_ok(status)) {
     irvm_context_destroy(model->context);
     model->context = NULL;
-    return status;
+    return irsess_explain_no_executable(
+        status, options->device ? options->device : IRSESS_DEFAULT_DEVICE);
   }
   IRT_RETURN_IF_ERROR(irsess_model_build_functions(model, modules, 2, count));
   irsess_model_link_async_variants(model);

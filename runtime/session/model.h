@@ -43,12 +43,20 @@ irt_status_t irsess_runtime_create(irt_allocator_t allocator,
 void irsess_runtime_destroy(irsess_runtime_t* runtime);
 irvm_instance_t* irsess_runtime_instance(const irsess_runtime_t* runtime);
 
-// The device named |name| ("local-sync", "local-task"), created on first use;
+// The device named |name| ("local-sync", "local-task", and in builds with
+// Vulkan "vulkan", "vulkan://N", "vulkan://NAME"), created on first use;
 // *out_device is a new reference. NOT_FOUND, listing the names, otherwise.
 // Thread-safe.
 irt_status_t irsess_runtime_device(irsess_runtime_t* runtime,
                                    irt_string_view_t name,
                                    irhal_device_t** out_device) IRT_MUST_USE;
+
+// Where Vulkan devices created from now on persist their pipeline cache
+// (NULL: nowhere, unless $IREED_VULKAN_PIPELINE_CACHE_DIR names a
+// directory).
+irt_status_t irsess_runtime_set_pipeline_cache_dir(irsess_runtime_t* runtime,
+                                                  const char* directory)
+    IRT_MUST_USE;
 
 //===----------------------------------------------------------------------===//
 // Models
