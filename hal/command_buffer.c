@@ -457,3 +457,56 @@ irt_status_t irhal_command_buffer_resolve(const irhal_buffer_ref_t* ref,
                                          entry->offset + ref->offset, length};
   return IRT_OK;
 }
+
+// Resolves a recorded reference that must name a buffer.
+irt_status_t irhal_command_buffer_resolve_buffer(
+    const irhal_buffer_ref_t* ref, const irhal_binding_table_t* table,
+    const char* what, irhal_resolved_ref_t* out_resolved) {
+  IRT_RETURN_IF_ERROR_CTX(
+      irhal_command_buffer_resolve(ref, table, out_resolved),
+      "resolving the %s", what);
+  if (!out_resolved->buffer) {
+    return irt_make_status(IRT_STATUS_FAILED_PRECONDITION,
+                           "%s refers to binding slot %" PRIu32
+                           " but the submission has no binding table",
+                           what, ref->slot);
+  }
+  return IRT_OK;
+}
+
+// The bytes a copy moves: its explicit length (recording made explicit
+// lengths agree), else what the source provides; it must fit both sides.
+irt_status_t irhal_command_copy_length(const irhal_command_t* command,
+                                       const irhal_resolved_ref_t* source,
+                                       const irhal_resolved_ref_t* target,
+                                       irhal_device_size_t* out_length) {
+  irhal_device_size_t length = source->length;
+  if (command->copy.source.length == IRHAL_WHOLE_LENGTH &&
+      command->copy.target.length != IRHAL_WHOLE_LENGTH) {
+    length = target->length;
+  }
+  if (length > source->length || length > target->length) {
+    bool source_short = length > source->length;
+    return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
+                           "copy of %" PRIu64 " bytes does not fit the %" PRIu64
+                           " bytes the %s binding provides",
+                           length,
+                           source_short ? source->length : target->length,
+                           source_short ? "source" : "target");
+  }
+  *out_length = length;
+  return IRT_OK;
+}
+
+irt_status_t irhal_command_buffer_replay(const irhal_command_buffer_t* cb,
+                                         const irhal_binding_table_t* table,
+                                         irhal_command_fn_t fn,
+                                         void* user_data) {
+  uint32_t count = irhal_command_buffer_command_count(cb);
+  for (uint32_t i = 0; i < count; ++i) {
+    IRT_RETURN_IF_ERROR_CTX(
+        fn(user_data, irhal_command_buffer_command(cb, i), table),
+        "command %" PRIu32 " of %" PRIu32, i, count);
+  }
+  return IRT_OK;
+}

@@ -148,4 +148,29 @@ irt_status_t irhal_command_buffer_resolve(const irhal_buffer_ref_t* ref,
                                           irhal_resolved_ref_t* out_resolved)
     IRT_MUST_USE;
 
+// irhal_command_buffer_resolve for a reference that must name a buffer:
+// FAILED_PRECONDITION, naming |what|, when it resolves to none.
+irt_status_t irhal_command_buffer_resolve_buffer(
+    const irhal_buffer_ref_t* ref, const irhal_binding_table_t* table,
+    const char* what, irhal_resolved_ref_t* out_resolved) IRT_MUST_USE;
+
+// The bytes a recorded copy moves between its resolved |source| and
+// |target|: its explicit length (recording made explicit lengths agree),
+// else what the source provides; OUT_OF_RANGE unless it fits both.
+irt_status_t irhal_command_copy_length(const irhal_command_t* command,
+                                       const irhal_resolved_ref_t* source,
+                                       const irhal_resolved_ref_t* target,
+                                       irhal_device_size_t* out_length)
+    IRT_MUST_USE;
+
+// Calls |fn| on every command of |cb| in order with |table|, stopping at
+// the first error (annotated with the command's index).
+typedef irt_status_t (*irhal_command_fn_t)(void* user_data,
+                                           const irhal_command_t* command,
+                                           const irhal_binding_table_t* table);
+irt_status_t irhal_command_buffer_replay(const irhal_command_buffer_t* cb,
+                                         const irhal_binding_table_t* table,
+                                         irhal_command_fn_t fn,
+                                         void* user_data) IRT_MUST_USE;
+
 #endif  // IRHAL_COMMAND_BUFFER_H

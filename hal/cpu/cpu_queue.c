@@ -106,47 +106,6 @@ static irt_status_t irhal_cpu_transfer(irhal_queue_op_t* op) {
 // Command buffer replay
 //===----------------------------------------------------------------------===//
 
-// Resolves a recorded reference that must name a buffer.
-static irt_status_t irhal_cpu_resolve(const irhal_buffer_ref_t* ref,
-                                      const irhal_binding_table_t* table,
-                                      const char* what,
-                                      irhal_resolved_ref_t* out_resolved) {
-  IRT_RETURN_IF_ERROR_CTX(
-      irhal_command_buffer_resolve(ref, table, out_resolved),
-      "resolving the %s", what);
-  if (!out_resolved->buffer) {
-    return irt_make_status(IRT_STATUS_FAILED_PRECONDITION,
-                           "%s refers to binding slot %" PRIu32
-                           " but the submission has no binding table",
-                           what, ref->slot);
-  }
-  return IRT_OK;
-}
-
-// The bytes a copy moves: its explicit length (recording made explicit
-// lengths agree), else what the source provides; it must fit both sides.
-static irt_status_t irhal_cpu_copy_length(const irhal_command_t* command,
-                                          const irhal_resolved_ref_t* source,
-                                          const irhal_resolved_ref_t* target,
-                                          irhal_device_size_t* out_length) {
-  irhal_device_size_t length = source->length;
-  if (command->copy.source.length == IRHAL_WHOLE_LENGTH &&
-      command->copy.target.length != IRHAL_WHOLE_LENGTH) {
-    length = target->length;
-  }
-  if (length > source->length || length > target->length) {
-    bool source_short = length > source->length;
-    return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
-                           "copy of %" PRIu64 " bytes does not fit the %" PRIu64
-                           " bytes the %s binding provides",
-                           length,
-                           source_short ? source->length : target->length,
-                           source_short ? "source" : "target");
-  }
-  *out_length = length;
-  return IRT_OK;
-}
-
 // Workgroups of one dispatch run as chunks of a parallel-for; each slot has
 // its own block of local memory.
 typedef struct irhal_cpu_tiles_s {
@@ -217,7 +176,7 @@ static irt_status_t irhal_cpu_dispatch(const irhal_cpu_executor_t* executor,
   if (command->dispatch.indirect) {
     // Read now, at execution time: earlier commands may have written them.
     irhal_resolved_ref_t counts;
-    IRT_RETURN_IF_ERROR(irhal_cpu_resolve(&command->dispatch.workgroups_ref,
+    IRT_RETURN_IF_ERROR(irhal_command_buffer_resolve_buffer(&command->dispatch.workgroups_ref,
                                           table, "workgroup count buffer",
                                           &counts));
     uint8_t* data = NULL;
@@ -280,24 +239,24 @@ static irt_status_t irhal_cpu_run_command(const irhal_cpu_executor_t* executor,
       // Every command finishes before the next one starts.
       return IRT_OK;
     case IRHAL_COMMAND_FILL:
-      IRT_RETURN_IF_ERROR(irhal_cpu_resolve(&command->fill.target, table,
+      IRT_RETURN_IF_ERROR(irhal_command_buffer_resolve_buffer(&command->fill.target, table,
                                             "fill target", &target));
       return irhal_cpu_fill(target.buffer, target.offset, target.length,
                             command->fill.pattern,
                             command->fill.pattern_length);
     case IRHAL_COMMAND_UPDATE:
-      IRT_RETURN_IF_ERROR(irhal_cpu_resolve(&command->update.target, table,
+      IRT_RETURN_IF_ERROR(irhal_command_buffer_resolve_buffer(&command->update.target, table,
                                             "update target", &target));
       return irhal_cpu_update(command->update.data, target.buffer,
                               target.offset, target.length);
     case IRHAL_COMMAND_COPY: {
-      IRT_RETURN_IF_ERROR(irhal_cpu_resolve(&command->copy.source, table,
+      IRT_RETURN_IF_ERROR(irhal_command_buffer_resolve_buffer(&command->copy.source, table,
                                             "copy source", &source));
-      IRT_RETURN_IF_ERROR(irhal_cpu_resolve(&command->copy.target, table,
+      IRT_RETURN_IF_ERROR(irhal_command_buffer_resolve_buffer(&command->copy.target, table,
                                             "copy target", &target));
       irhal_device_size_t length = 0;
       IRT_RETURN_IF_ERROR(
-          irhal_cpu_copy_length(command, &source, &target, &length));
+          irhal_command_copy_length(command, &source, &target, &length));
       return irhal_cpu_copy(source.buffer, source.offset, target.buffer,
                             target.offset, length);
     }
@@ -308,17 +267,17 @@ static irt_status_t irhal_cpu_run_command(const irhal_cpu_executor_t* executor,
                          (int)command->kind);
 }
 
+static irt_status_t irhal_cpu_run_command_fn(
+    void* executor, const irhal_command_t* command,
+    const irhal_binding_table_t* table) {
+  return irhal_cpu_run_command(executor, command, table);
+}
+
 static irt_status_t irhal_cpu_execute(const irhal_cpu_executor_t* executor,
                                       irhal_queue_op_t* op) {
-  const irhal_command_buffer_t* cb = op->execute.command_buffer;
-  uint32_t count = irhal_command_buffer_command_count(cb);
-  for (uint32_t i = 0; i < count; ++i) {
-    IRT_RETURN_IF_ERROR_CTX(
-        irhal_cpu_run_command(executor, irhal_command_buffer_command(cb, i),
-                              &op->execute.binding_table),
-        "command %" PRIu32 " of %" PRIu32, i, count);
-  }
-  return IRT_OK;
+  return irhal_command_buffer_replay(
+      op->execute.command_buffer, &op->execute.binding_table,
+      irhal_cpu_run_command_fn, (void*)executor);
 }
 
 //===----------------------------------------------------------------------===//

@@ -202,22 +202,6 @@ static irt_status_t irhal_vulkan_record_copy(
   return IRT_OK;
 }
 
-// Resolves a recorded reference that must name a buffer.
-static irt_status_t irhal_vulkan_resolve(const irhal_buffer_ref_t* ref,
-                                         const irhal_binding_table_t* table,
-                                         const char* what,
-                                         irhal_resolved_ref_t* out) {
-  IRT_RETURN_IF_ERROR_CTX(irhal_command_buffer_resolve(ref, table, out),
-                          "resolving the %s", what);
-  if (!out->buffer) {
-    return irt_make_status(IRT_STATUS_FAILED_PRECONDITION,
-                           "%s refers to binding slot %" PRIu32
-                           " but the submission has no binding table",
-                           what, ref->slot);
-  }
-  return IRT_OK;
-}
-
 // Descriptor set 0 of a dispatch (spec 7.5 step 3).
 static irt_status_t irhal_vulkan_write_descriptors(
     irhal_vulkan_submission_t* s, const irhal_vulkan_pipeline_t* pipeline,
@@ -242,7 +226,7 @@ static irt_status_t irhal_vulkan_write_descriptors(
   for (uint32_t i = 0; i < count; ++i) {
     irhal_resolved_ref_t binding;
     IRT_RETURN_IF_ERROR_CTX(
-        irhal_vulkan_resolve(&command->dispatch.bindings[i], table, "binding",
+        irhal_command_buffer_resolve_buffer(&command->dispatch.bindings[i], table, "binding",
                              &binding),
         "dispatch binding %" PRIu32, i);
     IRT_RETURN_IF_ERROR(irhal_vulkan_buffer_resolve(
@@ -306,7 +290,7 @@ static irt_status_t irhal_vulkan_record_dispatch(
     return IRT_OK;
   }
   irhal_resolved_ref_t counts;
-  IRT_RETURN_IF_ERROR(irhal_vulkan_resolve(&command->dispatch.workgroups_ref,
+  IRT_RETURN_IF_ERROR(irhal_command_buffer_resolve_buffer(&command->dispatch.workgroups_ref,
                                            table, "workgroup count buffer",
                                            &counts));
   VkBuffer buffer;
@@ -325,8 +309,9 @@ static irt_status_t irhal_vulkan_record_dispatch(
 }
 
 static irt_status_t irhal_vulkan_record_command(
-    irhal_vulkan_submission_t* s, const irhal_command_t* command,
+    void* user_data, const irhal_command_t* command,
     const irhal_binding_table_t* table) {
+  irhal_vulkan_submission_t* s = user_data;
   irhal_resolved_ref_t target, source;
   switch (command->kind) {
     case IRHAL_COMMAND_BARRIER:
@@ -335,32 +320,24 @@ static irt_status_t irhal_vulkan_record_command(
           VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT);
       return IRT_OK;
     case IRHAL_COMMAND_FILL:
-      IRT_RETURN_IF_ERROR(irhal_vulkan_resolve(&command->fill.target, table,
+      IRT_RETURN_IF_ERROR(irhal_command_buffer_resolve_buffer(&command->fill.target, table,
                                                "fill target", &target));
       return irhal_vulkan_record_fill(s, target.buffer, target.offset,
                                       target.length, command->fill.pattern,
                                       command->fill.pattern_length);
     case IRHAL_COMMAND_UPDATE:
-      IRT_RETURN_IF_ERROR(irhal_vulkan_resolve(&command->update.target, table,
+      IRT_RETURN_IF_ERROR(irhal_command_buffer_resolve_buffer(&command->update.target, table,
                                                "update target", &target));
       return irhal_vulkan_record_update(s, command->update.data, target.buffer,
                                         target.offset, target.length);
     case IRHAL_COMMAND_COPY: {
-      IRT_RETURN_IF_ERROR(irhal_vulkan_resolve(&command->copy.source, table,
+      IRT_RETURN_IF_ERROR(irhal_command_buffer_resolve_buffer(&command->copy.source, table,
                                                "copy source", &source));
-      IRT_RETURN_IF_ERROR(irhal_vulkan_resolve(&command->copy.target, table,
+      IRT_RETURN_IF_ERROR(irhal_command_buffer_resolve_buffer(&command->copy.target, table,
                                                "copy target", &target));
-      irhal_device_size_t length = source.length;
-      if (command->copy.source.length == IRHAL_WHOLE_LENGTH &&
-          command->copy.target.length != IRHAL_WHOLE_LENGTH) {
-        length = target.length;
-      }
-      if (length > source.length || length > target.length) {
-        return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
-                               "copy of %" PRIu64
-                               " bytes does not fit its bindings",
-                               length);
-      }
+      irhal_device_size_t length = 0;
+      IRT_RETURN_IF_ERROR(
+          irhal_command_copy_length(command, &source, &target, &length));
       return irhal_vulkan_record_copy(s, source.buffer, source.offset,
                                       target.buffer, target.offset, length);
     }
@@ -386,17 +363,10 @@ static irt_status_t irhal_vulkan_record_op(irhal_vulkan_submission_t* s) {
       return irhal_vulkan_record_copy(s, op->copy.source, op->copy.source_offset,
                                       op->copy.target, op->copy.target_offset,
                                       op->copy.length);
-    case IRHAL_QUEUE_OP_EXECUTE: {
-      const irhal_command_buffer_t* cb = op->execute.command_buffer;
-      uint32_t count = irhal_command_buffer_command_count(cb);
-      for (uint32_t i = 0; i < count; ++i) {
-        IRT_RETURN_IF_ERROR_CTX(
-            irhal_vulkan_record_command(s, irhal_command_buffer_command(cb, i),
-                                        &op->execute.binding_table),
-            "command %" PRIu32 " of %" PRIu32, i, count);
-      }
-      return IRT_OK;
-    }
+    case IRHAL_QUEUE_OP_EXECUTE:
+      return irhal_command_buffer_replay(op->execute.command_buffer,
+                                         &op->execute.binding_table,
+                                         irhal_vulkan_record_command, s);
     default:
       // READ/WRITE are staged by the HAL (stage_file_transfers).
       return irt_make_status(IRT_STATUS_INTERNAL,
