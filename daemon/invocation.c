@@ -215,8 +215,10 @@ void ireed_invocation_release_regions(ireed_invocation_t* invocation) {
 // Running (worker)
 //===----------------------------------------------------------------------===//
 
-// Turns input |index| into an argument on |device|.
-static irt_status_t ireed_make_argument(const Ireed__Value* value,
+// Turns input |index| into an argument on |device|, counting its bytes in
+// |invocation| as zero-copied or staged.
+static irt_status_t ireed_make_argument(ireed_invocation_t* invocation,
+                                        const Ireed__Value* value,
                                         ireed_region_t* region,
                                         irhal_device_t* device,
                                         irt_allocator_t allocator,
@@ -252,9 +254,15 @@ static irt_status_t ireed_make_argument(const Ireed__Value* value,
         release, &buffer, &imported);
     if (!imported) ireed_region_release(region);
     IRT_RETURN_IF_ERROR(status);
+    if (imported) {
+      invocation->bytes_zero_copy += tensor->shm->length;
+    } else {
+      invocation->bytes_staged += tensor->shm->length;
+    }
   } else {
     IRT_RETURN_IF_ERROR(irsess_buffer_upload(device, tensor->inline_data.data,
                                              tensor->inline_data.len, &buffer));
+    invocation->bytes_staged += tensor->inline_data.len;
   }
   irhal_buffer_view_t* view = NULL;
   irt_status_t status = irhal_buffer_view_create(
@@ -354,6 +362,19 @@ static irt_status_t ireed_make_output(const irvm_variant_t* result,
   return IRT_OK;
 }
 
+// Time spent waiting for a worker, and running (after the inputs were
+// made), as replies and stats report them.
+static uint64_t ireed_invocation_queue_ns(
+    const ireed_invocation_t* invocation) {
+  return invocation->start_ns > invocation->queued_ns
+             ? invocation->start_ns - invocation->queued_ns
+             : 0;
+}
+static uint64_t ireed_invocation_execute_ns(
+    const ireed_invocation_t* invocation) {
+  return invocation->ready_ns - invocation->execute_start_ns;
+}
+
 // Encodes the InvokeReply of the invocation's results.
 static irt_status_t ireed_encode_results(ireed_invocation_t* invocation,
                                          ireed_worker_t* worker,
@@ -378,10 +399,8 @@ static irt_status_t ireed_encode_results(ireed_invocation_t* invocation,
   Ireed__InvokeReply reply = IREED__INVOKE_REPLY__INIT;
   reply.n_outputs = result_count;
   reply.outputs = pointers;
-  reply.queue_ns = invocation->start_ns > invocation->queued_ns
-                       ? invocation->start_ns - invocation->queued_ns
-                       : 0;
-  reply.execute_ns = invocation->ready_ns - invocation->execute_start_ns;
+  reply.queue_ns = ireed_invocation_queue_ns(invocation);
+  reply.execute_ns = ireed_invocation_execute_ns(invocation);
   Ireed__Frame frame = IREED__FRAME__INIT;
   frame.request_id = invocation->request_id;
   frame.body_case = IREED__FRAME__BODY_INVOKE_REPLY;
@@ -415,13 +434,16 @@ irt_status_t ireed_invocation_start(ireed_invocation_t* invocation,
   invocation->status = IRT_OK;
   invocation->argument_count = 0;
   invocation->result_count = 0;
+  invocation->bytes_zero_copy = 0;
+  invocation->bytes_staged = 0;
   const Ireed__InvokeRequest* request = invocation->request;
   const irsess_function_t* function = invocation->function;
   irhal_device_t* device = irsess_model_device(invocation->model);
   irt_status_t status = IRT_OK;
   for (size_t i = 0; i < request->n_inputs && irt_status_is_ok(status); ++i) {
-    status = ireed_make_argument(request->inputs[i], invocation->regions[i],
-                                 device, allocator, &invocation->arguments[i]);
+    status = ireed_make_argument(invocation, request->inputs[i],
+                                 invocation->regions[i], device, allocator,
+                                 &invocation->arguments[i]);
     if (irt_status_is_ok(status)) {
       invocation->argument_count = i + 1;
     } else {
@@ -460,9 +482,21 @@ irt_status_t ireed_invocation_start(ireed_invocation_t* invocation,
   return ireed_invocation_finish(invocation, worker, allocator);
 }
 
+// Latencies and input bytes into the model's stats (lock-free).
+static void ireed_invocation_record(const ireed_invocation_t* invocation) {
+  ireed_model_stats_t* stats = invocation->stats;
+  if (!stats) return;
+  irt_histogram_record(&stats->queue_ns, ireed_invocation_queue_ns(invocation));
+  irt_histogram_record(&stats->execute_ns,
+                       ireed_invocation_execute_ns(invocation));
+  ireed_model_stats_count(&stats->bytes_zero_copy, invocation->bytes_zero_copy);
+  ireed_model_stats_count(&stats->bytes_staged, invocation->bytes_staged);
+}
+
 irt_status_t ireed_invocation_finish(ireed_invocation_t* invocation,
                                      ireed_worker_t* worker,
                                      irt_allocator_t allocator) {
+  ireed_invocation_record(invocation);
   irt_status_t status = invocation->status;
   invocation->status = IRT_OK;
   for (size_t i = 0; i < invocation->argument_count; ++i) {

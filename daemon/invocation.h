@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "daemon/region.h"
+#include "daemon/stats.h"
 #include "daemon/worker_pool.h"
 #include "ireed.pb-c.h"
 #include "runtime/session/model.h"
@@ -31,8 +32,9 @@ typedef struct ireed_invocation_s ireed_invocation_t;
 struct ireed_invocation_s {
   // Set by the caller.
   uint64_t request_id;
-  size_t max_frame_size;  // of the reply
-  irsess_model_t* model;  // kept alive by the caller
+  size_t max_frame_size;       // of the reply
+  irsess_model_t* model;       // kept alive by the caller
+  ireed_model_stats_t* stats;  // the model's; finish records into it
   const irsess_function_t* function;
   const Ireed__InvokeRequest* request;  // owned by the caller
   // Set by ireed_invocation_prepare: the region of each input (n_inputs
@@ -55,6 +57,8 @@ struct ireed_invocation_s {
   uint64_t start_ns;
   uint64_t execute_start_ns;
   uint64_t ready_ns;
+  uint64_t bytes_zero_copy;  // input tensor bytes imported from regions
+  uint64_t bytes_staged;     // input tensor bytes copied to the device
   // Set by ireed_invocation_finish: the encoded reply frame (an InvokeReply
   // or an Error), owned by the caller (free with the run's allocator).
   uint8_t* reply;
@@ -86,8 +90,9 @@ irt_status_t ireed_invocation_start(ireed_invocation_t* invocation,
                                     irt_allocator_t allocator,
                                     bool* out_pending) IRT_MUST_USE;
 
-// Encodes the reply of a started invocation whose results are ready, and
-// releases its arguments and results.
+// Encodes the reply of a started invocation whose results are ready,
+// releases its arguments and results, and records its latencies and input
+// bytes in |stats|.
 irt_status_t ireed_invocation_finish(ireed_invocation_t* invocation,
                                      ireed_worker_t* worker,
                                      irt_allocator_t allocator) IRT_MUST_USE;

@@ -302,6 +302,7 @@ int main(int argc, char** argv) {
       .socket_gid = config.socket_gid,
       .worker_count = config.worker_count,
       .limits = config.limits,
+      .access = &config.access,
   };
   if (!server_options.socket_path) {
     if (!ireed_default_socket(default_socket, sizeof(default_socket))) {

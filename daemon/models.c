@@ -106,6 +106,7 @@ irt_status_t ireed_model_entry_create(const Ireed__LoadModelRequest* request,
   IRT_RETURN_IF_ERROR(
       irt_allocator_calloc(allocator, sizeof(*entry), (void**)&entry));
   irt_arena_init(&entry->arena, allocator, 0);
+  ireed_model_stats_initialize(&entry->stats);
   entry->state = IREED_MODEL_LOADING;
   irt_status_t status = ireed_model_entry_copy(entry, request);
   if (!irt_status_is_ok(status)) {

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/stats.h"
 #include "ireed.pb-c.h"
 #include "runtime/base/arena.h"
 #include "runtime/session/model.h"
@@ -49,6 +50,7 @@ struct ireed_model_entry_s {
   Ireed__FunctionInfo* functions;
   Ireed__FunctionInfo** function_pointers;
   uint32_t in_flight;  // invocations holding the entry
+  ireed_model_stats_t stats;  // since the entry was created
   // The server's: replies waiting on a state change, and the job that loads
   // and later releases the model (allocated with the entry, so starting an
   // unload cannot fail).

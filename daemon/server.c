@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "daemon/access.h"
 #include "daemon/invocation.h"
 #include "daemon/models.h"
 #include "daemon/protocol.h"
@@ -63,6 +64,11 @@ struct ireed_conn_s {
   bool open;     // false once closing started
   bool failing;  // an error was sent: close once written, ignore input
   bool hello;    // the client's Hello arrived
+  // The peer (SO_PEERCRED) and the role it was given at accept.
+  uid_t uid;
+  gid_t gid;
+  pid_t pid;
+  ireed_role_t role;
   ireed_frame_reader_t reader;
   ireed_write_t* write_head;
   ireed_write_t* write_tail;
@@ -88,6 +94,7 @@ struct ireed_server_s {
   ireed_worker_pool_t* pool;
   size_t max_frame_size;
   ireed_limits_config_t limits;  // zeros replaced by the defaults
+  ireed_access_config_t access;  // the server's copy
   char* socket_path;
   uint64_t start_ns;
   int listen_fd;
@@ -333,18 +340,26 @@ static void ireed_conn_send_frame(ireed_conn_t* conn,
 }
 
 // Sends an Error and closes the connection once it is written.
-static void ireed_conn_fail(ireed_conn_t* conn, uint64_t request_id,
-                            irt_status_t status) {
+// ireed_conn_fail, logged as |event| ("connection.failed",
+// "connection.refused").
+static void ireed_conn_end(ireed_conn_t* conn, uint64_t request_id,
+                           irt_status_t status, const char* event) {
   char text[256];
   irt_status_format_brief(status, text, sizeof(text));
-  irt_log(IRT_LOG_WARNING, IREED_LOG, "connection %" PRIu64 ": %s; closing it",
-          conn->id, text);
+  IRT_LOG_EVENT(IRT_LOG_WARNING, IREED_LOG, event,
+                IRT_LOG_U64("conn", conn->id), IRT_LOG_U64("uid", conn->uid),
+                IRT_LOG_I64("pid", conn->pid), IRT_LOG_STR("error", text));
   conn->failing = true;
   ireed_frame_reader_deinitialize(&conn->reader);
   ireed_frame_reader_initialize(&conn->reader, conn->server->max_frame_size,
                                 conn->server->allocator);
   ireed_conn_send_error(conn, request_id, status);
   if (conn->open && !conn->write_head) ireed_conn_close(conn);
+}
+
+static void ireed_conn_fail(ireed_conn_t* conn, uint64_t request_id,
+                            irt_status_t status) {
+  ireed_conn_end(conn, request_id, status, "connection.failed");
 }
 
 //===----------------------------------------------------------------------===//
@@ -388,7 +403,9 @@ static void ireed_conn_close(ireed_conn_t* conn) {
   if (!conn->open) return;
   ireed_server_t* server = conn->server;
   conn->open = false;
-  irt_log(IRT_LOG_DEBUG, IREED_LOG, "connection %" PRIu64 " closed", conn->id);
+  IRT_LOG_EVENT(IRT_LOG_INFO, IREED_LOG, "connection.closed",
+                IRT_LOG_U64("conn", conn->id), IRT_LOG_U64("uid", conn->uid),
+                IRT_LOG_I64("pid", conn->pid));
   if (conn->prev) {
     conn->prev->next = conn->next;
   } else {
@@ -532,10 +549,19 @@ static void ireed_conn_on_poll(uv_poll_t* handle, int status, int events) {
 }
 
 // Whether the connection just added may stay: OK, or why not.
-static irt_status_t ireed_server_admit(const ireed_server_t* server) {
+static irt_status_t ireed_server_admit(const ireed_server_t* server,
+                                       const ireed_conn_t* conn) {
   if (server->stopping) {
     return irt_make_status(IRT_STATUS_UNAVAILABLE,
                            IREED_SHUTTING_DOWN "; connect again later");
+  }
+  if (conn->role == IREED_ROLE_NONE) {
+    return irt_make_status(IRT_STATUS_PERMISSION_DENIED,
+                           "uid %u (gid %u, pid %d) may not use ireed: no "
+                           "access rule (access.admin, access.client) matches "
+                           "its uid or groups",
+                           (unsigned)conn->uid, (unsigned)conn->gid,
+                           (int)conn->pid);
   }
   if (server->limits.max_clients &&
       server->connection_count > server->limits.max_clients) {
@@ -580,21 +606,25 @@ static void ireed_server_accept_one(ireed_server_t* server, int fd) {
   server->connections = conn;
   ++server->connection_count;
   ++server->connections_accepted;
-  if (irt_log_enabled(IRT_LOG_DEBUG)) {
-    struct ucred peer;
-    socklen_t length = sizeof(peer);
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &length) == 0) {
-      irt_log(IRT_LOG_DEBUG, IREED_LOG,
-              "connection %" PRIu64 " from pid %d (uid %u)", conn->id,
-              (int)peer.pid, (unsigned)peer.uid);
-    }
-  }
-  irt_status_t refusal = ireed_server_admit(server);
+  ireed_peer_t peer;
+  irt_status_t refusal =
+      ireed_peer_read(fd, ireed_access_uses_groups(&server->access), &peer);
+  conn->uid = peer.uid;
+  conn->gid = peer.gid;
+  conn->pid = peer.pid;
+  conn->role = irt_status_is_ok(refusal)
+                   ? ireed_access_role(&server->access, &peer)
+                   : IREED_ROLE_NONE;
+  if (irt_status_is_ok(refusal)) refusal = ireed_server_admit(server, conn);
   if (!irt_status_is_ok(refusal)) {
     ++server->connections_refused;
-    ireed_conn_fail(conn, 0, refusal);
+    ireed_conn_end(conn, 0, refusal, "connection.refused");
     return;
   }
+  IRT_LOG_EVENT(IRT_LOG_INFO, IREED_LOG, "connection.accepted",
+                IRT_LOG_U64("conn", conn->id), IRT_LOG_U64("uid", conn->uid),
+                IRT_LOG_U64("gid", conn->gid), IRT_LOG_I64("pid", conn->pid),
+                IRT_LOG_STR("role", ireed_role_name(conn->role)));
   ireed_conn_update_poll(conn);
 }
 
@@ -727,18 +757,22 @@ static void ireed_load_complete(ireed_server_job_t* base) {
   job->status = IRT_OK;
   uint64_t load_ms = (ireed_now_ns() - job->start_ns) / 1000000u;
   if (!irt_status_is_ok(status)) {
-    irt_log_status(IRT_LOG_WARNING, IREED_LOG, "load failed", status);
+    char text[512];
+    irt_status_format_brief(status, text, sizeof(text));
+    IRT_LOG_EVENT(IRT_LOG_WARNING, IREED_LOG, "model.load_failed",
+                  IRT_LOG_STR("model", entry->name),
+                  IRT_LOG_STR("device", entry->device),
+                  IRT_LOG_STR("error", text));
     ireed_answer_waiters(server, entry, NULL, status);
     ireed_server_remove_model(server, entry);
   } else {
     entry->state = IREED_MODEL_READY;
-    irt_log(IRT_LOG_INFO, IREED_LOG,
-            "model '%s' loaded on %s in %" PRIu64
-            " ms: %zu module%s, %zu parameter archive%s, %zu function%s",
-            entry->name, entry->device, load_ms, entry->module_count,
-            entry->module_count == 1 ? "" : "s", entry->parameter_count,
-            entry->parameter_count == 1 ? "" : "s", entry->function_count,
-            entry->function_count == 1 ? "" : "s");
+    IRT_LOG_EVENT(
+        IRT_LOG_INFO, IREED_LOG, "model.loaded",
+        IRT_LOG_STR("model", entry->name), IRT_LOG_STR("device", entry->device),
+        IRT_LOG_U64("ms", load_ms), IRT_LOG_U64("modules", entry->module_count),
+        IRT_LOG_U64("parameter_archives", entry->parameter_count),
+        IRT_LOG_U64("functions", entry->function_count));
     Ireed__ModelInfo info;
     ireed_model_entry_info(entry, &info);
     Ireed__LoadModelReply reply = IREED__LOAD_MODEL_REPLY__INIT;
@@ -764,7 +798,9 @@ static void ireed_release_complete(ireed_server_job_t* base) {
   ireed_model_job_t* job = (ireed_model_job_t*)base;
   ireed_server_t* server = base->server;
   ireed_model_entry_t* entry = job->entry;
-  irt_log(IRT_LOG_INFO, IREED_LOG, "model '%s' unloaded", entry->name);
+  IRT_LOG_EVENT(IRT_LOG_INFO, IREED_LOG, "model.unloaded",
+                IRT_LOG_STR("model", entry->name),
+                IRT_LOG_STR("device", entry->device));
   Ireed__UnloadModelReply reply = IREED__UNLOAD_MODEL_REPLY__INIT;
   Ireed__Frame frame = IREED__FRAME__INIT;
   frame.body_case = IREED__FRAME__BODY_UNLOAD_MODEL_REPLY;
@@ -903,9 +939,11 @@ static void ireed_handle_load(ireed_conn_t* conn, const Ireed__Frame* frame) {
   if (!new_entry) return;  // answered when the running load finishes
   entry->next = server->models;
   server->models = entry;
-  irt_log(IRT_LOG_INFO, IREED_LOG, "loading model '%s' on %s from '%s'",
-          entry->name, entry->device,
-          entry->module_paths[entry->module_count - 1]);
+  IRT_LOG_EVENT(
+      IRT_LOG_INFO, IREED_LOG, "model.loading",
+      IRT_LOG_STR("model", entry->name), IRT_LOG_STR("device", entry->device),
+      IRT_LOG_STR("module", entry->module_paths[entry->module_count - 1]),
+      IRT_LOG_U64("conn", conn->id), IRT_LOG_U64("uid", conn->uid));
   ireed_server_submit_model_job(server, entry, ireed_load_run,
                                 ireed_load_complete);
 }
@@ -934,9 +972,10 @@ static void ireed_handle_unload(ireed_conn_t* conn, const Ireed__Frame* frame) {
     // New invocations are refused from now on; the reply waits for the
     // ones in flight.
     entry->state = IREED_MODEL_UNLOADING;
-    irt_log(IRT_LOG_INFO, IREED_LOG,
-            "unloading model '%s' (%u invocation%s in flight)", entry->name,
-            entry->in_flight, entry->in_flight == 1 ? "" : "s");
+    IRT_LOG_EVENT(IRT_LOG_INFO, IREED_LOG, "model.unloading",
+                  IRT_LOG_STR("model", entry->name),
+                  IRT_LOG_U64("in_flight", entry->in_flight),
+                  IRT_LOG_U64("conn", conn->id), IRT_LOG_U64("uid", conn->uid));
     ireed_server_entry_idle(server, entry);
   }
 }
@@ -1008,6 +1047,69 @@ static void ireed_handle_status(ireed_conn_t* conn, const Ireed__Frame* frame) {
   out.body_case = IREED__FRAME__BODY_STATUS_REPLY;
   out.status_reply = &reply;
   ireed_conn_send_frame(conn, &out);
+}
+
+// The StatsReply of |server| (storage from |arena|).
+static irt_status_t ireed_server_fill_stats(ireed_server_t* server,
+                                            irt_arena_t* arena,
+                                            Ireed__StatsReply* reply) {
+  reply->uptime_ms = (ireed_now_ns() - server->start_ns) / 1000000u;
+  reply->clients = server->connection_count;
+  reply->connections_accepted = server->connections_accepted;
+  reply->connections_refused = server->connections_refused;
+  reply->queued = atomic_load_explicit(&server->queued, memory_order_relaxed);
+  reply->workers = ireed_worker_pool_size(server->pool);
+  size_t count = 0;
+  for (ireed_model_entry_t* e = server->models; e; e = e->next) {
+    count += e->state != IREED_MODEL_LOADING;
+  }
+  Ireed__ModelStats* models = NULL;
+  Ireed__ModelStats** pointers = NULL;
+  Ireed__LatencyStats* latencies = NULL;
+  IRT_RETURN_IF_ERROR(irt_arena_alloc(arena, (count + 1) * sizeof(*models),
+                                      alignof(Ireed__ModelStats),
+                                      (void**)&models));
+  IRT_RETURN_IF_ERROR(irt_arena_alloc(arena, (count + 1) * sizeof(*pointers),
+                                      alignof(Ireed__ModelStats*),
+                                      (void**)&pointers));
+  IRT_RETURN_IF_ERROR(
+      irt_arena_alloc(arena, (2 * count + 1) * sizeof(*latencies),
+                      alignof(Ireed__LatencyStats), (void**)&latencies));
+  size_t i = 0;
+  for (ireed_model_entry_t* e = server->models; e; e = e->next) {
+    if (e->state == IREED_MODEL_LOADING) continue;
+    Ireed__ModelStats* model = &models[i];
+    ireed__model_stats__init(model);
+    model->name = e->name;
+    model->device = e->device;
+    irsess_model_stats_t counts = irsess_model_stats(e->model);
+    model->invocations = counts.invocations;
+    model->errors = counts.errors;
+    model->in_flight = e->in_flight;
+    ireed_model_stats_fill(&e->stats, model, &latencies[2 * i],
+                           &latencies[2 * i + 1]);
+    pointers[i++] = model;
+  }
+  reply->n_models = count;
+  reply->models = pointers;
+  return ireed_stats_fill_devices(arena, reply);
+}
+
+static void ireed_handle_stats(ireed_conn_t* conn, const Ireed__Frame* frame) {
+  irt_arena_t arena;
+  irt_arena_init(&arena, conn->server->allocator, 0);
+  Ireed__StatsReply reply = IREED__STATS_REPLY__INIT;
+  irt_status_t status = ireed_server_fill_stats(conn->server, &arena, &reply);
+  if (irt_status_is_ok(status)) {
+    Ireed__Frame out = IREED__FRAME__INIT;
+    out.request_id = frame->request_id;
+    out.body_case = IREED__FRAME__BODY_STATS_REPLY;
+    out.stats_reply = &reply;
+    ireed_conn_send_frame(conn, &out);
+  } else {
+    ireed_conn_send_error(conn, frame->request_id, status);
+  }
+  irt_arena_deinit(&arena);
 }
 
 static void ireed_handle_register(ireed_conn_t* conn,
@@ -1197,6 +1299,9 @@ static void ireed_handle_invoke(ireed_conn_t* conn, Ireed__Frame* frame) {
                                             : "being unloaded");
   } else {
     status = ireed_server_check_busy(conn);
+    if (!irt_status_is_ok(status)) {
+      ireed_model_stats_count(&entry->stats.busy_rejections, 1);
+    }
   }
   const irsess_function_t* function = NULL;
   if (irt_status_is_ok(status)) {
@@ -1237,6 +1342,7 @@ static void ireed_handle_invoke(ireed_conn_t* conn, Ireed__Frame* frame) {
       .request_id = request_id,
       .max_frame_size = server->max_frame_size,
       .model = entry->model,
+      .stats = &entry->stats,
       .function = function,
       .request = request,
       .regions = job->regions,
@@ -1253,6 +1359,22 @@ static void ireed_handle_invoke(ireed_conn_t* conn, Ireed__Frame* frame) {
                       ireed_invoke_complete);
 }
 
+// PERMISSION_DENIED for a request the connection's role does not allow.
+static void ireed_conn_deny(ireed_conn_t* conn, const Ireed__Frame* frame) {
+  const char* request = ireed_body_name(frame->body_case);
+  IRT_LOG_EVENT(IRT_LOG_WARNING, IREED_LOG, "request.denied",
+                IRT_LOG_U64("conn", conn->id), IRT_LOG_U64("uid", conn->uid),
+                IRT_LOG_STR("role", ireed_role_name(conn->role)),
+                IRT_LOG_STR("request", request));
+  ireed_conn_send_error(
+      conn, frame->request_id,
+      irt_make_status(IRT_STATUS_PERMISSION_DENIED,
+                      "uid %u (role %s) may not send %s: it needs the admin "
+                      "role (access.admin in the config)",
+                      (unsigned)conn->uid, ireed_role_name(conn->role),
+                      request));
+}
+
 // Takes |frame|.
 static void ireed_conn_handle(ireed_conn_t* conn, Ireed__Frame* frame) {
   if (!conn->hello && frame->body_case != IREED__FRAME__BODY_HELLO) {
@@ -1260,6 +1382,11 @@ static void ireed_conn_handle(ireed_conn_t* conn, Ireed__Frame* frame) {
                     irt_make_status(IRT_STATUS_FAILED_PRECONDITION,
                                     "the first frame must be Hello, not %s",
                                     ireed_body_name(frame->body_case)));
+    ireed__frame__free_unpacked(frame, NULL);
+    return;
+  }
+  if (!ireed_access_allows(conn->role, frame->body_case)) {
+    ireed_conn_deny(conn, frame);
     ireed__frame__free_unpacked(frame, NULL);
     return;
   }
@@ -1281,6 +1408,9 @@ static void ireed_conn_handle(ireed_conn_t* conn, Ireed__Frame* frame) {
       break;
     case IREED__FRAME__BODY_STATUS:
       ireed_handle_status(conn, frame);
+      break;
+    case IREED__FRAME__BODY_STATS:
+      ireed_handle_stats(conn, frame);
       break;
     case IREED__FRAME__BODY_REGISTER_SHM:
       ireed_handle_register(conn, frame);
@@ -1426,6 +1556,7 @@ static void ireed_server_free(ireed_server_t* server) {
   pthread_mutex_destroy(&server->completed_mutex);
   irt_allocator_free(server->allocator, server->read_buffer);
   irt_allocator_free(server->allocator, server->socket_path);
+  ireed_access_deinitialize(&server->access, server->allocator);
   irt_allocator_free(server->allocator, server);
 }
 
@@ -1445,10 +1576,16 @@ irt_status_t ireed_server_create(uv_loop_t* loop, irsess_runtime_t* runtime,
   server->next_region_id = 1;
   ireed_server_resolve_limits(&options->limits, &server->limits);
   server->max_frame_size = server->limits.max_frame_size;
+  irt_status_t status =
+      ireed_access_copy(options->access, allocator, &server->access);
+  if (!irt_status_is_ok(status)) {
+    irt_allocator_free(allocator, server);
+    return status;
+  }
   pthread_mutex_init(&server->completed_mutex, NULL);
   size_t path_length = strlen(options->socket_path);
-  irt_status_t status = irt_allocator_malloc(allocator, path_length + 1,
-                                             (void**)&server->socket_path);
+  status = irt_allocator_malloc(allocator, path_length + 1,
+                                (void**)&server->socket_path);
   if (irt_status_is_ok(status)) {
     memcpy(server->socket_path, options->socket_path, path_length + 1);
     status = irt_allocator_malloc(allocator, IREED_READ_BUFFER_SIZE,
@@ -1546,6 +1683,15 @@ void ireed_server_stop(ireed_server_t* server) {
   uv_timer_start(&server->drain_timer, ireed_server_on_drain_timeout,
                  (uint64_t)server->limits.drain_timeout_seconds * 1000u, 0);
   ireed_server_maybe_finish(server);
+}
+
+irt_status_t ireed_server_set_access(ireed_server_t* server,
+                                     const ireed_access_config_t* access) {
+  ireed_access_config_t copy;
+  IRT_RETURN_IF_ERROR(ireed_access_copy(access, server->allocator, &copy));
+  ireed_access_deinitialize(&server->access, server->allocator);
+  server->access = copy;
+  return IRT_OK;
 }
 
 bool ireed_server_drain_forced(const ireed_server_t* server) {

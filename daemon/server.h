@@ -74,6 +74,9 @@ typedef struct ireed_server_options_s {
   // max_frame_size 0: IREED_FRAME_DEFAULT_MAX_SIZE; other zeros: the
   // defaults above (max_clients 0: unlimited).
   ireed_limits_config_t limits;
+  // Roles of peers (daemon/access.h; copied). NULL or not enabled: every
+  // peer is admin.
+  const ireed_access_config_t* access;
 } ireed_server_options_t;
 
 typedef struct ireed_server_s ireed_server_t;
@@ -86,6 +89,11 @@ irt_status_t ireed_server_create(uv_loop_t* loop, irsess_runtime_t* runtime,
                                  const ireed_server_options_t* options,
                                  irt_allocator_t allocator,
                                  ireed_server_t** out_server) IRT_MUST_USE;
+
+// Replaces the access rules (loop thread, e.g. on reload): connections
+// accepted from now on get roles from |access|; open ones keep theirs.
+irt_status_t ireed_server_set_access(
+    ireed_server_t* server, const ireed_access_config_t* access) IRT_MUST_USE;
 
 // Starts draining (loop thread, e.g. from a signal handler; see above):
 // uv_run returns once in-flight work was answered and every connection

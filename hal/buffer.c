@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "hal/memory_stats.h"
 #include "runtime/base/math.h"
 
 // Device sizes index host memory directly (all supported hosts are LP64).
@@ -13,6 +14,9 @@ _Static_assert(sizeof(irhal_device_size_t) == sizeof(size_t),
 static void irhal_buffer_destroy(void* object) {
   irhal_buffer_t* buffer = object;
   if (buffer->root == buffer) {
+    if (buffer->memory_stats) {
+      irhal_memory_stats_freed(buffer->memory_stats, buffer->allocation_size);
+    }
     buffer->vtable->destroy(buffer);
     return;
   }
@@ -45,6 +49,7 @@ void irhal_buffer_initialize_root(irhal_buffer_t* buffer,
   buffer->byte_length = allocation_size;
   atomic_init(&buffer->preserve_count, 1);
   buffer->storage = storage;
+  buffer->memory_stats = NULL;
 }
 
 //===----------------------------------------------------------------------===//

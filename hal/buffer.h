@@ -52,6 +52,9 @@ struct irhal_buffer_s {
   // Roots: device-specific storage (host pointer for CPU memory, VkBuffer,
   // CUdeviceptr...), owned by the vtable.
   void* storage;
+  // Roots made by irhal_device_allocate_buffer: the device's counters,
+  // credited when the root is destroyed; NULL otherwise.
+  struct irhal_memory_stats_s* memory_stats;
 };
 
 extern const irvm_ref_type_t irhal_buffer_type_descriptor;

@@ -24,6 +24,19 @@ void irhal_device_initialize(irhal_device_t* device,
   device->vtable = vtable;
   device->id = id;
   device->host_allocator = host_allocator;
+  device->memory_stats = irhal_memory_stats_for(id);
+}
+
+irt_status_t irhal_device_allocate_buffer(irhal_device_t* device,
+                                          uint32_t memory_type, uint32_t usage,
+                                          irhal_device_size_t size,
+                                          irhal_buffer_t** out_buffer) {
+  IRT_RETURN_IF_ERROR(device->vtable->allocate_buffer(device, memory_type,
+                                                      usage, size, out_buffer));
+  irhal_buffer_t* root = (*out_buffer)->root;
+  root->memory_stats = device->memory_stats;
+  irhal_memory_stats_allocated(device->memory_stats, root->allocation_size);
+  return IRT_OK;
 }
 
 //===----------------------------------------------------------------------===//
@@ -169,8 +182,8 @@ irt_status_t irhal_device_queue_alloca(irhal_device_t* device,
   // The memory is committed now; the barrier keeps the signal ordered after
   // the wait as the fence contract requires (spec 1.8.6).
   irhal_buffer_t* buffer = NULL;
-  IRT_RETURN_IF_ERROR_CTX(device->vtable->allocate_buffer(device, memory_type,
-                                                          usage, size, &buffer),
+  IRT_RETURN_IF_ERROR_CTX(irhal_device_allocate_buffer(device, memory_type,
+                                                       usage, size, &buffer),
                           "queue.alloca of %" PRIu64
                           " bytes (memory type 0x%x, usage 0x%x)",
                           size, memory_type, usage);

@@ -9,6 +9,7 @@
 #include "hal/executable.h"
 #include "hal/fence.h"
 #include "hal/file.h"
+#include "hal/memory_stats.h"
 #include "hal/queue.h"
 #include "runtime/base/string_view.h"
 
@@ -59,6 +60,7 @@ struct irhal_device_s {
   const irhal_device_vtable_t* vtable;
   irt_string_view_t id;  // "local-sync", "local-task", "vulkan", "cuda"
   irt_allocator_t host_allocator;
+  irhal_memory_stats_t* memory_stats;  // of |id| (hal/memory_stats.h)
 };
 
 extern const irvm_ref_type_t irhal_device_type_descriptor;
@@ -80,6 +82,13 @@ void irhal_device_initialize(irhal_device_t* device,
                              const irhal_device_vtable_t* vtable,
                              irt_string_view_t id,
                              irt_allocator_t host_allocator);
+
+// vtable->allocate_buffer, counted in the device's memory_stats until the
+// buffer is destroyed. Every allocation made for compiled code or the
+// caller goes through this.
+irt_status_t irhal_device_allocate_buffer(
+    irhal_device_t* device, uint32_t memory_type, uint32_t usage,
+    irhal_device_size_t size, irhal_buffer_t** out_buffer) IRT_MUST_USE;
 
 // hal.device.query.i64: *out_ok false (value 0) for unknown pairs.
 irt_status_t irhal_device_query_i64(irhal_device_t* device,

@@ -28,10 +28,7 @@ static bool ireectl_is_help(const char* arg) {
   return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
 }
 
-// Parses commands whose only flags are --socket and, when |verbose| is
-// given, -v/--functions; |*positional| receives up to |max_positional|
-// plain arguments. Returns -1 to go on, else the exit status.
-static int ireectl_parse_simple(int argc, char** argv, const char* usage,
+int ireectl_parse_simple(int argc, char** argv, const char* usage,
                                 bool* verbose, const char** positional,
                                 int max_positional, int* out_positional) {
   *out_positional = 0;

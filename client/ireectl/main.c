@@ -23,6 +23,9 @@ static const ireectl_command_t ireectl_commands[] = {
     {"list", "same as ps", ireectl_cmd_ps},
     {"load", "load a model into ireed", ireectl_cmd_load},
     {"unload", "unload a model from ireed", ireectl_cmd_unload},
+    {"stats", "show ireed's counters, latencies and device memory",
+     ireectl_cmd_stats},
+    {"metrics", "print ireed's stats as Prometheus text", ireectl_cmd_metrics},
 };
 #define IREECTL_COMMAND_COUNT \
   (sizeof(ireectl_commands) / sizeof(ireectl_commands[0]))

@@ -22,6 +22,13 @@ irt_status_t ireectl_remote_connect(ireeclient_connection_t** out_connection)
 bool ireectl_flag_value(int argc, char** argv, int* index, const char* name,
                         const char** out_value, bool* out_missing);
 
+// Parses commands whose only flags are --socket and, when |verbose| is
+// given, -v/--functions; |*positional| receives up to |max_positional|
+// plain arguments. Returns -1 to go on, else the exit status.
+int ireectl_parse_simple(int argc, char** argv, const char* usage,
+                         bool* verbose, const char** positional,
+                         int max_positional, int* out_positional);
+
 // Turns a path given on this command line into one the daemon can open
 // (its working directory differs): absolute, symlinks resolved. NOT_FOUND
 // naming |what| and the path when it does not exist. Free with free().

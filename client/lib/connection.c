@@ -73,7 +73,10 @@ void ireeclient_connection_release(ireeclient_connection_t* connection) {
 
 // Writes all of |data|; |fd| >= 0 rides on the first sendmsg. A partial
 // write leaves the stream corrupt, so any failure shuts the socket down
-// (which makes the receive thread fail every pending request).
+// (which makes the receive thread fail every pending request). Not during
+// the handshake: a daemon that refuses a connection (busy, permission
+// denied) sends an Error and closes, possibly before Hello is sent, and the
+// handshake still reads that Error.
 static irt_status_t ireeclient_send_bytes(ireeclient_connection_t* connection,
                                           const uint8_t* data, size_t size,
                                           int fd) {
@@ -99,7 +102,9 @@ static irt_status_t ireeclient_send_bytes(ireeclient_connection_t* connection,
     if (written < 0) {
       if (errno == EINTR) continue;
       int error = errno;
-      shutdown(connection->fd, SHUT_RDWR);
+      if (connection->receive_thread_started) {
+        shutdown(connection->fd, SHUT_RDWR);
+      }
       return irt_make_status(IRT_STATUS_UNAVAILABLE,
                              "sending to ireed failed: %s", strerror(error));
     }
@@ -406,7 +411,7 @@ static irt_status_t ireeclient_handshake(ireeclient_connection_t* connection,
   Ireed__Frame frame = IREED__FRAME__INIT;
   frame.body_case = IREED__FRAME__BODY_HELLO;
   frame.hello = &hello;
-  IRT_RETURN_IF_ERROR(ireeclient_send_frame(connection, &frame, -1));
+  irt_status_t send_status = ireeclient_send_frame(connection, &frame, -1);
 
   ireed_frame_reader_t reader;
   ireed_frame_reader_initialize(&reader, IREED_FRAME_ABSOLUTE_MAX_SIZE,
@@ -437,6 +442,20 @@ static irt_status_t ireeclient_handshake(ireeclient_connection_t* connection,
   free(buffer);
   // The daemon speaks only after our first request, so nothing is left over.
   ireed_frame_reader_deinitialize(&reader);
+  if (send_status) {
+    // Hello did not go out: only a refusal the daemon sent first explains
+    // more than the broken pipe.
+    if (!status && reply->body_case == IREED__FRAME__BODY_ERROR &&
+        reply->error) {
+      irt_status_free(send_status);
+      status = ireeclient_status_from_error(reply->error);
+    } else {
+      irt_status_free(status);
+      status = send_status;
+    }
+    if (reply) ireed__frame__free_unpacked(reply, NULL);
+    return status;
+  }
   if (status) return status;
 
   if (reply->body_case == IREED__FRAME__BODY_ERROR && reply->error) {

@@ -202,6 +202,57 @@ ireeclient_server_status(ireeclient_connection_t* connection,
 IREECLIENT_API void ireeclient_server_status_free(
     ireeclient_server_status_t* status);
 
+// Counters and latencies since the daemon started (StatsReply of
+// proto/ireed.proto; an admin request when access control is on).
+// Latency quantiles come from the daemon's log-scale histograms: each is
+// the upper bound of its bucket, at most 1/8 above the true value.
+typedef struct ireeclient_latency_s {
+  uint64_t count;
+  uint64_t sum_ns;
+  uint64_t p50_ns;
+  uint64_t p90_ns;
+  uint64_t p99_ns;
+} ireeclient_latency_t;
+
+typedef struct ireeclient_model_stats_s {
+  const char* name;
+  const char* device;
+  uint64_t invocations;      // run, successful or not
+  uint64_t errors;           // of those, failed
+  uint64_t busy_rejections;  // refused as busy before running
+  uint32_t in_flight;
+  ireeclient_latency_t queue;    // waiting for a worker
+  ireeclient_latency_t execute;  // running
+  uint64_t bytes_zero_copy;  // input bytes imported from shm without a copy
+  uint64_t bytes_staged;     // input bytes copied (inline, unaligned)
+} ireeclient_model_stats_t;
+
+typedef struct ireeclient_device_stats_s {
+  const char* uri;
+  uint64_t memory_in_use;  // bytes of live device allocations
+  uint64_t memory_peak;
+  uint64_t allocations;
+} ireeclient_device_stats_t;
+
+typedef struct ireeclient_stats_s {
+  uint64_t uptime_ms;
+  uint32_t clients;
+  uint64_t connections_accepted;
+  uint64_t connections_refused;
+  uint32_t queued;  // invocations waiting for a worker
+  uint32_t workers;
+  size_t model_count;
+  const ireeclient_model_stats_t* models;
+  size_t device_count;
+  const ireeclient_device_stats_t* devices;
+  void* storage;  // internal
+} ireeclient_stats_t;
+
+IREECLIENT_API irt_status_t ireeclient_server_stats(
+    ireeclient_connection_t* connection,
+    ireeclient_stats_t** out_stats) IRT_MUST_USE;
+IREECLIENT_API void ireeclient_stats_free(ireeclient_stats_t* stats);
+
 //===----------------------------------------------------------------------===//
 // Shared memory
 //===----------------------------------------------------------------------===//

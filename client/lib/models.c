@@ -235,3 +235,89 @@ irt_status_t ireeclient_server_status(ireeclient_connection_t* connection,
   *out_status = status;
   return IRT_OK;
 }
+
+//===----------------------------------------------------------------------===//
+// Stats
+//===----------------------------------------------------------------------===//
+
+void ireeclient_stats_free(ireeclient_stats_t* stats) {
+  if (!stats) return;
+  free((void*)stats->models);
+  free((void*)stats->devices);
+  if (stats->storage) ireed__frame__free_unpacked(stats->storage, NULL);
+  free(stats);
+}
+
+static ireeclient_latency_t ireeclient_latency_from(
+    const Ireed__LatencyStats* source) {
+  ireeclient_latency_t latency = {0};
+  if (source) {
+    latency.count = source->count;
+    latency.sum_ns = source->sum_ns;
+    latency.p50_ns = source->p50_ns;
+    latency.p90_ns = source->p90_ns;
+    latency.p99_ns = source->p99_ns;
+  }
+  return latency;
+}
+
+static void ireeclient_model_stats_from(const Ireed__ModelStats* source,
+                                        ireeclient_model_stats_t* model) {
+  model->name = ireeclient_or_empty(source->name);
+  model->device = ireeclient_or_empty(source->device);
+  model->invocations = source->invocations;
+  model->errors = source->errors;
+  model->busy_rejections = source->busy_rejections;
+  model->in_flight = source->in_flight;
+  model->queue = ireeclient_latency_from(source->queue);
+  model->execute = ireeclient_latency_from(source->execute);
+  model->bytes_zero_copy = source->bytes_zero_copy;
+  model->bytes_staged = source->bytes_staged;
+}
+
+irt_status_t ireeclient_server_stats(ireeclient_connection_t* connection,
+                                     ireeclient_stats_t** out_stats) {
+  *out_stats = NULL;
+  Ireed__StatsRequest request = IREED__STATS_REQUEST__INIT;
+  Ireed__Frame frame = IREED__FRAME__INIT;
+  frame.body_case = IREED__FRAME__BODY_STATS;
+  frame.stats = &request;
+  Ireed__Frame* reply = NULL;
+  IRT_RETURN_IF_ERROR(ireeclient_connection_call(
+      connection, &frame, -1, IREED__FRAME__BODY_STATS_REPLY, &reply));
+  const Ireed__StatsReply* source = reply->stats_reply;
+  ireeclient_stats_t* stats = calloc(1, sizeof(*stats));
+  ireeclient_model_stats_t* models =
+      calloc(source->n_models ? source->n_models : 1, sizeof(*models));
+  ireeclient_device_stats_t* devices =
+      calloc(source->n_devices ? source->n_devices : 1, sizeof(*devices));
+  if (!stats || !models || !devices) {
+    free(stats);
+    free(models);
+    free(devices);
+    ireed__frame__free_unpacked(reply, NULL);
+    return irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  }
+  for (size_t i = 0; i < source->n_models; ++i) {
+    ireeclient_model_stats_from(source->models[i], &models[i]);
+  }
+  for (size_t i = 0; i < source->n_devices; ++i) {
+    devices[i].uri = ireeclient_or_empty(source->devices[i]->uri);
+    devices[i].memory_in_use = source->devices[i]->memory_in_use;
+    devices[i].memory_peak = source->devices[i]->memory_peak;
+    devices[i].allocations = source->devices[i]->allocations;
+  }
+  stats->uptime_ms = source->uptime_ms;
+  stats->clients = source->clients;
+  stats->connections_accepted = source->connections_accepted;
+  stats->connections_refused = source->connections_refused;
+  stats->queued = source->queued;
+  stats->workers = source->workers;
+  stats->model_count = source->n_models;
+  stats->models = models;
+  stats->device_count = source->n_devices;
+  stats->devices = devices;
+  stats->storage = reply;
+  *out_stats = stats;
+  return IRT_OK;
+}

@@ -10,6 +10,8 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "runtime/base/status.h"
@@ -48,6 +50,47 @@ void irt_log(irt_log_level_t level, const char* component, const char* format,
              ...) IRT_PRINTF_LIKE(3, 4);
 void irt_logv(irt_log_level_t level, const char* component, const char* format,
               va_list args) IRT_PRINTF_LIKE(3, 0);
+
+// Structured events: what happened (|event|, e.g. "connection.accepted")
+// and typed fields. Text lines read "LEVEL component: event key=value ..."
+// (values with spaces, quotes or '=' in double quotes, escaped as in JSON);
+// JSON lines carry "event" and every field as members (numbers unquoted).
+// A sink gets the text form.
+typedef enum irt_log_field_type_e {
+  IRT_LOG_FIELD_STRING = 0,
+  IRT_LOG_FIELD_U64 = 1,
+  IRT_LOG_FIELD_I64 = 2,
+} irt_log_field_type_t;
+
+typedef struct irt_log_field_s {
+  const char* key;
+  irt_log_field_type_t type;
+  union {
+    const char* string;  // NULL logs as ""
+    uint64_t u64;
+    int64_t i64;
+  };
+} irt_log_field_t;
+
+#define IRT_LOG_STR(k, v) \
+  ((irt_log_field_t){.key = (k), .type = IRT_LOG_FIELD_STRING, .string = (v)})
+#define IRT_LOG_U64(k, v) \
+  ((irt_log_field_t){.key = (k), .type = IRT_LOG_FIELD_U64, .u64 = (v)})
+#define IRT_LOG_I64(k, v) \
+  ((irt_log_field_t){.key = (k), .type = IRT_LOG_FIELD_I64, .i64 = (v)})
+
+void irt_log_event(irt_log_level_t level, const char* component,
+                   const char* event, const irt_log_field_t* fields,
+                   size_t field_count);
+
+// irt_log_event with the fields listed inline:
+//   IRT_LOG_EVENT(IRT_LOG_INFO, "ireed", "model.loaded",
+//                 IRT_LOG_STR("model", name), IRT_LOG_U64("ms", ms));
+#define IRT_LOG_EVENT(level, component, event, ...)              \
+  irt_log_event((level), (component), (event),                   \
+                (const irt_log_field_t[]){__VA_ARGS__},          \
+                sizeof((const irt_log_field_t[]){__VA_ARGS__}) / \
+                    sizeof(irt_log_field_t))
 
 // Logs "prefix: <status text>" at |level| without consuming |status|.
 void irt_log_status(irt_log_level_t level, const char* component,

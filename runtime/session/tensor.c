@@ -9,7 +9,7 @@ irt_status_t irsess_buffer_upload(irhal_device_t* device, const void* data,
   *out_buffer = NULL;
   irhal_buffer_t* buffer = NULL;
   IRT_RETURN_IF_ERROR_CTX(
-      device->vtable->allocate_buffer(
+      irhal_device_allocate_buffer(
           device,
           IRHAL_MEMORY_TYPE_DEVICE_LOCAL | IRHAL_MEMORY_TYPE_HOST_VISIBLE,
           IRHAL_BUFFER_USAGE_DEFAULT, length, &buffer),

@@ -63,28 +63,62 @@ static void test_parse_levels(void** state) {
   assert_string_equal(irt_log_level_name(IRT_LOG_TRACE), "trace");
 }
 
-// JSON lines go to stderr: capture it in a temporary file.
-static void test_json_lines(void** state) {
-  (void)state;
+// Lines go to stderr: capture it in a temporary file while |log| runs
+// with stderr output (|json| or text) and return the first line.
+static void capture_line(bool json, void (*log)(void), char* line,
+                         size_t capacity) {
   fflush(stderr);
   FILE* capture_file = tmpfile();
   assert_non_null(capture_file);
   int saved = dup(2);
   assert_true(saved >= 0);
   assert_int_equal(dup2(fileno(capture_file), 2), 2);
-  irt_log_config_t config = {.level = IRT_LOG_INFO, .json = true};
+  irt_log_config_t config = {.level = IRT_LOG_INFO, .json = json};
   irt_log_configure(&config);
-  irt_log(IRT_LOG_WARNING, "ireed", "say \"hi\"\\\n");
+  log();
   fflush(stderr);
   assert_int_equal(dup2(saved, 2), 2);
   close(saved);
-  char line[256] = "";
+  line[0] = '\0';
   rewind(capture_file);
-  assert_non_null(fgets(line, sizeof(line), capture_file));
+  assert_non_null(fgets(line, (int)capacity, capture_file));
   fclose(capture_file);
+}
+
+static void log_quoted(void) {
+  irt_log(IRT_LOG_WARNING, "ireed", "say \"hi\"\\\n");
+}
+
+static void test_json_lines(void** state) {
+  (void)state;
+  char line[256];
+  capture_line(true, log_quoted, line, sizeof(line));
   assert_string_equal(line,
                       "{\"level\":\"warning\",\"component\":\"ireed\","
                       "\"message\":\"say \\\"hi\\\"\\\\\\u000a\"}\n");
+}
+
+static void log_event(void) {
+  IRT_LOG_EVENT(IRT_LOG_INFO, "ireed", "connection.accepted",
+                IRT_LOG_U64("conn", 7), IRT_LOG_I64("pid", -1),
+                IRT_LOG_STR("role", "admin"), IRT_LOG_STR("why", "a \"b\"=c"),
+                IRT_LOG_STR("empty", NULL));
+}
+
+// Events: key=value text (quoted when needed), JSON members with numbers.
+static void test_events(void** state) {
+  (void)state;
+  char line[512];
+  capture_line(false, log_event, line, sizeof(line));
+  assert_string_equal(line,
+                      "info ireed: connection.accepted conn=7 pid=-1 "
+                      "role=admin why=\"a \\\"b\\\"=c\" empty=\"\"\n");
+  capture_line(true, log_event, line, sizeof(line));
+  assert_string_equal(line,
+                      "{\"level\":\"info\",\"component\":\"ireed\","
+                      "\"event\":\"connection.accepted\",\"conn\":7,"
+                      "\"pid\":-1,\"role\":\"admin\",\"why\":\"a \\\"b\\\"=c\","
+                      "\"empty\":\"\"}\n");
 }
 
 int main(void) {
@@ -93,6 +127,7 @@ int main(void) {
       cmocka_unit_test(test_log_status),
       cmocka_unit_test(test_parse_levels),
       cmocka_unit_test(test_json_lines),
+      cmocka_unit_test(test_events),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -79,6 +79,27 @@ grep -q "^sample  *local-sync  *1  *0  *$sample" <<<"$out" ||
 grep -q "simple_mul  *0rr_r  sync func @simple_mul" <<<"$out" ||
   fail "ps -v: $out"
 ctl status | grep -q "^models:  1$" || fail "status"
+
+# stats: a table; metrics: Prometheus text (format 0.0.4).
+out=$(ctl stats)
+grep -q "^sample  *local-sync  *1  *0  *0  *0  " <<<"$out" || fail "stats: $out"
+grep -q "^local-sync  " <<<"$out" || fail "stats devices: $out"
+out=$(ctl metrics)
+grep -q '^ireed_invocations_total{model="sample",device="local-sync"} 1$' \
+  <<<"$out" || fail "metrics invocations: $out"
+grep -q '^# TYPE ireed_execute_seconds summary$' <<<"$out" ||
+  fail "metrics summary type: $out"
+grep -Eq '^ireed_execute_seconds\{model="sample",device="local-sync",quantile="0.99"\} [0-9.e+-]+$' \
+  <<<"$out" || fail "metrics quantile: $out"
+grep -Eq '^ireed_execute_seconds_count\{model="sample",device="local-sync"\} 1$' \
+  <<<"$out" || fail "metrics count: $out"
+grep -Eq '^ireed_device_memory_bytes\{device="local-sync"\} [0-9]+$' \
+  <<<"$out" || fail "metrics device memory: $out"
+# Every sample belongs to a family announced by HELP and TYPE lines.
+while read -r name; do
+  grep -q "^# TYPE ${name%_sum} \|^# TYPE ${name%_count} \|^# TYPE $name " \
+    <<<"$out" || fail "metric $name has no TYPE line"
+done < <(grep -v '^#' <<<"$out" | sed 's/[{ ].*//' | sort -u)
 out=$(ctl load sample --module="$sample" 2>&1)
 [ $? -eq 1 ] && [ "$(wc -l <<<"$out")" -eq 1 ] &&
   grep -q "^ireectl load: ALREADY_EXISTS: " <<<"$out" ||

@@ -1,19 +1,23 @@
 // libireeclient against a real ireed running the bundled sample model
 // (runtime/samples): loads, inline and shared-memory tensors, output
 // regions, concurrent synchronous and asynchronous invocations, and the
-// daemon's own error messages.
+// daemon's own error messages; stats; a busy daemon and a refused user as
+// libireeclient and ireectl report them.
 //
-// usage: test_client_daemon IREED SAMPLE.vmfb
+// usage: test_client_daemon IREED SAMPLE.vmfb IREECTL
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "client/lib/ireeclient.h"
@@ -21,6 +25,7 @@
 
 static const char* g_ireed;
 static const char* g_sample;
+static const char* g_ireectl;
 
 typedef struct fixture_s {
   ireed_test_daemon_t daemon;
@@ -308,12 +313,141 @@ static void test_daemon_errors(void** state) {
   ireeclient_model_list_free(list);
 }
 
+// ireeclient_server_stats after a few invocations.
+static void test_stats(void** state) {
+  fixture_t* fixture = *state;
+  for (int i = 0; i < 3; ++i) {
+    ireeclient_invocation_t* invocation = make_mul(fixture->connection, 8);
+    check_ok(ireeclient_invoke(invocation), "invoke");
+    ireeclient_invocation_destroy(invocation);
+  }
+  ireeclient_stats_t* stats = NULL;
+  check_ok(ireeclient_server_stats(fixture->connection, &stats), "stats");
+  assert_int_equal(stats->clients, 1);
+  assert_true(stats->workers >= 1);
+  assert_int_equal(stats->model_count, 1);
+  const ireeclient_model_stats_t* model = &stats->models[0];
+  assert_string_equal(model->name, "sample");
+  assert_string_equal(model->device, "local-task");
+  assert_int_equal(model->invocations, 3);
+  assert_int_equal(model->execute.count, 3);
+  assert_true(model->execute.p50_ns > 0);
+  assert_true(model->execute.p99_ns >= model->execute.p50_ns);
+  assert_int_equal(model->bytes_staged, 3 * 2 * 8 * sizeof(float));
+  bool device_found = false;
+  for (size_t i = 0; i < stats->device_count; ++i) {
+    device_found |= strcmp(stats->devices[i].uri, "local-task") == 0 &&
+                    stats->devices[i].allocations > 0;
+  }
+  assert_true(device_found);
+  ireeclient_stats_free(stats);
+}
+
+static irt_status_t connect_to(const ireed_test_daemon_t* daemon,
+                               ireeclient_connection_t** out_connection) {
+  ireeclient_options_t options = {.socket_path = daemon->socket_path};
+  return ireeclient_connect(&options, out_connection);
+}
+
+// Runs `ireectl --socket SOCKET status` (as |uid| when not 0) and returns
+// its exit status; its stderr goes to |output|.
+static int run_ireectl_status(const ireed_test_daemon_t* daemon, uid_t uid,
+                              char* output, size_t capacity) {
+  char path[160];
+  snprintf(path, sizeof(path), "%s/ireectl.err", daemon->directory);
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (fd < 0 || dup2(fd, STDERR_FILENO) < 0) _exit(126);
+    int null_fd = open("/dev/null", O_WRONLY);
+    if (null_fd >= 0) dup2(null_fd, STDOUT_FILENO);
+    if (uid &&
+        (setgroups(0, NULL) != 0 || setgid(uid) != 0 || setuid(uid) != 0)) {
+      _exit(126);
+    }
+    execl(g_ireectl, g_ireectl, "--socket", daemon->socket_path, "status",
+          (char*)NULL);
+    _exit(127);
+  }
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  FILE* file = fopen(path, "r");
+  assert_non_null(file);
+  size_t length = fread(output, 1, capacity - 1, file);
+  output[length] = '\0';
+  fclose(file);
+  unlink(path);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// A daemon at limits.max_clients: libireeclient's connect says busy
+// (ireeclient_status_is_busy) and ireectl prints BUSY and exits 75.
+static void test_busy_daemon(void** state) {
+  (void)state;
+  ireed_test_daemon_t daemon;
+  ireed_test_daemon_start_config(&daemon, g_ireed,
+                                 "limits:\n  max_clients: 1\n", NULL);
+  // The start-up probe's connection may still count for a moment.
+  ireeclient_connection_t* holder = NULL;
+  irt_status_t status = IRT_OK;
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    status = connect_to(&daemon, &holder);
+    if (!ireeclient_status_is_busy(status)) break;
+    irt_status_free(status);
+    usleep(10 * 1000);
+  }
+  check_ok(status, "first connection");
+  ireeclient_connection_t* refused = NULL;
+  status = connect_to(&daemon, &refused);
+  assert_null(refused);
+  assert_true(ireeclient_status_is_busy(status));
+  check_error(status, IRT_STATUS_RESOURCE_EXHAUSTED, "limits.max_clients");
+  char output[1024];
+  assert_int_equal(run_ireectl_status(&daemon, 0, output, sizeof(output)), 75);
+  assert_non_null(strstr(output,
+                         "ireectl status: BUSY: ireed is busy: 1 "
+                         "clients are connected"));
+  ireeclient_disconnect(holder);
+  assert_int_equal(ireed_test_daemon_stop(&daemon), 0);
+}
+
+// With access control on, a user no rule names gets PERMISSION_DENIED
+// naming its uid from ireectl (exit 1). Needs root to switch users.
+static void test_permission_denied(void** state) {
+  (void)state;
+  if (geteuid() != 0) {
+    fprintf(stderr, "skipping: running ireectl as another user needs root\n");
+    skip();
+  }
+  ireed_test_daemon_t daemon;
+  ireed_test_daemon_start_config(&daemon, g_ireed,
+                                 "socket:\n  mode: \"0666\"\n"
+                                 "access:\n  admin:\n    uids: [0]\n",
+                                 NULL);
+  ireed_test_daemon_open_to_all(&daemon);
+  char output[1024];
+  assert_int_equal(run_ireectl_status(&daemon, 65534, output, sizeof(output)),
+                   1);
+  if (!strstr(output, "ireectl status: PERMISSION_DENIED: ") ||
+      !strstr(output, "uid 65534")) {
+    fail_msg("ireectl as uid 65534 said: %s", output);
+  }
+  // Root (admin) is still served.
+  ireeclient_connection_t* connection = NULL;
+  check_ok(connect_to(&daemon, &connection), "admin connection");
+  ireeclient_disconnect(connection);
+  assert_int_equal(ireed_test_daemon_stop(&daemon), 0);
+}
+
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    fprintf(stderr, "usage: test_client_daemon IREED SAMPLE.vmfb\n");
+  if (argc != 4) {
+    fprintf(stderr, "usage: test_client_daemon IREED SAMPLE.vmfb IREECTL\n");
     return 2;
   }
   g_ireed = argv[1];
+  g_ireectl = argv[3];
   // The daemon opens modules by absolute path only.
   g_sample = realpath(argv[2], NULL);
   if (!g_sample) {
@@ -328,6 +462,9 @@ int main(int argc, char** argv) {
       cmocka_unit_test_setup_teardown(test_concurrent_sync, setup, teardown),
       cmocka_unit_test_setup_teardown(test_async_batch, setup, teardown),
       cmocka_unit_test_setup_teardown(test_daemon_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
+      cmocka_unit_test(test_busy_daemon),
+      cmocka_unit_test(test_permission_denied),
   };
   int failures = cmocka_run_group_tests(tests, NULL, NULL);
   free((char*)g_sample);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -38,8 +39,12 @@ static bool ireed_test_try_connect(const char* path) {
   return ok;
 }
 
-void ireed_test_daemon_start(ireed_test_daemon_t* daemon, const char* binary,
-                             ...) {
+// Starts |binary| with --socket and |extra| arguments (see
+// ireed_test_daemon_start).
+static void ireed_test_daemon_spawn(ireed_test_daemon_t* daemon,
+                                    const char* binary,
+                                    const char* const* extra,
+                                    size_t extra_count) {
   snprintf(daemon->directory, sizeof(daemon->directory),
            "/tmp/ireed-test.XXXXXX");
   assert_non_null(mkdtemp(daemon->directory));
@@ -54,13 +59,9 @@ void ireed_test_daemon_start(ireed_test_daemon_t* daemon, const char* binary,
            daemon->socket_path);
   argv[argc++] = binary;
   argv[argc++] = socket_flag;
-  va_list args;
-  va_start(args, binary);
-  const char* arg;
-  while ((arg = va_arg(args, const char*)) != NULL && argc < 15) {
-    argv[argc++] = arg;
+  for (size_t i = 0; i < extra_count && argc < 15; ++i) {
+    argv[argc++] = extra[i];
   }
-  va_end(args);
   argv[argc] = NULL;
   fflush(NULL);
   pid_t pid = fork();
@@ -86,6 +87,38 @@ void ireed_test_daemon_start(ireed_test_daemon_t* daemon, const char* binary,
   }
   ireed_test_daemon_dump_log(daemon);
   fail_msg("ireed did not listen on %s within 20 s", daemon->socket_path);
+}
+
+void ireed_test_daemon_start(ireed_test_daemon_t* daemon, const char* binary,
+                             ...) {
+  daemon->config_path[0] = '\0';
+  const char* extra[13];
+  size_t count = 0;
+  va_list args;
+  va_start(args, binary);
+  const char* arg;
+  while ((arg = va_arg(args, const char*)) != NULL && count < 13) {
+    extra[count++] = arg;
+  }
+  va_end(args);
+  ireed_test_daemon_spawn(daemon, binary, extra, count);
+}
+
+void ireed_test_daemon_start_config(ireed_test_daemon_t* daemon,
+                                    const char* binary, const char* yaml,
+                                    const char* flag) {
+  snprintf(daemon->config_path, sizeof(daemon->config_path),
+           "/tmp/ireed-test-config.XXXXXX");
+  int fd = mkstemp(daemon->config_path);
+  assert_true(fd >= 0);
+  size_t length = strlen(yaml);
+  assert_int_equal(write(fd, yaml, length), (ssize_t)length);
+  close(fd);
+  char config_flag[96];
+  snprintf(config_flag, sizeof(config_flag), "--config=%s",
+           daemon->config_path);
+  const char* extra[2] = {config_flag, flag};
+  ireed_test_daemon_spawn(daemon, binary, extra, flag ? 2 : 1);
 }
 
 void ireed_test_daemon_dump_log(const ireed_test_daemon_t* daemon) {
@@ -114,6 +147,8 @@ int ireed_test_daemon_wait(ireed_test_daemon_t* daemon) {
     result = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     daemon->pid = 0;
   }
+  if (daemon->config_path[0]) unlink(daemon->config_path);
+  daemon->config_path[0] = '\0';
   struct stat info;
   bool socket_left = stat(daemon->socket_path, &info) == 0;
   if (result != 0 || socket_left) ireed_test_daemon_dump_log(daemon);
@@ -145,6 +180,104 @@ void ireed_test_client_open(ireed_test_client_t* client,
   ireed_frame_reader_initialize(&client->reader, IREED_FRAME_ABSOLUTE_MAX_SIZE,
                                 irt_allocator_system());
   client->next_request_id = 1;
+}
+
+// sendmsg of |size| bytes of |data| with |fd| in SCM_RIGHTS.
+static ssize_t ireed_test_send_fd(int socket_fd, const void* data, size_t size,
+                                  int fd) {
+  struct iovec iov = {(void*)data, size};
+  union {
+    struct cmsghdr align;
+    char buffer[CMSG_SPACE(sizeof(int))];
+  } control;
+  memset(&control, 0, sizeof(control));
+  struct msghdr message = {.msg_iov = &iov,
+                           .msg_iovlen = 1,
+                           .msg_control = control.buffer,
+                           .msg_controllen = sizeof(control.buffer)};
+  struct cmsghdr* header = CMSG_FIRSTHDR(&message);
+  header->cmsg_level = SOL_SOCKET;
+  header->cmsg_type = SCM_RIGHTS;
+  header->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(header), &fd, sizeof(int));
+  return sendmsg(socket_fd, &message, MSG_NOSIGNAL);
+}
+
+void ireed_test_daemon_open_to_all(const ireed_test_daemon_t* daemon) {
+  assert_int_equal(chmod(daemon->directory, 0755), 0);
+  assert_int_equal(chmod(daemon->socket_path, 0666), 0);
+}
+
+// The child of ireed_test_client_open_as: no cmocka here, only an exit
+// status (1: dropping privileges failed, 2: connect failed, 3: passing the
+// socket back failed).
+static void ireed_test_connect_child(const char* socket_path, int channel,
+                                     uid_t uid, gid_t gid, const gid_t* groups,
+                                     size_t group_count) {
+  if (setgroups(group_count, groups) != 0 || setgid(gid) != 0 ||
+      setuid(uid) != 0) {
+    _exit(1);
+  }
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un address = {.sun_family = AF_UNIX};
+  snprintf(address.sun_path, sizeof(address.sun_path), "%s", socket_path);
+  if (fd < 0 || connect(fd, (struct sockaddr*)&address, sizeof(address)) != 0) {
+    _exit(2);
+  }
+  _exit(ireed_test_send_fd(channel, "x", 1, fd) == 1 ? 0 : 3);
+}
+
+bool ireed_test_client_open_as(ireed_test_client_t* client,
+                               const ireed_test_daemon_t* daemon, uid_t uid,
+                               gid_t gid, const gid_t* groups,
+                               size_t group_count) {
+  if (geteuid() != 0) {
+    fprintf(stderr,
+            "skipping: connecting as uid %u needs root (this test runs as "
+            "uid %u)\n",
+            (unsigned)uid, (unsigned)geteuid());
+    return false;
+  }
+  int channel[2];
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, channel),
+                   0);
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(channel[0]);
+    ireed_test_connect_child(daemon->socket_path, channel[1], uid, gid, groups,
+                             group_count);
+  }
+  close(channel[1]);
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    close(channel[0]);
+    fail_msg("connecting as uid %u failed in the child (status 0x%x)",
+             (unsigned)uid, status);
+  }
+  char byte;
+  struct iovec iov = {&byte, 1};
+  union {
+    struct cmsghdr align;
+    char buffer[CMSG_SPACE(sizeof(int))];
+  } control;
+  struct msghdr message = {.msg_iov = &iov,
+                           .msg_iovlen = 1,
+                           .msg_control = control.buffer,
+                           .msg_controllen = sizeof(control.buffer)};
+  assert_int_equal(recvmsg(channel[0], &message, MSG_CMSG_CLOEXEC), 1);
+  close(channel[0]);
+  struct cmsghdr* header = CMSG_FIRSTHDR(&message);
+  assert_non_null(header);
+  assert_int_equal(header->cmsg_type, SCM_RIGHTS);
+  memset(client, 0, sizeof(*client));
+  memcpy(&client->fd, CMSG_DATA(header), sizeof(int));
+  ireed_frame_reader_initialize(&client->reader, IREED_FRAME_ABSOLUTE_MAX_SIZE,
+                                irt_allocator_system());
+  client->next_request_id = 1;
+  return true;
 }
 
 void ireed_test_client_connect(ireed_test_client_t* client,
@@ -194,22 +327,7 @@ uint64_t ireed_test_client_send(ireed_test_client_t* client,
   size_t offset = 0;
   if (fd >= 0) {
     // The descriptor rides on the first bytes of the frame.
-    struct iovec iov = {data, size};
-    union {
-      struct cmsghdr align;
-      char buffer[CMSG_SPACE(sizeof(int))];
-    } control;
-    memset(&control, 0, sizeof(control));
-    struct msghdr message = {.msg_iov = &iov,
-                             .msg_iovlen = 1,
-                             .msg_control = control.buffer,
-                             .msg_controllen = sizeof(control.buffer)};
-    struct cmsghdr* header = CMSG_FIRSTHDR(&message);
-    header->cmsg_level = SOL_SOCKET;
-    header->cmsg_type = SCM_RIGHTS;
-    header->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(header), &fd, sizeof(int));
-    ssize_t sent = sendmsg(client->fd, &message, MSG_NOSIGNAL);
+    ssize_t sent = ireed_test_send_fd(client->fd, data, size, fd);
     assert_true(sent > 0);
     offset = (size_t)sent;
   }

@@ -19,6 +19,7 @@ typedef struct ireed_test_daemon_s {
   char directory[64];     // temporary; holds the socket and the log
   char socket_path[100];  // fits sun_path
   char log_path[128];
+  char config_path[64];  // "" unless started with a config
 } ireed_test_daemon_t;
 
 // Starts |binary| with --socket in a new temporary directory and waits (up
@@ -26,6 +27,12 @@ typedef struct ireed_test_daemon_s {
 // (NULL-terminated).
 void ireed_test_daemon_start(ireed_test_daemon_t* daemon, const char* binary,
                              ...);
+// ireed_test_daemon_start with --config naming a temporary file that holds
+// |yaml| (removed when the daemon is waited for) and one more flag (NULL:
+// none).
+void ireed_test_daemon_start_config(ireed_test_daemon_t* daemon,
+                                    const char* binary, const char* yaml,
+                                    const char* flag);
 // Waits (up to 60 s, then SIGKILL) for the daemon to exit: returns the exit
 // status (or 128 + signal; 254 when it exited 0 but left its socket file).
 // Removes the temporary directory, printing the log first when the status
@@ -45,6 +52,17 @@ typedef struct ireed_test_client_s {
 // Connects without saying anything.
 void ireed_test_client_open(ireed_test_client_t* client,
                             const ireed_test_daemon_t* daemon);
+// Connects as another user: a child process takes |uid|, |gid| and the
+// supplementary |groups|, connects (the daemon reads credentials at
+// connect) and hands the socket back. Only root can do this: false (the
+// caller skips) otherwise. The daemon's directory and socket must let that
+// user in (ireed_test_daemon_open_to_all).
+bool ireed_test_client_open_as(ireed_test_client_t* client,
+                               const ireed_test_daemon_t* daemon, uid_t uid,
+                               gid_t gid, const gid_t* groups,
+                               size_t group_count);
+// Lets every user reach the daemon's socket (directory 0755, socket 0666).
+void ireed_test_daemon_open_to_all(const ireed_test_daemon_t* daemon);
 // Connects and exchanges Hello (asserting the daemon's answer).
 void ireed_test_client_connect(ireed_test_client_t* client,
                                const ireed_test_daemon_t* daemon);

@@ -192,11 +192,22 @@ static void test_create_allocation_failures(void** state) {
 // Memory
 //===----------------------------------------------------------------------===//
 
+static uint64_t memory_in_use(const irhal_device_t* device) {
+  return atomic_load(&device->memory_stats->bytes_in_use);
+}
+
 static void test_allocation(void** state) {
   irhal_device_t* device = case_device(state);
+  // Allocations are counted while they live (hal/memory_stats.h).
+  uint64_t in_use = memory_in_use(device);
+  uint64_t allocations = atomic_load(&device->memory_stats->allocations);
   irhal_buffer_t* buffer = NULL;
-  TEST_OK(device->vtable->allocate_buffer(
-      device, IRHAL_MEMORY_TYPE_DEVICE_LOCAL, 0x80C03, 100, &buffer));
+  TEST_OK(irhal_device_allocate_buffer(device, IRHAL_MEMORY_TYPE_DEVICE_LOCAL,
+                                       0x80C03, 100, &buffer));
+  assert_int_equal(memory_in_use(device), in_use + 100);
+  assert_int_equal(atomic_load(&device->memory_stats->allocations),
+                   allocations + 1);
+  assert_true(atomic_load(&device->memory_stats->peak_bytes) >= in_use + 100);
   assert_int_equal(buffer->memory_type, 0x76);
   assert_int_equal(buffer->memory_type & IRHAL_MEMORY_TYPE_DEVICE_VISIBLE,
                    IRHAL_MEMORY_TYPE_DEVICE_VISIBLE);
@@ -217,8 +228,10 @@ static void test_allocation(void** state) {
   test_fence_wait_ok(signal);
   assert_int_equal(buffer->memory_type, 0x76);
   assert_int_equal((uintptr_t)test_buffer_data(buffer) % 64, 0);
+  assert_int_equal(memory_in_use(device), in_use + 4096);
   irhal_fence_release(signal);
   irhal_buffer_release(buffer);
+  assert_int_equal(memory_in_use(device), in_use);
 
   // Zero-sized buffers exist too.
   TEST_OK(
@@ -244,6 +257,7 @@ static void test_import_host_memory(void** state) {
   void* mapped = NULL;
   TEST_OK(irhal_buffer_map(buffer, IRHAL_MEMORY_ACCESS_READ, 64, 16, &mapped));
   assert_ptr_equal(mapped, host + 64);  // zero-copy
+  assert_int_equal(memory_in_use(device), 0);  // not device memory
   test_expect_status(
       irhal_buffer_map(buffer, IRHAL_MEMORY_ACCESS_WRITE, 0, 16, &mapped),
       IRT_STATUS_PERMISSION_DENIED, NULL);

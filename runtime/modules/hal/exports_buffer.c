@@ -20,8 +20,8 @@ irt_status_t irmod_hal_allocator_allocate(irvm_native_call_t* call) {
   irhal_device_t* device = allocator->device;
   irhal_buffer_t* buffer = NULL;
   IRT_RETURN_IF_ERROR_CTX(
-      device->vtable->allocate_buffer(device, memory_types, buffer_usage,
-                                      allocation_size, &buffer),
+      irhal_device_allocate_buffer(device, memory_types, buffer_usage,
+                                   allocation_size, &buffer),
       "allocating a %" PRIu64 "-byte buffer (memory type 0x%X, usage 0x%X)",
       allocation_size, memory_types, buffer_usage);
   irmod_hal_result_ref(call, buffer, irhal_buffer_type());
