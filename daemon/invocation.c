@@ -7,6 +7,7 @@
 #include "daemon/protocol.h"
 #include "hal/buffer_view.h"
 #include "proto/frame.h"
+#include "runtime/base/log.h"
 #include "runtime/base/math.h"
 #include "runtime/session/tensor.h"
 
@@ -511,6 +512,15 @@ irt_status_t ireed_invocation_finish(ireed_invocation_t* invocation,
   }
   invocation->result_count = 0;
   if (irt_status_is_ok(status)) return IRT_OK;
+  if (irt_log_enabled(IRT_LOG_DEBUG)) {
+    char text[512];
+    irt_status_format_brief(status, text, sizeof(text));
+    IRT_LOG_EVENT(IRT_LOG_DEBUG, "ireed", "invocation.failed",
+                  IRT_LOG_STR("model", invocation->request->model),
+                  IRT_LOG_STR("function", invocation->request->function),
+                  IRT_LOG_U64("request", invocation->request_id),
+                  IRT_LOG_STR("error", text));
+  }
   irt_status_t encode_status =
       ireed_encode_error(invocation->request_id, status, allocator,
                          &invocation->reply, &invocation->reply_size);

@@ -343,6 +343,60 @@ static void test_stats(void** state) {
   assert_int_equal(ireed_test_daemon_stop(&configured), 0);
 }
 
+// True when the daemon's log has a line containing every string of
+// |fragments| (NULL-terminated), within 5 s.
+static bool log_has_line(const ireed_test_daemon_t* daemon,
+                         const char* const* fragments) {
+  for (int attempt = 0; attempt < 500; ++attempt) {
+    FILE* log = fopen(daemon->log_path, "r");
+    assert_non_null(log);
+    char line[2048];
+    bool found = false;
+    while (!found && fgets(line, sizeof(line), log)) {
+      found = true;
+      for (const char* const* f = fragments; *f && found; ++f) {
+        found = strstr(line, *f) != NULL;
+      }
+    }
+    fclose(log);
+    if (found) return true;
+    usleep(10 * 1000);
+  }
+  return false;
+}
+
+// Structured events: key=value text by default, JSON lines with
+// logging.format json.
+static void test_log_events(void** state) {
+  (void)state;
+  ireed_test_daemon_t daemon;
+  ireed_test_daemon_start(&daemon, g_ireed_binary, NULL);
+  ireed_test_client_t client;
+  ireed_test_client_connect(&client, &daemon);
+  ireed_test_client_close(&client);
+  char uid[32];
+  snprintf(uid, sizeof(uid), "uid=%u ", (unsigned)getuid());
+  const char* const text[] = {"info ireed: connection.accepted conn=", uid,
+                              "role=admin", NULL};
+  assert_true(log_has_line(&daemon, text));
+  const char* const closed[] = {"info ireed: connection.closed conn=", uid,
+                                NULL};
+  assert_true(log_has_line(&daemon, closed));
+  assert_int_equal(ireed_test_daemon_stop(&daemon), 0);
+
+  ireed_test_daemon_start_config(&daemon, g_ireed_binary,
+                                 "logging:\n  format: json\n", NULL);
+  ireed_test_client_connect(&client, &daemon);
+  ireed_test_client_close(&client);
+  snprintf(uid, sizeof(uid), "\"uid\":%u,", (unsigned)getuid());
+  const char* const json[] = {
+      "{\"level\":\"info\",\"component\":\"ireed\",\"event\":"
+      "\"connection.accepted\",\"conn\":",
+      uid, "\"role\":\"admin\"}", NULL};
+  assert_true(log_has_line(&daemon, json));
+  assert_int_equal(ireed_test_daemon_stop(&daemon), 0);
+}
+
 //===----------------------------------------------------------------------===//
 // Access control
 //===----------------------------------------------------------------------===//
@@ -615,6 +669,7 @@ int main(int argc, char** argv) {
       cmocka_unit_test(test_max_clients),
       cmocka_unit_test(test_queue_depth),
       cmocka_unit_test(test_stats),
+      cmocka_unit_test(test_log_events),
       cmocka_unit_test(test_unknown_uid_refused),
       cmocka_unit_test(test_client_role),
       cmocka_unit_test(test_regions_are_private),
