@@ -428,8 +428,14 @@ static void test_permission_denied(void** state) {
                                  NULL);
   ireed_test_daemon_open_to_all(&daemon);
   char output[1024];
-  assert_int_equal(run_ireectl_status(&daemon, 65534, output, sizeof(output)),
-                   1);
+  int exit_status = run_ireectl_status(&daemon, 65534, output, sizeof(output));
+  if (exit_status == 127) {
+    // The build tree is private to its owner (e.g. under /root).
+    assert_int_equal(ireed_test_daemon_stop(&daemon), 0);
+    fprintf(stderr, "skipping: uid 65534 cannot execute %s\n", g_ireectl);
+    skip();
+  }
+  assert_int_equal(exit_status, 1);
   if (!strstr(output, "ireectl status: PERMISSION_DENIED: ") ||
       !strstr(output, "uid 65534")) {
     fail_msg("ireectl as uid 65534 said: %s", output);
