@@ -1059,9 +1059,11 @@ static irt_status_t ireed_server_fill_stats(ireed_server_t* server,
   reply->connections_refused = server->connections_refused;
   reply->queued = atomic_load_explicit(&server->queued, memory_order_relaxed);
   reply->workers = ireed_worker_pool_size(server->pool);
+  // READY models only: an unloading model's release job may be clearing
+  // entry->model on a worker.
   size_t count = 0;
   for (ireed_model_entry_t* e = server->models; e; e = e->next) {
-    count += e->state != IREED_MODEL_LOADING;
+    count += e->state == IREED_MODEL_READY;
   }
   Ireed__ModelStats* models = NULL;
   Ireed__ModelStats** pointers = NULL;
@@ -1077,7 +1079,7 @@ static irt_status_t ireed_server_fill_stats(ireed_server_t* server,
                       alignof(Ireed__LatencyStats), (void**)&latencies));
   size_t i = 0;
   for (ireed_model_entry_t* e = server->models; e; e = e->next) {
-    if (e->state == IREED_MODEL_LOADING) continue;
+    if (e->state != IREED_MODEL_READY) continue;
     Ireed__ModelStats* model = &models[i];
     ireed__model_stats__init(model);
     model->name = e->name;
