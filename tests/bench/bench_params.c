@@ -6,14 +6,21 @@
 // load adds beyond the archive pages it maps: the CPU device imports the
 // mapped bytes, so nothing near 1 GiB may be copied (target < 16 MiB).
 //
-// Also reports the staged path later GPU drivers use (hal/file_transfer.h):
+// Also reports the staged path GPU drivers use (hal/file_transfer.h):
 // 256 MiB streamed through the default 64 MiB ring into a fake discrete
 // device, against a plain memcpy of the same bytes measured in this run.
 //
-//   bench_params IREECTL [MIB]   (archive payload size, default 1024)
+// With --device=vulkan[://N] it instead streams an archive's payload (MIB,
+// 256 from scripts/bench) from its file into device-local memory of that
+// Vulkan device through a ring of --ring-mib (default 64) and reports the
+// peak staging against the ring, the throughput, and whether the device
+// holds the archive's bytes.
+//
+//   bench_params IREECTL [MIB] [--device=URI] [--ring-mib=N]
 //
 // Exits 1 when a target is missed, 77 when the archive cannot be made.
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +32,13 @@
 
 #include "hal/api.h"
 #include "hal/cpu/cpu_device.h"
+#include "hal/device_probe.h"
+#include "ireed_config.h"
+#include "runtime/io/archive.h"
+#include "runtime/io/file_mapping.h"
+#if IREED_HAVE_VULKAN
+#include "hal/vulkan/vulkan_device.h"
+#endif
 #include "hal/file_transfer.h"
 #include "runtime/modules/hal/hal_module.h"
 #include "runtime/modules/io_parameters/io_parameters_module.h"
@@ -39,6 +53,8 @@
 #define RSS_TARGET (16 * MIB)
 #define STAGING_SIZE (256 * MIB)
 #define STAGING_RUNS 3
+// --device: the staging ring streamed through (4 slots), in MiB.
+#define RING_MIB_DEFAULT 64
 
 static char g_dir[512];
 static char g_data_path[600];
@@ -226,7 +242,9 @@ static bool load_once(irvm_instance_t* instance, irvm_module_t* module,
   return ok;
 }
 
-static bool bench_load(const char* ireectl, uint64_t length) {
+// Makes g_irpa_path: one "weight" parameter of |length| pattern bytes.
+// Exits 77 when it cannot.
+static void make_archive(const char* ireectl, uint64_t length) {
   const char* base = getenv("TMPDIR");
   snprintf(g_dir, sizeof(g_dir), "%s/ireed-bench-params-XXXXXX",
            base && *base ? base : "/tmp");
@@ -251,7 +269,10 @@ static bool bench_load(const char* ireectl, uint64_t length) {
   printf("params: archive %s: %.1f MiB (payload %" PRIu64
          " MiB) made in %.2f s (data file + ireectl params create)\n",
          g_irpa_path, as_mib(info.st_size), length / MIB, create_seconds);
+}
 
+static bool bench_load(const char* ireectl, uint64_t length) {
+  make_archive(ireectl, length);
   irt_allocator_t allocator = irt_allocator_system();
   uint8_t* data = NULL;
   size_t size = 0;
@@ -385,16 +406,180 @@ static bool bench_staging(void) {
   return peak_ok && contents_ok;
 }
 
+//===----------------------------------------------------------------------===//
+// Streaming into a device (--device=)
+//===----------------------------------------------------------------------===//
+
+#if IREED_HAVE_VULKAN
+static irt_status_t find_weight(void* user_data, const irio_entry_t* entry) {
+  if (irt_string_view_equal_cstring(entry->key, "weight")) {
+    *(uint64_t*)user_data = entry->file_offset;
+  }
+  return IRT_OK;
+}
+
+// The file offset of the archive's "weight" payload.
+static uint64_t weight_offset(void) {
+  irio_file_mapping_t* mapping = NULL;
+  CHECK(irio_file_mapping_open(g_irpa_path, IRIO_FILE_MODE_READ,
+                               irt_allocator_system(), &mapping));
+  uint64_t offset = UINT64_MAX;
+  CHECK(irio_irpa_parse(irio_file_mapping_data(mapping),
+                        irio_file_mapping_size(mapping), g_irpa_path,
+                        find_weight, &offset));
+  irio_file_mapping_release(mapping);
+  if (offset == UINT64_MAX) {
+    fprintf(stderr, "bench_params: no 'weight' in %s\n", g_irpa_path);
+    exit(1);
+  }
+  return offset;
+}
+
+static void probe_name(void* user_data, bool available,
+                       const irhal_device_info_t* info) {
+  char** name = user_data;
+  if (available && strcmp(info->uri, name[0]) == 0) {
+    snprintf(name[1], 256, "%s", info->name);
+  }
+}
+
+// True when |target| holds the payload's pattern bytes.
+static bool device_bytes_match(irhal_buffer_t* target, uint64_t length) {
+  void* data = NULL;
+  CHECK(irhal_buffer_map(target, IRHAL_MEMORY_ACCESS_READ, 0, length, &data));
+  enum { kBlock = 4 << 20 };
+  uint8_t* expected = malloc(kBlock);
+  bool ok = expected != NULL;
+  for (uint64_t done = 0; ok && done < length; done += kBlock) {
+    size_t n = length - done < kBlock ? (size_t)(length - done) : kBlock;
+    fill_pattern(expected, done / 8, (n + 7) / 8);
+    ok = memcmp((const uint8_t*)data + done, expected, n) == 0;
+  }
+  free(expected);
+  return ok;
+}
+
+// The archive's payload read from the file (an fd file, as a daemon reads
+// archives it cannot import) into device-local memory of |uri| through the
+// staging ring of |ring_bytes| (4 slots).
+static bool bench_device_stream(const char* ireectl, const char* uri,
+                                uint64_t ring_bytes, uint64_t length) {
+  make_archive(ireectl, length);
+  uint64_t offset = weight_offset();
+  irt_allocator_t allocator = irt_allocator_system();
+  char name_buffer[256] = "?";
+  irhal_vulkan_device_options_t options = {0};
+  CHECK(irhal_vulkan_parse_uri(irt_make_cstring_view(uri), name_buffer,
+                               sizeof(name_buffer), &options));
+  irhal_device_t* device = NULL;
+  irt_status_t status = irhal_vulkan_device_create(&options, allocator, &device);
+  if (status) {
+    char text[1024];
+    irt_status_format_brief(status, text, sizeof(text));
+    irt_status_free(status);
+    printf("params: no device %s (%s): skipped\n", uri, text);
+    exit(77);
+  }
+  char canonical[80], name[256] = "?";
+  snprintf(canonical, sizeof(canonical), "vulkan://%u", options.index);
+  char* lookup[2] = {canonical, name};
+  irhal_vulkan_probe(probe_name, lookup);
+
+  int fd = open(g_irpa_path, O_RDONLY);
+  if (fd < 0) exit(77);
+  struct stat info;
+  fstat(fd, &info);
+  irhal_file_t* file = NULL;
+  CHECK(irhal_file_create_from_fd(fd, (uint64_t)info.st_size,
+                                  IRHAL_MEMORY_ACCESS_READ, allocator, &file));
+  close(fd);
+  irhal_buffer_t* target = NULL;
+  CHECK(device->vtable->allocate_buffer(device, IRHAL_MEMORY_TYPE_DEVICE_LOCAL,
+                                        IRHAL_BUFFER_USAGE_DEFAULT |
+                                            IRHAL_BUFFER_USAGE_SHARING_IMMUTABLE,
+                                        length, &target));
+  irhal_staging_stats_t stats = {0};
+  irhal_staging_options_t staging = {ring_bytes / 4, 4, &stats};
+  double seconds[STAGING_RUNS];
+  irhal_device_size_t peak = 0;
+  for (int run = 0; run < STAGING_RUNS; ++run) {
+    irhal_fence_t* signal = NULL;
+    CHECK(irhal_fence_create_single(allocator, &signal));
+    double start = now_seconds();
+    CHECK(irhal_file_transfer_read(device, UINT64_MAX, NULL, signal, file,
+                                   offset, target, 0, length, &staging));
+    CHECK(irhal_fence_wait(signal, INT64_MAX));
+    seconds[run] = now_seconds() - start;
+    irhal_fence_release(signal);
+    if (stats.peak_staging_bytes > peak) peak = stats.peak_staging_bytes;
+  }
+  bool contents_ok = device_bytes_match(target, length);
+  bool device_local =
+      (target->memory_type & IRHAL_MEMORY_TYPE_DEVICE_LOCAL) ==
+      IRHAL_MEMORY_TYPE_DEVICE_LOCAL;
+  irhal_buffer_release(target);
+  irhal_file_release(file);
+  irhal_device_release(device);
+
+  double throughput = as_mib((int64_t)length) / median(seconds, STAGING_RUNS);
+  bool peak_ok = peak <= ring_bytes;
+  printf("params: %" PRIu64 " MiB archive payload streamed from its file into "
+         "%s memory of %s (%s), median of %d\n",
+         length / MIB, device_local ? "device-local" : "device", canonical,
+         name, STAGING_RUNS);
+  printf("params: ring %.0f MiB (%" PRIu32 " x %.0f MiB), peak staging %.0f "
+         "MiB, %" PRIu64 " chunks, up to %" PRIu32 " copies in flight\n",
+         as_mib((int64_t)ring_bytes), stats.depth,
+         as_mib((int64_t)stats.chunk_size), as_mib((int64_t)peak),
+         stats.chunk_count, stats.max_copies_in_flight);
+  printf("params: throughput %.0f MiB/s\n", throughput);
+  printf("target: %s peak staging %.0f MiB <= ring %.0f MiB: %s\n", uri,
+         as_mib((int64_t)peak), as_mib((int64_t)ring_bytes),
+         peak_ok ? "PASS" : "FAIL");
+  printf("target: %s device bytes equal the archive's: %s\n", uri,
+         contents_ok ? "PASS" : "FAIL");
+  return peak_ok && contents_ok && device_local;
+}
+#endif  // IREED_HAVE_VULKAN
+
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    fprintf(stderr, "usage: bench_params IREECTL [MIB]\n");
+  const char* device = NULL;
+  uint64_t ring_mib = RING_MIB_DEFAULT;
+  int positional = 0;
+  const char* args[2] = {NULL, NULL};
+  for (int i = 1; i < argc; ++i) {
+    if (strncmp(argv[i], "--device=", 9) == 0) {
+      device = argv[i] + 9;
+    } else if (strncmp(argv[i], "--ring-mib=", 11) == 0) {
+      ring_mib = strtoull(argv[i] + 11, NULL, 10);
+    } else if (positional < 2) {
+      args[positional++] = argv[i];
+    }
+  }
+  if (!args[0] || ring_mib < 4 || ring_mib % 4) {
+    fprintf(stderr,
+            "usage: bench_params IREECTL [MIB] [--device=vulkan[://N]] "
+            "[--ring-mib=N (multiple of 4, default %d)]\n",
+            RING_MIB_DEFAULT);
     return 2;
   }
-  uint64_t mib = argc > 2 ? strtoull(argv[2], NULL, 10) : 1024;
+  uint64_t mib = args[1] ? strtoull(args[1], NULL, 10) : 1024;
   if (mib == 0) mib = 1;
   setvbuf(stdout, NULL, _IOLBF, 0);
   atexit(cleanup);
-  bool ok = bench_load(argv[1], mib * MIB);
+  if (device) {
+#if IREED_HAVE_VULKAN
+    bool streamed = bench_device_stream(args[0], device, ring_mib * MIB,
+                                        mib * MIB);
+    printf("params: %s\n", streamed ? "PASS" : "FAIL");
+    return streamed ? 0 : 1;
+#else
+    printf("params: no device %s in this build (no Vulkan): skipped\n",
+           device);
+    return 77;
+#endif
+  }
+  bool ok = bench_load(args[0], mib * MIB);
   ok &= bench_staging();
   printf("params: %s\n", ok ? "PASS" : "FAIL");
   return ok ? 0 : 1;
