@@ -1,12 +1,15 @@
 // ireed: the model-serving daemon.
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 #include <uv.h>
@@ -130,6 +133,7 @@ typedef struct ireed_signals_s {
   ireed_server_t* server;
   uv_signal_t interrupt;
   uv_signal_t terminate;
+  uv_signal_t hangup;
 } ireed_signals_t;
 
 static void ireed_on_signal(uv_signal_t* handle, int signum) {
@@ -140,6 +144,7 @@ static void ireed_on_signal(uv_signal_t* handle, int signum) {
   // A second signal takes the default action (ends the process at once).
   uv_close((uv_handle_t*)&signals->interrupt, NULL);
   uv_close((uv_handle_t*)&signals->terminate, NULL);
+  uv_close((uv_handle_t*)&signals->hangup, NULL);
 }
 
 // The pipeline cache directory of the config's Vulkan devices (the cache
@@ -154,7 +159,42 @@ static const char* ireed_pipeline_cache_dir(const ireed_config_t* config) {
   return NULL;
 }
 
-static int ireed_serve(const ireed_server_options_t* options,
+static void ireed_on_hangup(uv_signal_t* handle, int signum) {
+  ireed_signals_t* signals = handle->data;
+  irt_log(IRT_LOG_INFO, "ireed", "%s received: reloading the config",
+          strsignal(signum));
+  ireed_server_reload(signals->server);
+}
+
+static void ireed_on_ready(void* user_data) {
+  bool* notified = user_data;
+  if (*notified) return;
+  *notified = true;
+  irt_log(IRT_LOG_INFO, "ireed", "ready");
+  sd_notify(0, "READY=1");
+}
+
+// Device settings of the config; they apply when a device is first used.
+static void ireed_configure_devices(irsess_runtime_t* runtime,
+                                    const ireed_config_t* config) {
+  for (size_t i = 0; i < config->device_count; ++i) {
+    const ireed_device_config_t* device = &config->devices[i];
+    irsess_device_options_t options = {
+        .name = device->uri,
+        .worker_count = device->worker_count,
+        .staging_size = device->staging_size,
+        .pipeline_cache_dir = device->pipeline_cache_dir,
+    };
+    irt_status_t status = irsess_runtime_configure_device(runtime, &options);
+    if (!irt_status_is_ok(status)) {
+      irt_log_status(IRT_LOG_WARNING, "ireed",
+                     "device settings in the config are not used", status);
+      irt_status_free(status);
+    }
+  }
+}
+
+static int ireed_serve(ireed_server_options_t* options,
                        const char* pipeline_cache_dir) {
   irt_allocator_t allocator = irt_allocator_system();
   irsess_runtime_t* runtime = NULL;
@@ -166,6 +206,7 @@ static int ireed_serve(const ireed_server_options_t* options,
   uv_loop_init(&loop);
   ireed_server_t* server = NULL;
   if (irt_status_is_ok(status)) {
+    ireed_configure_devices(runtime, options->config);
     status = ireed_server_create(&loop, runtime, options, allocator, &server);
   }
   if (!irt_status_is_ok(status)) {
@@ -179,10 +220,14 @@ static int ireed_serve(const ireed_server_options_t* options,
   ireed_signals_t signals = {.server = server};
   uv_signal_init(&loop, &signals.interrupt);
   uv_signal_init(&loop, &signals.terminate);
-  signals.interrupt.data = signals.terminate.data = &signals;
+  uv_signal_init(&loop, &signals.hangup);
+  signals.interrupt.data = signals.terminate.data = signals.hangup.data =
+      &signals;
   uv_signal_start(&signals.interrupt, ireed_on_signal, SIGINT);
   uv_signal_start(&signals.terminate, ireed_on_signal, SIGTERM);
-  sd_notify(0, "READY=1");
+  uv_signal_start(&signals.hangup, ireed_on_hangup, SIGHUP);
+  bool notified = false;
+  ireed_server_preload(server, ireed_on_ready, &notified);
   uv_run(&loop, UV_RUN_DEFAULT);
   if (ireed_server_drain_forced(server)) {
     // Workers may be stuck in device work: nothing can be torn down safely.
@@ -286,15 +331,61 @@ static int ireed_parse_flags(int argc, char** argv, ireed_flags_t* flags) {
   return -1;
 }
 
-// Flags override the config's values.
-static void ireed_apply_flags(const ireed_flags_t* flags,
-                              ireed_config_t* config) {
+// Flags override the config's values; the logging settings apply at once.
+// Also run on each config a reload reads.
+static void ireed_apply_flags(void* user_data, ireed_config_t* config) {
+  const ireed_flags_t* flags = user_data;
+  // argv outlives every config.
   if (flags->socket_path) config->socket_path = (char*)flags->socket_path;
   if (flags->log_level) config->logging.level = (char*)flags->log_level;
   if (flags->worker_count) config->worker_count = flags->worker_count;
   if (flags->max_frame_size) {
     config->limits.max_frame_size = flags->max_frame_size;
   }
+  irt_log_config_t log_config = {.level = IRT_LOG_INFO,
+                                 .json = config->logging.json};
+  if (config->logging.level) {
+    (void)irt_log_level_parse(config->logging.level, &log_config.level);
+  }
+  irt_log_configure(&log_config);
+}
+
+// Socket activation: the one listening socket systemd passed, or 0 when it
+// passed none. -1 after saying what is wrong.
+static int ireed_activation_socket(char* path, size_t capacity) {
+  int count = sd_listen_fds(1);
+  if (count == 0) return 0;
+  if (count < 0) {
+    fprintf(stderr, "ireed: cannot take the sockets systemd passed: %s\n",
+            strerror(-count));
+    return -1;
+  }
+  if (count != 1) {
+    fprintf(stderr, "ireed: systemd passed %d sockets; ireed takes one\n",
+            count);
+    return -1;
+  }
+  int fd = SD_LISTEN_FDS_START;
+  if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
+    fprintf(stderr,
+            "ireed: the socket systemd passed is not a listening Unix stream "
+            "socket\n");
+    return -1;
+  }
+  struct sockaddr_un address;
+  socklen_t length = sizeof(address);
+  memset(&address, 0, sizeof(address));
+  if (getsockname(fd, (struct sockaddr*)&address, &length) == 0 &&
+      address.sun_path[0]) {
+    snprintf(path, capacity, "%s", address.sun_path);
+  } else {
+    snprintf(path, capacity, "(socket passed by systemd)");
+  }
+  // The server polls it with the rest of its descriptors.
+  int flags = fcntl(fd, F_GETFL);
+  if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  return fd;
 }
 
 int main(int argc, char** argv) {
@@ -304,14 +395,12 @@ int main(int argc, char** argv) {
   ireed_config_t config;
   if (!ireed_read_config(flags.config_path, &config)) return 1;
   ireed_apply_flags(&flags, &config);
-  irt_log_config_t log_config = {.level = IRT_LOG_INFO,
-                                 .json = config.logging.json};
-  if (config.logging.level) {
-    (void)irt_log_level_parse(config.logging.level, &log_config.level);
-  }
-  irt_log_configure(&log_config);
-  char default_socket[PATH_MAX];
+  char socket_path[PATH_MAX];
   ireed_server_options_t server_options = {
+      .config = &config,
+      .on_config = ireed_apply_flags,
+      .on_config_user_data = &flags,
+      .listen_fd = ireed_activation_socket(socket_path, sizeof(socket_path)),
       .socket_path = config.socket_path,
       .socket_mode = config.socket_mode,
       .set_socket_group = config.socket_group != NULL,
@@ -320,12 +409,15 @@ int main(int argc, char** argv) {
       .limits = config.limits,
       .access = &config.access,
   };
-  if (!server_options.socket_path) {
-    if (!ireed_default_socket(default_socket, sizeof(default_socket))) {
-      ireed_config_deinitialize(&config);
-      return 1;
-    }
-    server_options.socket_path = default_socket;
+  if (server_options.listen_fd > 0) {
+    server_options.socket_path = socket_path;
+  } else if (server_options.listen_fd < 0 ||
+             (!server_options.socket_path &&
+              !ireed_default_socket(socket_path, sizeof(socket_path)))) {
+    ireed_config_deinitialize(&config);
+    return 1;
+  } else if (!server_options.socket_path) {
+    server_options.socket_path = socket_path;
   }
   exit_code = ireed_serve(&server_options, ireed_pipeline_cache_dir(&config));
   ireed_config_deinitialize(&config);

@@ -49,8 +49,22 @@ struct ireed_model_entry_s {
   size_t function_count;
   Ireed__FunctionInfo* functions;
   Ireed__FunctionInfo** function_pointers;
-  uint32_t in_flight;  // invocations holding the entry
+  uint32_t in_flight;     // invocations holding the entry
   ireed_model_stats_t stats;  // since the entry was created
+  uint64_t last_used_ns;  // when the last invocation started (or the load)
+  // Models of the config (the server's "Configured models"): reloads load,
+  // replace and unload them; unpinned ones unload after idle_unload_seconds
+  // without invocations.
+  bool configured;
+  bool settles_reload;  // the running reload waits for this load
+  bool pinned;
+  uint32_t idle_unload_seconds;
+  // A new version loading for a reload: invisible by name until loaded,
+  // then it takes over |replaces|' name.
+  ireed_model_entry_t* replaces;
+  // A replaced version: invisible by name, unloading once its in-flight
+  // invocations finished.
+  bool retired;
   // The server's: replies waiting on a state change, and the job that loads
   // and later releases the model (allocated with the entry, so starting an
   // unload cannot fail).

@@ -56,6 +56,10 @@ const char* ireed_body_name(Ireed__Frame__BodyCase body_case) {
       return "StatsRequest";
     case IREED__FRAME__BODY_STATS_REPLY:
       return "StatsReply";
+    case IREED__FRAME__BODY_RELOAD:
+      return "ReloadRequest";
+    case IREED__FRAME__BODY_RELOAD_REPLY:
+      return "ReloadReply";
     default:
       return "an unknown body";
   }

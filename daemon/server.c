@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "daemon/access.h"
+#include "daemon/config.h"
 #include "daemon/invocation.h"
 #include "daemon/models.h"
 #include "daemon/protocol.h"
@@ -98,6 +99,7 @@ struct ireed_server_s {
   char* socket_path;
   uint64_t start_ns;
   int listen_fd;
+  bool adopted;  // listen_fd came from systemd
   uv_poll_t listen_poll;
   uv_timer_t accept_timer;
   uv_async_t wakeup;
@@ -121,6 +123,16 @@ struct ireed_server_s {
   // connection's region by accident (lookups are per connection anyway).
   uint64_t next_region_id;
   ireed_model_entry_t* models;
+  // Configured models: the config they come from, the reload (or start-up
+  // preload) running, and the idle-unload check.
+  ireed_config_t config;
+  ireed_config_hook_t on_config;
+  void* on_config_user_data;
+  struct ireed_reload_s* reload;
+  bool reload_again;  // SIGHUP during a reload: run another after it
+  void (*on_ready)(void* user_data);  // ireed_server_preload's
+  void* on_ready_user_data;
+  uv_timer_t idle_timer;
   ireed_write_t* free_writes;
   size_t free_write_count;
   size_t device_count;
@@ -149,6 +161,10 @@ static void ireed_conn_close(ireed_conn_t* conn);
 static void ireed_conn_update_poll(ireed_conn_t* conn);
 static void ireed_conn_resume(ireed_conn_t* conn);
 static void ireed_server_maybe_finish(ireed_server_t* server);
+static void ireed_reload_load_done(ireed_server_t* server,
+                                   ireed_model_entry_t* entry,
+                                   irt_status_t status);
+static void ireed_reload_maybe_settle(ireed_server_t* server);
 
 //===----------------------------------------------------------------------===//
 // Completions
@@ -673,6 +689,8 @@ static ireed_model_entry_t* ireed_server_find_model(ireed_server_t* server,
                                                     const char* name) {
   for (ireed_model_entry_t* entry = server->models; entry;
        entry = entry->next) {
+    // Versions being replaced and replacements still loading have no name.
+    if (entry->retired || entry->replaces) continue;
     if (strcmp(entry->name, name) == 0) return entry;
   }
   return NULL;
@@ -687,13 +705,18 @@ static void ireed_server_remove_model(ireed_server_t* server,
       break;
     }
   }
+  // A replacement of this entry now loads as a plain model.
+  for (ireed_model_entry_t* other = server->models; other;
+       other = other->next) {
+    if (other->replaces == entry) other->replaces = NULL;
+  }
   irt_allocator_free(server->allocator, entry->job);
   ireed_model_entry_destroy(entry);
 }
 
-static irt_status_t ireed_add_waiter(ireed_conn_t* conn,
-                                     ireed_model_entry_t* entry,
-                                     uint64_t request_id) {
+// Appends a reply owed to |conn| to |list|.
+static irt_status_t ireed_waiter_push(ireed_waiter_t** list, ireed_conn_t* conn,
+                                      uint64_t request_id) {
   ireed_waiter_t* waiter = NULL;
   IRT_RETURN_IF_ERROR(irt_allocator_malloc(conn->server->allocator,
                                            sizeof(*waiter), (void**)&waiter));
@@ -701,20 +724,22 @@ static irt_status_t ireed_add_waiter(ireed_conn_t* conn,
   waiter->request_id = request_id;
   waiter->next = NULL;
   // Appended: replies go out in request order.
-  ireed_waiter_t** link = (ireed_waiter_t**)&entry->waiters;
-  while (*link) link = &(*link)->next;
-  *link = waiter;
+  while (*list) list = &(*list)->next;
+  *list = waiter;
   ireed_conn_ref(conn);
   return IRT_OK;
 }
 
+static irt_status_t ireed_add_waiter(ireed_conn_t* conn,
+                                     ireed_model_entry_t* entry,
+                                     uint64_t request_id) {
+  return ireed_waiter_push((ireed_waiter_t**)&entry->waiters, conn, request_id);
+}
+
 // Answers every waiter of |entry|: with |frame| (its request_id replaced)
 // when |status| is OK, else with an Error of |status| (consumed).
-static void ireed_answer_waiters(ireed_server_t* server,
-                                 ireed_model_entry_t* entry,
-                                 Ireed__Frame* frame, irt_status_t status) {
-  ireed_waiter_t* waiter = entry->waiters;
-  entry->waiters = NULL;
+static void ireed_answer_list(ireed_server_t* server, ireed_waiter_t* waiter,
+                              Ireed__Frame* frame, irt_status_t status) {
   while (waiter) {
     ireed_waiter_t* next = waiter->next;
     if (waiter->conn->open) {
@@ -731,6 +756,14 @@ static void ireed_answer_waiters(ireed_server_t* server,
     waiter = next;
   }
   irt_status_free(status);
+}
+
+static void ireed_answer_waiters(ireed_server_t* server,
+                                 ireed_model_entry_t* entry,
+                                 Ireed__Frame* frame, irt_status_t status) {
+  ireed_waiter_t* waiter = entry->waiters;
+  entry->waiters = NULL;
+  ireed_answer_list(server, waiter, frame, status);
 }
 
 typedef struct ireed_model_job_s {
@@ -756,6 +789,7 @@ static void ireed_load_complete(ireed_server_job_t* base) {
   irt_status_t status = job->status;
   job->status = IRT_OK;
   uint64_t load_ms = (ireed_now_ns() - job->start_ns) / 1000000u;
+  ireed_reload_load_done(server, entry, status);
   if (!irt_status_is_ok(status)) {
     char text[512];
     irt_status_format_brief(status, text, sizeof(text));
@@ -767,6 +801,7 @@ static void ireed_load_complete(ireed_server_job_t* base) {
     ireed_server_remove_model(server, entry);
   } else {
     entry->state = IREED_MODEL_READY;
+    entry->last_used_ns = ireed_now_ns();
     IRT_LOG_EVENT(
         IRT_LOG_INFO, IREED_LOG, "model.loaded",
         IRT_LOG_STR("model", entry->name), IRT_LOG_STR("device", entry->device),
@@ -782,6 +817,7 @@ static void ireed_load_complete(ireed_server_job_t* base) {
     frame.load_model_reply = &reply;
     ireed_answer_waiters(server, entry, &frame, IRT_OK);
   }
+  ireed_reload_maybe_settle(server);
   ireed_server_job_done(server);
 }
 
@@ -800,7 +836,8 @@ static void ireed_release_complete(ireed_server_job_t* base) {
   ireed_model_entry_t* entry = job->entry;
   IRT_LOG_EVENT(IRT_LOG_INFO, IREED_LOG, "model.unloaded",
                 IRT_LOG_STR("model", entry->name),
-                IRT_LOG_STR("device", entry->device));
+                IRT_LOG_STR("device", entry->device),
+                IRT_LOG_U64("replaced", entry->retired));
   Ireed__UnloadModelReply reply = IREED__UNLOAD_MODEL_REPLY__INIT;
   Ireed__Frame frame = IREED__FRAME__INIT;
   frame.body_case = IREED__FRAME__BODY_UNLOAD_MODEL_REPLY;
@@ -827,6 +864,441 @@ static void ireed_server_entry_idle(ireed_server_t* server,
   if (entry->state == IREED_MODEL_UNLOADING && entry->in_flight == 0) {
     ireed_server_submit_model_job(server, entry, ireed_release_run,
                                   ireed_release_complete);
+  }
+}
+
+// Creates a LOADING entry for |request|, lists it and submits its load.
+// |conn| asked for it, or NULL for the config.
+static irt_status_t ireed_server_start_load(
+    ireed_server_t* server, const Ireed__LoadModelRequest* request,
+    const ireed_conn_t* conn, ireed_model_entry_t** out_entry) {
+  ireed_model_entry_t* entry = NULL;
+  IRT_RETURN_IF_ERROR(
+      ireed_model_entry_create(request, server->allocator, &entry));
+  irt_status_t status = irt_allocator_calloc(
+      server->allocator, sizeof(ireed_model_job_t), &entry->job);
+  if (!irt_status_is_ok(status)) {
+    ireed_model_entry_destroy(entry);
+    return status;
+  }
+  entry->next = server->models;
+  server->models = entry;
+  const char* module = entry->module_paths[entry->module_count - 1];
+  if (conn) {
+    IRT_LOG_EVENT(IRT_LOG_INFO, IREED_LOG, "model.loading",
+                  IRT_LOG_STR("model", entry->name),
+                  IRT_LOG_STR("device", entry->device),
+                  IRT_LOG_STR("module", module), IRT_LOG_U64("conn", conn->id),
+                  IRT_LOG_U64("uid", conn->uid));
+  } else {
+    IRT_LOG_EVENT(IRT_LOG_INFO, IREED_LOG, "model.loading",
+                  IRT_LOG_STR("model", entry->name),
+                  IRT_LOG_STR("device", entry->device),
+                  IRT_LOG_STR("module", module), IRT_LOG_STR("from", "config"));
+  }
+  ireed_server_submit_model_job(server, entry, ireed_load_run,
+                                ireed_load_complete);
+  *out_entry = entry;
+  return IRT_OK;
+}
+
+//===----------------------------------------------------------------------===//
+// Configured models: preload, reload, idle unload
+//===----------------------------------------------------------------------===//
+
+// What a reload (or the start-up preload) did, by outcome, for its reply.
+typedef enum ireed_reload_outcome_e {
+  IREED_RELOAD_LOADED = 0,
+  IREED_RELOAD_REPLACED = 1,
+  IREED_RELOAD_UNLOADED = 2,
+  IREED_RELOAD_FAILED = 3,
+  IREED_RELOAD_OUTCOME_COUNT = 4,
+} ireed_reload_outcome_t;
+
+typedef struct ireed_reload_s {
+  irt_arena_t arena;  // everything below
+  const char* config_path;
+  char** names[IREED_RELOAD_OUTCOME_COUNT];  // "NAME: error" when failed
+  size_t counts[IREED_RELOAD_OUTCOME_COUNT];
+  size_t capacity;          // of each names array
+  uint32_t loads;           // loads not finished yet
+  ireed_waiter_t* waiters;  // ReloadRequests answered when it settles
+  void (*on_settled)(void* user_data);
+  void* user_data;
+} ireed_reload_t;
+
+#define IREED_IDLE_CHECK_MS 1000
+
+static void ireed_reload_note(ireed_reload_t* reload,
+                              ireed_reload_outcome_t outcome, const char* name,
+                              irt_status_t status) {
+  char text[1024];
+  if (status) {
+    char brief[768];
+    irt_status_format_brief(status, brief, sizeof(brief));
+    snprintf(text, sizeof(text), "%s: %s", name, brief);
+    name = text;
+  }
+  char* copy = NULL;
+  irt_status_t copy_status =
+      irt_arena_strndup(&reload->arena, name, strlen(name), &copy);
+  if (!irt_status_is_ok(copy_status) ||
+      reload->counts[outcome] == reload->capacity) {
+    irt_status_free(copy_status);  // the reply just names less
+    return;
+  }
+  reload->names[outcome][reload->counts[outcome]++] = copy;
+}
+
+// Load completion of |entry| (a worker loaded it or failed): a replacement
+// takes over its name, and the reload waiting for it counts it.
+static void ireed_reload_load_done(ireed_server_t* server,
+                                   ireed_model_entry_t* entry,
+                                   irt_status_t status) {
+  ireed_reload_t* reload = server->reload;
+  ireed_model_entry_t* old = entry->replaces;
+  if (irt_status_is_ok(status) && old) {
+    entry->replaces = NULL;
+    old->retired = true;
+    IRT_LOG_EVENT(
+        IRT_LOG_INFO, IREED_LOG, "model.replaced",
+        IRT_LOG_STR("model", entry->name),
+        IRT_LOG_STR("module", entry->module_paths[entry->module_count - 1]),
+        IRT_LOG_U64("old_in_flight", old->in_flight));
+    if (old->state == IREED_MODEL_READY) {
+      old->state = IREED_MODEL_UNLOADING;
+      ireed_server_entry_idle(server, old);
+    }
+  }
+  if (!entry->settles_reload) return;
+  entry->settles_reload = false;
+  --reload->loads;
+  if (!irt_status_is_ok(status)) {
+    ireed_reload_note(reload, IREED_RELOAD_FAILED, entry->name, status);
+  } else {
+    ireed_reload_note(reload, old ? IREED_RELOAD_REPLACED : IREED_RELOAD_LOADED,
+                      entry->name, IRT_OK);
+  }
+}
+
+static void ireed_server_start_reload(ireed_server_t* server,
+                                      ireed_conn_t* conn, uint64_t request_id);
+
+// Once the reload's loads have all finished: logs, answers and runs the
+// next reload a SIGHUP asked for meanwhile.
+static void ireed_reload_maybe_settle(ireed_server_t* server) {
+  ireed_reload_t* reload = server->reload;
+  if (!reload || reload->loads) return;
+  server->reload = NULL;
+  IRT_LOG_EVENT(
+      reload->counts[IREED_RELOAD_FAILED] ? IRT_LOG_WARNING : IRT_LOG_INFO,
+      IREED_LOG, "config.applied",
+      IRT_LOG_STR("config", reload->config_path ? reload->config_path : ""),
+      IRT_LOG_U64("loaded", reload->counts[IREED_RELOAD_LOADED]),
+      IRT_LOG_U64("replaced", reload->counts[IREED_RELOAD_REPLACED]),
+      IRT_LOG_U64("unloaded", reload->counts[IREED_RELOAD_UNLOADED]),
+      IRT_LOG_U64("failed", reload->counts[IREED_RELOAD_FAILED]));
+  Ireed__ReloadReply reply = IREED__RELOAD_REPLY__INIT;
+  reply.config_path = (char*)(reload->config_path ? reload->config_path : "");
+  reply.n_loaded = reload->counts[IREED_RELOAD_LOADED];
+  reply.loaded = reload->names[IREED_RELOAD_LOADED];
+  reply.n_replaced = reload->counts[IREED_RELOAD_REPLACED];
+  reply.replaced = reload->names[IREED_RELOAD_REPLACED];
+  reply.n_unloaded = reload->counts[IREED_RELOAD_UNLOADED];
+  reply.unloaded = reload->names[IREED_RELOAD_UNLOADED];
+  reply.n_failed = reload->counts[IREED_RELOAD_FAILED];
+  reply.failed = reload->names[IREED_RELOAD_FAILED];
+  Ireed__Frame frame = IREED__FRAME__INIT;
+  frame.body_case = IREED__FRAME__BODY_RELOAD_REPLY;
+  frame.reload_reply = &reply;
+  ireed_answer_list(server, reload->waiters, &frame, IRT_OK);
+  if (reload->on_settled) reload->on_settled(reload->user_data);
+  irt_arena_deinit(&reload->arena);
+  irt_allocator_free(server->allocator, reload);
+  if (server->reload_again && !server->stopping) {
+    server->reload_again = false;
+    ireed_server_start_reload(server, NULL, 0);
+  }
+}
+
+// The LoadModelRequest that loads |model| of |config|; free *out_storage.
+static irt_status_t ireed_config_request(ireed_server_t* server,
+                                         const ireed_config_t* config,
+                                         const ireed_model_config_t* model,
+                                         Ireed__LoadModelRequest* request,
+                                         void** out_storage) {
+  size_t count = model->parameter_count;
+  Ireed__ParameterArchive* archives = NULL;
+  IRT_RETURN_IF_ERROR(irt_allocator_calloc(
+      server->allocator, (count + 1) * (sizeof(*archives) + sizeof(void*)),
+      (void**)&archives));
+  Ireed__ParameterArchive** pointers =
+      (Ireed__ParameterArchive**)(archives + count + 1);
+  for (size_t i = 0; i < count; ++i) {
+    ireed__parameter_archive__init(&archives[i]);
+    archives[i].scope = model->parameters[i].scope;
+    archives[i].path = model->parameters[i].path;
+    pointers[i] = &archives[i];
+  }
+  ireed__load_model_request__init(request);
+  request->name = model->name;
+  request->n_module_paths = 1;
+  request->module_paths = (char**)&model->module_path;
+  request->n_parameters = count;
+  request->parameters = pointers;
+  request->device = (char*)ireed_config_model_device(config, model);
+  *out_storage = archives;
+  return IRT_OK;
+}
+
+// Starts loading |model| as a configured entry (replacing |old| when set).
+static irt_status_t ireed_reload_start_load(ireed_server_t* server,
+                                            const ireed_config_t* config,
+                                            const ireed_model_config_t* model,
+                                            ireed_model_entry_t* old) {
+  Ireed__LoadModelRequest request;
+  void* storage = NULL;
+  IRT_RETURN_IF_ERROR(
+      ireed_config_request(server, config, model, &request, &storage));
+  ireed_model_entry_t* entry = NULL;
+  irt_status_t status = ireed_server_start_load(server, &request, NULL, &entry);
+  irt_allocator_free(server->allocator, storage);
+  IRT_RETURN_IF_ERROR(status);
+  entry->configured = true;
+  entry->settles_reload = true;
+  entry->pinned = model->pinned;
+  entry->idle_unload_seconds = model->idle_unload_seconds;
+  entry->replaces = old;
+  ++server->reload->loads;
+  return IRT_OK;
+}
+
+static const ireed_model_config_t* ireed_config_find_model(
+    const ireed_config_t* config, const char* name) {
+  for (size_t i = 0; i < config->model_count; ++i) {
+    if (strcmp(config->models[i].name, name) == 0) return &config->models[i];
+  }
+  return NULL;
+}
+
+// Loads, replaces or keeps each model of |config|.
+static void ireed_reload_apply_model(ireed_server_t* server,
+                                     const ireed_config_t* config,
+                                     const ireed_model_config_t* model) {
+  ireed_reload_t* reload = server->reload;
+  ireed_model_entry_t* entry = ireed_server_find_model(server, model->name);
+  Ireed__LoadModelRequest request;
+  void* storage = NULL;
+  irt_status_t status =
+      ireed_config_request(server, config, model, &request, &storage);
+  bool same = irt_status_is_ok(status) && entry &&
+              entry->state != IREED_MODEL_UNLOADING &&
+              ireed_model_entry_matches(entry, &request);
+  irt_allocator_free(server->allocator, storage);
+  if (irt_status_is_ok(status) && same) {
+    // The same files: keep serving it, with the new settings.
+    entry->configured = true;
+    entry->pinned = model->pinned;
+    entry->idle_unload_seconds = model->idle_unload_seconds;
+    if (entry->state == IREED_MODEL_LOADING && !entry->settles_reload) {
+      entry->settles_reload = true;  // a client's load: wait for it
+      ++reload->loads;
+    }
+    return;
+  }
+  if (irt_status_is_ok(status) && entry &&
+      entry->state == IREED_MODEL_LOADING) {
+    status = irt_make_status(IRT_STATUS_UNAVAILABLE,
+                             "other files are still loading under this name; "
+                             "reload again once that finished");
+  }
+  if (irt_status_is_ok(status)) {
+    // New, or changed: a replacement loads while the old version serves.
+    status = ireed_reload_start_load(server, config, model, entry);
+  }
+  if (!irt_status_is_ok(status)) {
+    ireed_reload_note(reload, IREED_RELOAD_FAILED, model->name, status);
+    IRT_LOG_EVENT(IRT_LOG_WARNING, IREED_LOG, "model.load_failed",
+                  IRT_LOG_STR("model", model->name),
+                  IRT_LOG_STR("error", irt_status_message(status)));
+    irt_status_free(status);
+  }
+}
+
+// Applies |config| (moved into the server) to the models: loads what is
+// new, replaces what changed, unloads configured models it no longer has.
+static void ireed_reload_apply(ireed_server_t* server, ireed_config_t* config) {
+  ireed_reload_t* reload = server->reload;
+  for (size_t i = 0; i < config->model_count; ++i) {
+    ireed_reload_apply_model(server, config, &config->models[i]);
+  }
+  for (ireed_model_entry_t* entry = server->models; entry;
+       entry = entry->next) {
+    if (!entry->configured || entry->retired || entry->replaces ||
+        entry->state != IREED_MODEL_READY ||
+        ireed_config_find_model(config, entry->name)) {
+      continue;
+    }
+    IRT_LOG_EVENT(IRT_LOG_INFO, IREED_LOG, "model.unloading",
+                  IRT_LOG_STR("model", entry->name),
+                  IRT_LOG_U64("in_flight", entry->in_flight),
+                  IRT_LOG_STR("reason", "not in the config"));
+    entry->state = IREED_MODEL_UNLOADING;
+    ireed_reload_note(reload, IREED_RELOAD_UNLOADED, entry->name, IRT_OK);
+    ireed_server_entry_idle(server, entry);
+  }
+  if (config != &server->config) {
+    ireed_config_deinitialize(&server->config);
+    server->config = *config;
+    ireed_config_initialize(server->config.allocator, config);
+    // The arena moved with the struct; |config| owns nothing now.
+  }
+  reload->config_path = server->config.source_path;
+}
+
+static irt_status_t ireed_reload_create(ireed_server_t* server,
+                                        const ireed_config_t* config) {
+  ireed_reload_t* reload = NULL;
+  IRT_RETURN_IF_ERROR(irt_allocator_calloc(server->allocator, sizeof(*reload),
+                                           (void**)&reload));
+  irt_arena_init(&reload->arena, server->allocator, 0);
+  size_t models = 0;
+  for (ireed_model_entry_t* e = server->models; e; e = e->next) ++models;
+  reload->capacity = config->model_count + models;
+  irt_status_t status = IRT_OK;
+  for (size_t i = 0; i < IREED_RELOAD_OUTCOME_COUNT && irt_status_is_ok(status);
+       ++i) {
+    status =
+        irt_arena_alloc(&reload->arena, (reload->capacity + 1) * sizeof(char*),
+                        sizeof(char*), (void**)&reload->names[i]);
+  }
+  if (!irt_status_is_ok(status)) {
+    irt_arena_deinit(&reload->arena);
+    irt_allocator_free(server->allocator, reload);
+    return status;
+  }
+  server->reload = reload;
+  return IRT_OK;
+}
+
+// The preloads finished: serve.
+static void ireed_server_on_preloaded(void* user_data) {
+  ireed_server_t* server = user_data;
+  if (!server->stopping) {
+    uv_poll_start(&server->listen_poll, UV_READABLE, ireed_server_on_listen);
+  }
+  server->on_ready(server->on_ready_user_data);
+}
+
+void ireed_server_preload(ireed_server_t* server, void (*on_ready)(void*),
+                          void* user_data) {
+  server->on_ready = on_ready;
+  server->on_ready_user_data = user_data;
+  irt_status_t status = ireed_reload_create(server, &server->config);
+  if (!irt_status_is_ok(status)) {
+    irt_log_status(IRT_LOG_ERROR, IREED_LOG, "preloading models", status);
+    irt_status_free(status);
+    ireed_server_on_preloaded(server);
+    return;
+  }
+  server->reload->on_settled = ireed_server_on_preloaded;
+  server->reload->user_data = server;
+  if (server->config.model_count) {
+    IRT_LOG_EVENT(IRT_LOG_INFO, IREED_LOG, "config.preloading",
+                  IRT_LOG_U64("models", server->config.model_count));
+  }
+  ireed_reload_apply(server, &server->config);
+  ireed_reload_maybe_settle(server);
+}
+
+// Re-reads the config file. |conn| (NULL for SIGHUP) gets the reply.
+static void ireed_server_start_reload(ireed_server_t* server,
+                                      ireed_conn_t* conn, uint64_t request_id) {
+  if (!conn && server->reload && !server->stopping) {
+    server->reload_again = true;  // after the running one
+    return;
+  }
+  irt_status_t status = IRT_OK;
+  if (server->stopping) {
+    status = irt_make_status(IRT_STATUS_UNAVAILABLE, "ireed is stopping");
+  } else if (server->reload) {
+    status = irt_make_status(IRT_STATUS_UNAVAILABLE,
+                             "a reload is already running; try again once it "
+                             "finished");
+  } else if (!server->config.source_path) {
+    status = irt_make_status(IRT_STATUS_FAILED_PRECONDITION,
+                             "ireed was started without a config file; there "
+                             "is nothing to reload");
+  }
+  ireed_config_t config;
+  if (irt_status_is_ok(status)) {
+    IRT_LOG_EVENT(IRT_LOG_INFO, IREED_LOG, "config.reloading",
+                  IRT_LOG_STR("config", server->config.source_path));
+    status = ireed_config_load_file(server->config.source_path,
+                                    server->allocator, &config);
+    if (!irt_status_is_ok(status)) {
+      irt_log_status(IRT_LOG_ERROR, IREED_LOG,
+                     "reload failed; the config in use stays", status);
+    } else {
+      if (server->on_config) {
+        server->on_config(server->on_config_user_data, &config);
+      }
+      status = ireed_reload_create(server, &config);
+      if (!irt_status_is_ok(status)) ireed_config_deinitialize(&config);
+    }
+  }
+  if (!irt_status_is_ok(status)) {
+    if (conn) {
+      ireed_conn_send_error(conn, request_id, status);
+    } else {
+      irt_status_free(status);
+    }
+    return;
+  }
+  // Connections accepted from now on get their roles from the new rules.
+  status = ireed_server_set_access(server, &config.access);
+  if (!irt_status_is_ok(status)) {
+    irt_log_status(IRT_LOG_ERROR, IREED_LOG,
+                   "reload: the access rules stay as they were", status);
+    irt_status_free(status);
+  }
+  if (conn) {
+    status = ireed_waiter_push(&server->reload->waiters, conn, request_id);
+    // The reload goes on; only its reply is lost.
+    if (!irt_status_is_ok(status))
+      ireed_conn_send_error(conn, request_id, status);
+  }
+  ireed_reload_apply(server, &config);
+  ireed_reload_maybe_settle(server);
+}
+
+void ireed_server_reload(ireed_server_t* server) {
+  ireed_server_start_reload(server, NULL, 0);
+}
+
+static void ireed_handle_reload(ireed_conn_t* conn, const Ireed__Frame* frame) {
+  ireed_server_start_reload(conn->server, conn, frame->request_id);
+}
+
+// Unloads unpinned configured models idle for their idle_unload_seconds.
+static void ireed_server_on_idle_timer(uv_timer_t* timer) {
+  ireed_server_t* server = timer->data;
+  uint64_t now = ireed_now_ns();
+  for (ireed_model_entry_t* entry = server->models; entry;
+       entry = entry->next) {
+    if (!entry->configured || entry->pinned || !entry->idle_unload_seconds ||
+        entry->state != IREED_MODEL_READY || entry->in_flight ||
+        entry->retired ||
+        now - entry->last_used_ns <
+            (uint64_t)entry->idle_unload_seconds * 1000000000u) {
+      continue;
+    }
+    IRT_LOG_EVENT(
+        IRT_LOG_INFO, IREED_LOG, "model.unloading",
+        IRT_LOG_STR("model", entry->name), IRT_LOG_STR("reason", "idle"),
+        IRT_LOG_U64("idle_unload_seconds", entry->idle_unload_seconds));
+    entry->state = IREED_MODEL_UNLOADING;
+    ireed_server_entry_idle(server, entry);
   }
 }
 
@@ -913,39 +1385,15 @@ static void ireed_handle_load(ireed_conn_t* conn, const Ireed__Frame* frame) {
     ireed_conn_send_frame(conn, &out);
     return;
   }
-  bool new_entry = entry == NULL;
-  if (new_entry) {
-    irt_status_t status =
-        ireed_model_entry_create(request, server->allocator, &entry);
-    if (irt_status_is_ok(status)) {
-      status = irt_allocator_calloc(server->allocator,
-                                    sizeof(ireed_model_job_t), &entry->job);
-      if (!irt_status_is_ok(status)) ireed_model_entry_destroy(entry);
-    }
-    if (!irt_status_is_ok(status)) {
-      ireed_conn_send_error(conn, request_id, status);
-      return;
-    }
+  // Answered when the load (this one, or one running) finishes.
+  irt_status_t status = IRT_OK;
+  if (!entry) status = ireed_server_start_load(server, request, conn, &entry);
+  if (irt_status_is_ok(status)) {
+    status = ireed_add_waiter(conn, entry, request_id);
   }
-  irt_status_t status = ireed_add_waiter(conn, entry, request_id);
   if (!irt_status_is_ok(status)) {
-    if (new_entry) {
-      irt_allocator_free(server->allocator, entry->job);
-      ireed_model_entry_destroy(entry);
-    }
     ireed_conn_send_error(conn, request_id, status);
-    return;
   }
-  if (!new_entry) return;  // answered when the running load finishes
-  entry->next = server->models;
-  server->models = entry;
-  IRT_LOG_EVENT(
-      IRT_LOG_INFO, IREED_LOG, "model.loading",
-      IRT_LOG_STR("model", entry->name), IRT_LOG_STR("device", entry->device),
-      IRT_LOG_STR("module", entry->module_paths[entry->module_count - 1]),
-      IRT_LOG_U64("conn", conn->id), IRT_LOG_U64("uid", conn->uid));
-  ireed_server_submit_model_job(server, entry, ireed_load_run,
-                                ireed_load_complete);
 }
 
 static void ireed_handle_unload(ireed_conn_t* conn, const Ireed__Frame* frame) {
@@ -1357,6 +1805,7 @@ static void ireed_handle_invoke(ireed_conn_t* conn, Ireed__Frame* frame) {
   ++conn->in_flight;
   ++entry->in_flight;
   atomic_fetch_add_explicit(&server->queued, 1, memory_order_relaxed);
+  entry->last_used_ns = job->invocation.queued_ns;
   ireed_server_submit(server, &job->job, ireed_invoke_run,
                       ireed_invoke_complete);
 }
@@ -1413,6 +1862,9 @@ static void ireed_conn_handle(ireed_conn_t* conn, Ireed__Frame* frame) {
       break;
     case IREED__FRAME__BODY_STATS:
       ireed_handle_stats(conn, frame);
+      break;
+    case IREED__FRAME__BODY_RELOAD:
+      ireed_handle_reload(conn, frame);
       break;
     case IREED__FRAME__BODY_REGISTER_SHM:
       ireed_handle_register(conn, frame);
@@ -1555,6 +2007,11 @@ static void ireed_server_free(ireed_server_t* server) {
     irt_allocator_free(server->allocator, write);
   }
   if (server->listen_fd >= 0) close(server->listen_fd);
+  if (server->reload) {  // stopped before its loads settled
+    irt_arena_deinit(&server->reload->arena);
+    irt_allocator_free(server->allocator, server->reload);
+  }
+  ireed_config_deinitialize(&server->config);
   pthread_mutex_destroy(&server->completed_mutex);
   irt_allocator_free(server->allocator, server->read_buffer);
   irt_allocator_free(server->allocator, server->socket_path);
@@ -1578,12 +2035,21 @@ irt_status_t ireed_server_create(uv_loop_t* loop, irsess_runtime_t* runtime,
   server->next_region_id = 1;
   ireed_server_resolve_limits(&options->limits, &server->limits);
   server->max_frame_size = server->limits.max_frame_size;
+  // Before the config moves: options->access may point into it.
   irt_status_t status =
       ireed_access_copy(options->access, allocator, &server->access);
   if (!irt_status_is_ok(status)) {
     irt_allocator_free(allocator, server);
     return status;
   }
+  if (options->config) {
+    server->config = *options->config;  // moved
+    ireed_config_initialize(allocator, options->config);
+  } else {
+    ireed_config_initialize(allocator, &server->config);
+  }
+  server->on_config = options->on_config;
+  server->on_config_user_data = options->on_config_user_data;
   pthread_mutex_init(&server->completed_mutex, NULL);
   size_t path_length = strlen(options->socket_path);
   status = irt_allocator_malloc(allocator, path_length + 1,
@@ -1599,7 +2065,10 @@ irt_status_t ireed_server_create(uv_loop_t* loop, irsess_runtime_t* runtime,
                                           : ireed_default_worker_count(),
                                       allocator, &server->pool);
   }
-  if (irt_status_is_ok(status)) {
+  if (irt_status_is_ok(status) && options->listen_fd > 0) {
+    server->listen_fd = options->listen_fd;  // adopted: systemd made it
+    server->adopted = true;
+  } else if (irt_status_is_ok(status)) {
     status = ireed_server_listen(server, options);
   }
   if (!irt_status_is_ok(status)) {
@@ -1613,20 +2082,31 @@ irt_status_t ireed_server_create(uv_loop_t* loop, irsess_runtime_t* runtime,
   server->accept_timer.data = server;
   uv_timer_init(loop, &server->drain_timer);
   server->drain_timer.data = server;
+  // Accepting starts once the preloads finished (ireed_server_preload):
+  // until then connections wait in the socket's backlog.
   uv_poll_init(loop, &server->listen_poll, server->listen_fd);
   server->listen_poll.data = server;
-  uv_poll_start(&server->listen_poll, UV_READABLE, ireed_server_on_listen);
+  uv_timer_init(loop, &server->idle_timer);
+  server->idle_timer.data = server;
+  uv_timer_start(&server->idle_timer, ireed_server_on_idle_timer,
+                 IREED_IDLE_CHECK_MS, IREED_IDLE_CHECK_MS);
   irt_log(IRT_LOG_INFO, IREED_LOG,
-          "ireed %s listening on '%s' (%u workers, frames up to %zu bytes, "
+          "ireed %s listening on '%s'%s (%u workers, frames up to %zu bytes, "
           "%u clients%s, %u invocations in flight per client, queue depth "
           "%u)",
           irt_version_string(), server->socket_path,
+          server->adopted ? " (passed by systemd)" : "",
           ireed_worker_pool_size(server->pool), server->max_frame_size,
           server->limits.max_clients,
           server->limits.max_clients ? "" : " (unlimited)",
           server->limits.max_inflight_per_client, server->limits.queue_depth);
   *out_server = server;
   return IRT_OK;
+}
+
+static void ireed_server_remove_socket(ireed_server_t* server) {
+  // An adopted socket belongs to systemd, which may pass it again.
+  if (!server->adopted) unlink(server->socket_path);
 }
 
 // Every job finished while draining: connections close once their replies
@@ -1637,7 +2117,7 @@ static void ireed_server_finish(ireed_server_t* server) {
   uv_close((uv_handle_t*)&server->listen_poll, NULL);
   uv_close((uv_handle_t*)&server->accept_timer, NULL);
   uv_close((uv_handle_t*)&server->wakeup, NULL);
-  unlink(server->socket_path);
+  ireed_server_remove_socket(server);
   ireed_conn_t* conn = server->connections;
   while (conn) {
     ireed_conn_t* next = conn->next;
@@ -1670,7 +2150,7 @@ static void ireed_server_on_drain_timeout(uv_timer_t* timer) {
           server->jobs_in_flight, server->jobs_in_flight == 1 ? "" : "s",
           server->limits.drain_timeout_seconds);
   server->drain_forced = true;
-  unlink(server->socket_path);
+  ireed_server_remove_socket(server);
   uv_stop(server->loop);
 }
 
@@ -1684,6 +2164,7 @@ void ireed_server_stop(ireed_server_t* server) {
           server->limits.drain_timeout_seconds);
   uv_timer_start(&server->drain_timer, ireed_server_on_drain_timeout,
                  (uint64_t)server->limits.drain_timeout_seconds * 1000u, 0);
+  uv_close((uv_handle_t*)&server->idle_timer, NULL);
   ireed_server_maybe_finish(server);
 }
 

@@ -65,7 +65,20 @@
 // Reading from a connection pauses while this many reply bytes are unsent.
 #define IREED_CONNECTION_MAX_QUEUED_BYTES (64u * 1024u * 1024u)
 
+// Called with each config a reload read, before it is applied.
+typedef void (*ireed_config_hook_t)(void* user_data, ireed_config_t* config);
+
 typedef struct ireed_server_options_s {
+  // The config (moved into the server, leaving *config empty; NULL: an
+  // empty one). ireed_server_preload loads its models; reloads re-read
+  // config->source_path.
+  ireed_config_t* config;
+  ireed_config_hook_t on_config;  // may be NULL
+  void* on_config_user_data;
+  // > 0: an already-listening socket to serve (systemd socket activation
+  // passes descriptors from 3 on); socket_path then only names it, and the
+  // socket file is neither created, changed nor removed.
+  int listen_fd;
   const char* socket_path;
   uint32_t socket_mode;   // permission bits of the socket file; 0: 0660
   bool set_socket_group;  // chown the socket file to |socket_gid|
@@ -94,6 +107,24 @@ irt_status_t ireed_server_create(uv_loop_t* loop, irsess_runtime_t* runtime,
 // accepted from now on get roles from |access|; open ones keep theirs.
 irt_status_t ireed_server_set_access(
     ireed_server_t* server, const ireed_access_config_t* access) IRT_MUST_USE;
+
+// Loads the config's models (loop thread, once, after create), then starts
+// accepting connections (until then they wait in the socket's backlog) and
+// runs |on_ready| on the loop thread: every load finished by then, failed
+// or not (a failure is logged with the model's name). ireed then tells
+// systemd it is ready.
+void ireed_server_preload(ireed_server_t* server, void (*on_ready)(void*),
+                          void* user_data);
+
+// Re-reads the config file and applies the difference (SIGHUP; clients send
+// ReloadRequest): models added to the config are loaded, removed ones
+// unloaded once their in-flight invocations finished, and a model whose
+// module, parameters or device changed is loaded again under the same name
+// and swapped in when ready: invocations in flight finish on the old
+// version, later ones run on the new one, none fails. A config that does
+// not parse is logged and changes nothing. A reload asked for while one
+// runs follows it.
+void ireed_server_reload(ireed_server_t* server);
 
 // Starts draining (loop thread, e.g. from a signal handler; see above):
 // uv_run returns once in-flight work was answered and every connection

@@ -39,6 +39,11 @@ irt_status_t irhal_device_allocate_buffer(irhal_device_t* device,
   return IRT_OK;
 }
 
+void irhal_device_set_staging_size(irhal_device_t* device,
+                                   irhal_device_size_t size) {
+  device->staging_size = size;
+}
+
 //===----------------------------------------------------------------------===//
 // Queries (spec 1.6)
 //===----------------------------------------------------------------------===//
@@ -307,13 +312,21 @@ static irt_status_t irhal_device_queue_transfer(
     irhal_device_size_t buffer_offset, irhal_device_size_t length) {
   bool read = kind == IRHAL_QUEUE_OP_READ;
   if (device->vtable->stage_file_transfers) {
+    // The configured ring: the default depth of equal, aligned slots.
+    irhal_staging_options_t options = {0};
+    if (device->staging_size) {
+      options.depth = IRHAL_STAGING_DEFAULT_DEPTH;
+      options.chunk_size = device->staging_size / options.depth /
+                           IRHAL_STAGING_ALIGNMENT * IRHAL_STAGING_ALIGNMENT;
+      if (!options.chunk_size) options.chunk_size = IRHAL_STAGING_ALIGNMENT;
+    }
     // Checks its operands itself.
     return read ? irhal_file_transfer_read(device, affinity, wait, signal, file,
                                            file_offset, buffer, buffer_offset,
-                                           length, NULL)
+                                           length, &options)
                 : irhal_file_transfer_write(device, affinity, wait, signal,
                                             file, file_offset, buffer,
-                                            buffer_offset, length, NULL);
+                                            buffer_offset, length, &options);
   }
   IRT_RETURN_IF_ERROR(irhal_device_check_file_transfer(
       read, file, file_offset, buffer, buffer_offset, &length));

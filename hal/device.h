@@ -61,6 +61,10 @@ struct irhal_device_s {
   irt_string_view_t id;  // "local-sync", "local-task", "vulkan", "cuda"
   irt_allocator_t host_allocator;
   irhal_memory_stats_t* memory_stats;  // of |id| (hal/memory_stats.h)
+  // Bytes of the staging ring of streamed file transfers (devices that set
+  // stage_file_transfers); 0: IRHAL_STAGING_DEFAULT_*. Set by the host
+  // (irhal_device_set_staging_size) before the device is used.
+  irhal_device_size_t staging_size;
 };
 
 extern const irvm_ref_type_t irhal_device_type_descriptor;
@@ -89,6 +93,10 @@ void irhal_device_initialize(irhal_device_t* device,
 irt_status_t irhal_device_allocate_buffer(
     irhal_device_t* device, uint32_t memory_type, uint32_t usage,
     irhal_device_size_t size, irhal_buffer_t** out_buffer) IRT_MUST_USE;
+// Bounds the staging of the device's streamed file transfers to |size|
+// bytes (spread over the default number of slots; 0: the default ring).
+void irhal_device_set_staging_size(irhal_device_t* device,
+                                   irhal_device_size_t size);
 
 // hal.device.query.i64: *out_ok false (value 0) for unknown pairs.
 irt_status_t irhal_device_query_i64(irhal_device_t* device,

@@ -1,4 +1,5 @@
-// ireectl's daemon commands other than run: status, ps/list, load, unload.
+// ireectl's daemon commands other than run: status, ps/list, load, unload,
+// reload.
 // Each connects to ireed (--socket, $IREED_SOCKET or the default socket),
 // sends one request and prints the reply; any failure is one line on stderr
 // and exit status 1, usage errors exit with 2.
@@ -256,4 +257,47 @@ int ireectl_cmd_unload(int argc, char** argv) {
   if (status) return ireectl_report_error("unload", status);
   printf("unloaded %s\n", name);
   return 0;
+}
+
+//===----------------------------------------------------------------------===//
+// reload
+//===----------------------------------------------------------------------===//
+
+static const char kReloadUsage[] =
+    "usage: ireectl [--socket PATH] reload\n"
+    "\n"
+    "Makes ireed re-read its config file (as SIGHUP does) and apply the\n"
+    "difference: added models are loaded, removed ones unloaded, changed ones\n"
+    "swapped in without failing invocations in flight. Prints what changed;\n"
+    "exits 1 when a model failed to load or the config is invalid.\n";
+
+static void ireectl_print_names(const char* label, const char* const* names,
+                                size_t count) {
+  if (!count) return;
+  printf("%-9s", label);
+  for (size_t i = 0; i < count; ++i) printf(" %s", names[i]);
+  printf("\n");
+}
+
+int ireectl_cmd_reload(int argc, char** argv) {
+  int positional_count = 0;
+  int exit_code = ireectl_parse_simple(argc, argv, kReloadUsage, NULL, NULL, 0,
+                                       &positional_count);
+  if (exit_code >= 0) return exit_code;
+  ireeclient_connection_t* connection = NULL;
+  irt_status_t status = ireectl_remote_connect(&connection);
+  ireeclient_reload_result_t* result = NULL;
+  if (!status) status = ireeclient_reload(connection, &result);
+  ireeclient_disconnect(connection);
+  if (status) return ireectl_report_error("reload", status);
+  printf("reloaded %s\n", result->config_path);
+  ireectl_print_names("loaded:", result->loaded, result->loaded_count);
+  ireectl_print_names("replaced:", result->replaced, result->replaced_count);
+  ireectl_print_names("unloaded:", result->unloaded, result->unloaded_count);
+  for (size_t i = 0; i < result->failed_count; ++i) {
+    fprintf(stderr, "ireectl: reload: %s\n", result->failed[i]);
+  }
+  exit_code = result->failed_count ? 1 : 0;
+  ireeclient_reload_result_free(result);
+  return exit_code;
 }

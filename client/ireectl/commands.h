@@ -22,6 +22,7 @@ int ireectl_cmd_unload(int argc, char** argv);
 // cmd_stats.c
 int ireectl_cmd_stats(int argc, char** argv);
 int ireectl_cmd_metrics(int argc, char** argv);
+int ireectl_cmd_reload(int argc, char** argv);
 // `run`: through the daemon, or ireectl_cmd_run when --local is given.
 int ireectl_cmd_run_dispatch(int argc, char** argv);
 

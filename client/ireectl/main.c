@@ -26,6 +26,7 @@ static const ireectl_command_t ireectl_commands[] = {
     {"stats", "show ireed's counters, latencies and device memory",
      ireectl_cmd_stats},
     {"metrics", "print ireed's stats as Prometheus text", ireectl_cmd_metrics},
+    {"reload", "make ireed re-read its config file", ireectl_cmd_reload},
 };
 #define IREECTL_COMMAND_COUNT \
   (sizeof(ireectl_commands) / sizeof(ireectl_commands[0]))

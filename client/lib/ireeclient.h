@@ -253,6 +253,32 @@ IREECLIENT_API irt_status_t ireeclient_server_stats(
     ireeclient_stats_t** out_stats) IRT_MUST_USE;
 IREECLIENT_API void ireeclient_stats_free(ireeclient_stats_t* stats);
 
+// What a reload did (admin only): the daemon re-read its config file and
+// applied the difference to the configured models.
+typedef struct ireeclient_reload_result_s {
+  const char* config_path;
+  // Model names by outcome; |failed| entries read "NAME: error" (a replaced
+  // model's old version keeps serving when its new one fails).
+  const char* const* loaded;
+  size_t loaded_count;
+  const char* const* replaced;
+  size_t replaced_count;
+  const char* const* unloaded;
+  size_t unloaded_count;
+  const char* const* failed;
+  size_t failed_count;
+  void* storage;  // internal
+} ireeclient_reload_result_t;
+
+// Asks ireed to reload its config (as SIGHUP does) and waits until every
+// load it started finished. A config that does not parse is an
+// INVALID_ARGUMENT error citing FILE:LINE:COL and changes nothing.
+IREECLIENT_API irt_status_t
+ireeclient_reload(ireeclient_connection_t* connection,
+                  ireeclient_reload_result_t** out_result) IRT_MUST_USE;
+IREECLIENT_API void ireeclient_reload_result_free(
+    ireeclient_reload_result_t* result);
+
 //===----------------------------------------------------------------------===//
 // Shared memory
 //===----------------------------------------------------------------------===//

@@ -321,3 +321,41 @@ irt_status_t ireeclient_server_stats(ireeclient_connection_t* connection,
   *out_stats = stats;
   return IRT_OK;
 }
+// Reload
+//===----------------------------------------------------------------------===//
+
+irt_status_t ireeclient_reload(ireeclient_connection_t* connection,
+                               ireeclient_reload_result_t** out_result) {
+  *out_result = NULL;
+  Ireed__ReloadRequest request = IREED__RELOAD_REQUEST__INIT;
+  Ireed__Frame frame = IREED__FRAME__INIT;
+  frame.body_case = IREED__FRAME__BODY_RELOAD;
+  frame.reload = &request;
+  Ireed__Frame* reply = NULL;
+  IRT_RETURN_IF_ERROR(ireeclient_connection_call(
+      connection, &frame, -1, IREED__FRAME__BODY_RELOAD_REPLY, &reply));
+  ireeclient_reload_result_t* result = calloc(1, sizeof(*result));
+  if (!result) {
+    ireed__frame__free_unpacked(reply, NULL);
+    return irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  }
+  const Ireed__ReloadReply* source = reply->reload_reply;
+  result->config_path = ireeclient_or_empty(source->config_path);
+  result->loaded = (const char* const*)source->loaded;
+  result->loaded_count = source->n_loaded;
+  result->replaced = (const char* const*)source->replaced;
+  result->replaced_count = source->n_replaced;
+  result->unloaded = (const char* const*)source->unloaded;
+  result->unloaded_count = source->n_unloaded;
+  result->failed = (const char* const*)source->failed;
+  result->failed_count = source->n_failed;
+  result->storage = reply;
+  *out_result = result;
+  return IRT_OK;
+}
+
+void ireeclient_reload_result_free(ireeclient_reload_result_t* result) {
+  if (!result) return;
+  if (result->storage) ireed__frame__free_unpacked(result->storage, NULL);
+  free(result);
+}

@@ -28,9 +28,14 @@
 #define IRSESS_MAX_DEVICES 16
 #define IRSESS_DEVICE_KEY_SIZE 80
 
+// A device, or the settings of one not created yet (|key| set, |device|
+// NULL); free slots have an empty key.
 typedef struct irsess_device_slot_s {
   char key[IRSESS_DEVICE_KEY_SIZE];
   irhal_device_t* device;
+  uint32_t worker_count;
+  uint64_t staging_size;
+  char* pipeline_cache_dir;  // NULL: the runtime's
 } irsess_device_slot_t;
 
 struct irsess_runtime_s {
@@ -69,6 +74,7 @@ void irsess_runtime_destroy(irsess_runtime_t* runtime) {
     if (runtime->devices[i].device) {
       irhal_device_release(runtime->devices[i].device);
     }
+    free(runtime->devices[i].pipeline_cache_dir);
   }
   free(runtime->pipeline_cache_dir);
   if (runtime->instance) irvm_instance_destroy(runtime->instance);
@@ -81,7 +87,7 @@ irvm_instance_t* irsess_runtime_instance(const irsess_runtime_t* runtime) {
 }
 
 irt_status_t irsess_runtime_set_pipeline_cache_dir(irsess_runtime_t* runtime,
-                                                  const char* directory) {
+                                                   const char* directory) {
   char* copy = NULL;
   if (directory && *directory) {
     copy = strdup(directory);
@@ -125,27 +131,77 @@ static irt_status_t irsess_device_key(irt_string_view_t name,
                          IREED_HAVE_VULKAN ? ", vulkan, vulkan://N" : "");
 }
 
-// Creates the device of canonical URI |key|.
+// Creates the device of |slot| (its key is the canonical URI).
 static irt_status_t irsess_create_device(irsess_runtime_t* runtime,
-                                         const char* key,
+                                         const irsess_device_slot_t* slot,
                                          irhal_device_t** out_device) {
-  irt_string_view_t uri = irt_make_cstring_view(key);
+  irt_string_view_t uri = irt_make_cstring_view(slot->key);
 #if IREED_HAVE_VULKAN
   if (irhal_vulkan_is_uri(uri)) {
     char device_name[IRSESS_DEVICE_KEY_SIZE];
     irhal_vulkan_device_options_t options = {0};
     IRT_RETURN_IF_ERROR(irhal_vulkan_parse_uri(uri, device_name,
                                                sizeof(device_name), &options));
-    options.pipeline_cache_dir = runtime->pipeline_cache_dir
-                                     ? runtime->pipeline_cache_dir
-                                     : getenv("IREED_VULKAN_PIPELINE_CACHE_DIR");
-    return irhal_vulkan_device_create(&options, runtime->allocator,
-                                      out_device);
+    options.pipeline_cache_dir =
+        slot->pipeline_cache_dir ? slot->pipeline_cache_dir
+        : runtime->pipeline_cache_dir
+            ? runtime->pipeline_cache_dir
+            : getenv("IREED_VULKAN_PIPELINE_CACHE_DIR");
+    return irhal_vulkan_device_create(&options, runtime->allocator, out_device);
   }
 #endif  // IREED_HAVE_VULKAN
-  // local-task: one worker per online CPU.
-  return irhal_cpu_device_create_by_name(uri, 0, runtime->allocator,
-                                         out_device);
+  // local-task: one worker per online CPU unless configured.
+  return irhal_cpu_device_create_by_name(uri, slot->worker_count,
+                                         runtime->allocator, out_device);
+}
+
+// The slot of |key|, or a free one (NULL when all are taken). Locked.
+static irsess_device_slot_t* irsess_find_slot(irsess_runtime_t* runtime,
+                                              const char* key) {
+  irsess_device_slot_t* free_slot = NULL;
+  for (size_t i = 0; i < IRSESS_MAX_DEVICES; ++i) {
+    irsess_device_slot_t* slot = &runtime->devices[i];
+    if (strcmp(slot->key, key) == 0) return slot;
+    if (!slot->key[0] && !free_slot) free_slot = slot;
+  }
+  return free_slot;
+}
+
+irt_status_t irsess_runtime_configure_device(
+    irsess_runtime_t* runtime, const irsess_device_options_t* options) {
+  char key[IRSESS_DEVICE_KEY_SIZE];
+  IRT_RETURN_IF_ERROR(
+      irsess_device_key(irt_make_cstring_view(options->name), key));
+  char* cache_dir = NULL;
+  if (options->pipeline_cache_dir) {
+    cache_dir = strdup(options->pipeline_cache_dir);
+    if (!cache_dir) {
+      return irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    }
+  }
+  pthread_mutex_lock(&runtime->mutex);
+  irsess_device_slot_t* slot = irsess_find_slot(runtime, key);
+  irt_status_t status = IRT_OK;
+  if (!slot) {
+    status = irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
+                             "more than %d devices in one process",
+                             IRSESS_MAX_DEVICES);
+  } else if (slot->device) {
+    status = irt_make_status(IRT_STATUS_FAILED_PRECONDITION,
+                             "device '%s' is already in use; its settings "
+                             "apply when it is created",
+                             options->name);
+  } else {
+    memcpy(slot->key, key, sizeof(key));
+    slot->worker_count = options->worker_count;
+    slot->staging_size = options->staging_size;
+    free(slot->pipeline_cache_dir);
+    slot->pipeline_cache_dir = cache_dir;
+    cache_dir = NULL;
+  }
+  pthread_mutex_unlock(&runtime->mutex);
+  free(cache_dir);
+  return status;
 }
 
 irt_status_t irsess_runtime_device(irsess_runtime_t* runtime,
@@ -157,20 +213,21 @@ irt_status_t irsess_runtime_device(irsess_runtime_t* runtime,
   // Devices are few and created once: creating under the lock keeps two
   // threads from making the same one.
   pthread_mutex_lock(&runtime->mutex);
-  irsess_device_slot_t* slot = NULL;
-  for (size_t i = 0; i < IRSESS_MAX_DEVICES && !slot; ++i) {
-    if (!runtime->devices[i].device || strcmp(runtime->devices[i].key, key) == 0) {
-      slot = &runtime->devices[i];
-    }
-  }
+  irsess_device_slot_t* slot = irsess_find_slot(runtime, key);
   irt_status_t status = IRT_OK;
   if (!slot) {
     status = irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
                              "more than %d devices in one process",
                              IRSESS_MAX_DEVICES);
   } else if (!slot->device) {
-    status = irsess_create_device(runtime, key, &slot->device);
-    if (!status) memcpy(slot->key, key, sizeof(key));
+    memcpy(slot->key, key, sizeof(key));
+    status = irsess_create_device(runtime, slot, &slot->device);
+    if (!status) {
+      irhal_device_set_staging_size(slot->device, slot->staging_size);
+    } else if (!slot->worker_count && !slot->staging_size &&
+               !slot->pipeline_cache_dir) {
+      slot->key[0] = '\0';  // nothing to keep
+    }
   }
   if (!status) {
     irhal_device_retain(slot->device);

@@ -51,12 +51,30 @@ irt_status_t irsess_runtime_device(irsess_runtime_t* runtime,
                                    irt_string_view_t name,
                                    irhal_device_t** out_device) IRT_MUST_USE;
 
+// Settings of a device, applied when it is created.
+typedef struct irsess_device_options_s {
+  const char* name;       // a device name as irsess_runtime_device takes
+  uint32_t worker_count;  // local-task workers; 0: one per online CPU
+  // Staging ring of streamed file transfers (hal/file_transfer.h); 0: the
+  // default. Devices that read files in place (the CPU devices) use none.
+  uint64_t staging_size;
+  // Vulkan: where the device persists its pipeline cache; NULL: as
+  // irsess_runtime_set_pipeline_cache_dir says.
+  const char* pipeline_cache_dir;
+} irsess_device_options_t;
+
+// Sets the options of the device options->name for when it is created.
+// NOT_FOUND for unknown names (listing them); FAILED_PRECONDITION once the
+// device exists. Thread-safe.
+irt_status_t irsess_runtime_configure_device(
+    irsess_runtime_t* runtime,
+    const irsess_device_options_t* options) IRT_MUST_USE;
+
 // Where Vulkan devices created from now on persist their pipeline cache
 // (NULL: nowhere, unless $IREED_VULKAN_PIPELINE_CACHE_DIR names a
 // directory).
-irt_status_t irsess_runtime_set_pipeline_cache_dir(irsess_runtime_t* runtime,
-                                                  const char* directory)
-    IRT_MUST_USE;
+irt_status_t irsess_runtime_set_pipeline_cache_dir(
+    irsess_runtime_t* runtime, const char* directory) IRT_MUST_USE;
 
 //===----------------------------------------------------------------------===//
 // Models

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "daemon/config.h"
+#include "tests/support/test_files.h"
 
 static const char* g_ireed_binary;
 static const char* g_example_config;
@@ -320,12 +321,7 @@ static int run_check(const char* path, char* output, size_t capacity) {
   char command[PATH_MAX * 2];
   snprintf(command, sizeof(command), "'%s' --check-config '%s' 2>&1",
            g_ireed_binary, path);
-  FILE* pipe = popen(command, "r");
-  assert_non_null(pipe);
-  size_t size = fread(output, 1, capacity - 1, pipe);
-  output[size] = '\0';
-  int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return ireed_test_run_command(command, output, capacity);
 }
 
 static void test_check_config_flag(void** state) {

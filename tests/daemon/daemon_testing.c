@@ -39,12 +39,8 @@ static bool ireed_test_try_connect(const char* path) {
   return ok;
 }
 
-// Starts |binary| with --socket and |extra| arguments (see
-// ireed_test_daemon_start).
-static void ireed_test_daemon_spawn(ireed_test_daemon_t* daemon,
-                                    const char* binary,
-                                    const char* const* extra,
-                                    size_t extra_count) {
+// A new temporary directory for the socket and the log.
+static void ireed_test_daemon_prepare(ireed_test_daemon_t* daemon) {
   snprintf(daemon->directory, sizeof(daemon->directory),
            "/tmp/ireed-test.XXXXXX");
   assert_non_null(mkdtemp(daemon->directory));
@@ -52,17 +48,12 @@ static void ireed_test_daemon_spawn(ireed_test_daemon_t* daemon,
            daemon->directory);
   snprintf(daemon->log_path, sizeof(daemon->log_path), "%s/ireed.log",
            daemon->directory);
-  const char* argv[16];
-  size_t argc = 0;
-  char socket_flag[160];
-  snprintf(socket_flag, sizeof(socket_flag), "--socket=%s",
-           daemon->socket_path);
-  argv[argc++] = binary;
-  argv[argc++] = socket_flag;
-  for (size_t i = 0; i < extra_count && argc < 15; ++i) {
-    argv[argc++] = extra[i];
-  }
-  argv[argc] = NULL;
+}
+
+// Runs argv[0] with its output in the log (and |listener| as descriptor 3,
+// announced as systemd does, when >= 0), then waits until it accepts.
+static void ireed_test_daemon_run(ireed_test_daemon_t* daemon,
+                                  const char* const* argv, int listener) {
   fflush(NULL);
   pid_t pid = fork();
   assert_true(pid >= 0);
@@ -72,9 +63,18 @@ static void ireed_test_daemon_spawn(ireed_test_daemon_t* daemon,
       dup2(log, STDOUT_FILENO);
       dup2(log, STDERR_FILENO);
     }
-    execv(binary, (char* const*)argv);
+    if (listener >= 0) {
+      // dup2 onto itself keeps FD_CLOEXEC: clear it either way.
+      if (dup2(listener, 3) != 3 || fcntl(3, F_SETFD, 0) != 0) _exit(126);
+      char pid_text[32];
+      snprintf(pid_text, sizeof(pid_text), "%d", (int)getpid());
+      setenv("LISTEN_PID", pid_text, 1);
+      setenv("LISTEN_FDS", "1", 1);
+    }
+    execv(argv[0], (char* const*)argv);
     _exit(127);
   }
+  if (listener >= 0) close(listener);
   daemon->pid = pid;
   for (int i = 0; i < 2000; ++i) {
     if (ireed_test_try_connect(daemon->socket_path)) return;
@@ -89,17 +89,44 @@ static void ireed_test_daemon_spawn(ireed_test_daemon_t* daemon,
   fail_msg("ireed did not listen on %s within 20 s", daemon->socket_path);
 }
 
-void ireed_test_daemon_start(ireed_test_daemon_t* daemon, const char* binary,
-                             ...) {
-  daemon->config_path[0] = '\0';
-  const char* extra[13];
+// Starts |binary| with --socket and |extra| arguments (see
+// ireed_test_daemon_start).
+static void ireed_test_daemon_spawn(ireed_test_daemon_t* daemon,
+                                    const char* binary,
+                                    const char* const* extra,
+                                    size_t extra_count) {
+  ireed_test_daemon_prepare(daemon);
+  const char* argv[16];
+  size_t argc = 0;
+  char socket_flag[160];
+  snprintf(socket_flag, sizeof(socket_flag), "--socket=%s",
+           daemon->socket_path);
+  argv[argc++] = binary;
+  argv[argc++] = socket_flag;
+  for (size_t i = 0; i < extra_count && argc < 15; ++i) {
+    argv[argc++] = extra[i];
+  }
+  argv[argc] = NULL;
+  ireed_test_daemon_run(daemon, argv, -1);
+}
+
+// The NULL-terminated arguments after |binary| into |extra| (at most 13).
+static size_t ireed_test_daemon_extra(va_list args, const char** extra) {
   size_t count = 0;
-  va_list args;
-  va_start(args, binary);
   const char* arg;
   while ((arg = va_arg(args, const char*)) != NULL && count < 13) {
     extra[count++] = arg;
   }
+  return count;
+}
+
+void ireed_test_daemon_start(ireed_test_daemon_t* daemon, const char* binary,
+                             ...) {
+  daemon->config_path[0] = '\0';
+  const char* extra[13];
+  va_list args;
+  va_start(args, binary);
+  size_t count = ireed_test_daemon_extra(args, extra);
   va_end(args);
   ireed_test_daemon_spawn(daemon, binary, extra, count);
 }
@@ -119,6 +146,28 @@ void ireed_test_daemon_start_config(ireed_test_daemon_t* daemon,
            daemon->config_path);
   const char* extra[2] = {config_flag, flag};
   ireed_test_daemon_spawn(daemon, binary, extra, flag ? 2 : 1);
+}
+
+void ireed_test_daemon_start_activated(ireed_test_daemon_t* daemon,
+                                       const char* binary, ...) {
+  daemon->config_path[0] = '\0';
+  ireed_test_daemon_prepare(daemon);
+  int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true(listener >= 0);
+  struct sockaddr_un address = {.sun_family = AF_UNIX};
+  snprintf(address.sun_path, sizeof(address.sun_path), "%s",
+           daemon->socket_path);
+  assert_int_equal(bind(listener, (struct sockaddr*)&address, sizeof(address)),
+                   0);
+  assert_int_equal(listen(listener, 16), 0);
+  const char* argv[15];
+  argv[0] = binary;
+  va_list args;
+  va_start(args, binary);
+  size_t count = ireed_test_daemon_extra(args, argv + 1);
+  va_end(args);
+  argv[count + 1] = NULL;
+  ireed_test_daemon_run(daemon, argv, listener);
 }
 
 void ireed_test_daemon_dump_log(const ireed_test_daemon_t* daemon) {
@@ -555,4 +604,82 @@ bool ireed_test_corpus(const char* relative, char* buffer, size_t capacity) {
   snprintf(buffer, capacity, "%s", resolved);
   free(resolved);
   return true;
+}
+
+//===----------------------------------------------------------------------===//
+// Clients on other threads
+//===----------------------------------------------------------------------===//
+
+static bool ireed_test_quiet_fail(char* error, size_t capacity,
+                                  const char* what) {
+  snprintf(error, capacity, "%s", what);
+  return false;
+}
+
+bool ireed_test_quiet_call(ireed_test_client_t* client, Ireed__Frame* frame,
+                           Ireed__Frame** out_reply, char* error,
+                           size_t error_capacity) {
+  *out_reply = NULL;
+  frame->request_id = client->next_request_id++;
+  uint8_t* data = NULL;
+  size_t size = 0;
+  irt_status_t status =
+      ireed_frame_encode(frame, IREED_FRAME_ABSOLUTE_MAX_SIZE,
+                         irt_allocator_system(), &data, &size);
+  bool sent = irt_status_is_ok(status) &&
+              send(client->fd, data, size, MSG_NOSIGNAL) == (ssize_t)size;
+  irt_status_free(status);
+  free(data);
+  if (!sent) return ireed_test_quiet_fail(error, error_capacity, "send failed");
+  for (;;) {
+    Ireed__Frame* reply = NULL;
+    if (ireed_frame_reader_next(&client->reader, &reply) != IRT_OK) {
+      return ireed_test_quiet_fail(error, error_capacity, "undecodable reply");
+    }
+    if (reply) {
+      if (reply->request_id == frame->request_id) {
+        *out_reply = reply;
+        return true;
+      }
+      ireed__frame__free_unpacked(reply, NULL);
+      return ireed_test_quiet_fail(error, error_capacity,
+                                   "a reply to another request");
+    }
+    uint8_t buffer[4096];
+    ssize_t received = recv(client->fd, buffer, sizeof(buffer), 0);
+    if (received < 0 && errno == EINTR) continue;
+    if (received <= 0 ||
+        ireed_frame_reader_append(&client->reader, buffer, (size_t)received) !=
+            IRT_OK) {
+      return ireed_test_quiet_fail(error, error_capacity, "connection closed");
+    }
+  }
+}
+
+bool ireed_test_quiet_connect(ireed_test_client_t* client,
+                              const char* socket_path, char* error,
+                              size_t error_capacity) {
+  memset(client, 0, sizeof(*client));
+  client->next_request_id = 1;
+  ireed_frame_reader_initialize(&client->reader, IREED_FRAME_ABSOLUTE_MAX_SIZE,
+                                irt_allocator_system());
+  client->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un address = {.sun_family = AF_UNIX};
+  snprintf(address.sun_path, sizeof(address.sun_path), "%s", socket_path);
+  if (client->fd < 0 ||
+      connect(client->fd, (struct sockaddr*)&address, sizeof(address)) != 0) {
+    return ireed_test_quiet_fail(error, error_capacity, "connect failed");
+  }
+  Ireed__Hello hello = IREED__HELLO__INIT;
+  hello.protocol_major = 1;
+  Ireed__Frame frame = IREED__FRAME__INIT;
+  frame.body_case = IREED__FRAME__BODY_HELLO;
+  frame.hello = &hello;
+  Ireed__Frame* reply = NULL;
+  if (!ireed_test_quiet_call(client, &frame, &reply, error, error_capacity)) {
+    return false;
+  }
+  bool ok = reply->body_case == IREED__FRAME__BODY_HELLO;
+  ireed__frame__free_unpacked(reply, NULL);
+  return ok || ireed_test_quiet_fail(error, error_capacity, "Hello refused");
 }

@@ -33,6 +33,13 @@ void ireed_test_daemon_start(ireed_test_daemon_t* daemon, const char* binary,
 void ireed_test_daemon_start_config(ireed_test_daemon_t* daemon,
                                     const char* binary, const char* yaml,
                                     const char* flag);
+// Starts |binary| as systemd socket activation does: a socket listening in
+// a new temporary directory is passed as descriptor 3 with LISTEN_FDS=1 and
+// LISTEN_PID (no --socket). The socket file is not the daemon's: it stays
+// when the daemon exits (ireed_test_daemon_wait then returns 254 for a
+// clean exit).
+void ireed_test_daemon_start_activated(ireed_test_daemon_t* daemon,
+                                       const char* binary, ...);
 // Waits (up to 60 s, then SIGKILL) for the daemon to exit: returns the exit
 // status (or 128 + signal; 254 when it exited 0 but left its socket file).
 // Removes the temporary directory, printing the log first when the status
@@ -142,5 +149,16 @@ uint64_t ireed_test_register(ireed_test_client_t* client, int fd,
 // The path of the conformance module |relative| (under conformance/), or
 // false (skip) when the corpus is absent.
 bool ireed_test_corpus(const char* relative, char* buffer, size_t capacity);
+
+// Variants for client threads: no cmocka asserts (they must run on the
+// test's thread); false on any failure, with a message in |error|.
+// Connects to |socket_path| and exchanges Hello.
+bool ireed_test_quiet_connect(ireed_test_client_t* client,
+                              const char* socket_path, char* error,
+                              size_t error_capacity);
+// Sends |frame| (a fresh request id) and receives its reply.
+bool ireed_test_quiet_call(ireed_test_client_t* client, Ireed__Frame* frame,
+                           Ireed__Frame** out_reply, char* error,
+                           size_t error_capacity);
 
 #endif  // IREED_TESTS_DAEMON_DAEMON_TESTING_H

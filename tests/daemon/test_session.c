@@ -228,6 +228,38 @@ static void test_shared_mappings_and_devices(void** state) {
   assert_int_equal(irio_file_mapping_live_count(), before);
 }
 
+// Device settings (the config's devices[]) apply when the device is
+// created, and only then.
+static void test_device_options(void** state) {
+  (void)state;
+  irsess_runtime_t* runtime = NULL;
+  assert_true(irt_status_is_ok(
+      irsess_runtime_create(irt_allocator_system(), &runtime)));
+  irsess_device_options_t options = {
+      .name = "local-task", .worker_count = 3, .staging_size = 1u << 20};
+  assert_true(
+      irt_status_is_ok(irsess_runtime_configure_device(runtime, &options)));
+  irhal_device_t* device = NULL;
+  assert_true(irt_status_is_ok(irsess_runtime_device(
+      runtime, irt_make_cstring_view("local-task"), &device)));
+  bool ok = false;
+  int64_t workers = 0;
+  assert_true(irt_status_is_ok(irhal_device_query_i64(
+      device, irt_make_cstring_view("hal.dispatch"),
+      irt_make_cstring_view("concurrency"), &ok, &workers)));
+  assert_int_equal(workers, 3);
+  assert_int_equal(device->staging_size, 1u << 20);
+  irhal_device_release(device);
+  assert_int_equal(irt_status_consume_code(
+                       irsess_runtime_configure_device(runtime, &options)),
+                   IRT_STATUS_FAILED_PRECONDITION);
+  options.name = "vulcan";
+  assert_int_equal(irt_status_consume_code(
+                       irsess_runtime_configure_device(runtime, &options)),
+                   IRT_STATUS_NOT_FOUND);
+  irsess_runtime_destroy(runtime);
+}
+
 static void test_async_exports(void** state) {
   session_fixture_t* fixture = *state;
   const char* devices[2] = {"local-sync", "local-task"};
@@ -341,6 +373,7 @@ int main(void) {
       cmocka_unit_test(test_conformance_model),
       cmocka_unit_test(test_concurrent_invocations),
       cmocka_unit_test(test_shared_mappings_and_devices),
+      cmocka_unit_test(test_device_options),
       cmocka_unit_test(test_async_exports),
       cmocka_unit_test(test_load_errors_leak_nothing),
   };

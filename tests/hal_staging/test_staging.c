@@ -487,6 +487,28 @@ static void test_queue_entry_points_stage(void** state) {
   irhal_buffer_release(buffer);
 }
 
+// irhal_device_set_staging_size bounds the entry points' ring (the
+// daemon's devices[].staging_size).
+static void test_configured_staging_size(void** state) {
+  fixture_t* f = *state;
+  irhal_device_set_staging_size(f->device, 1 * MIB);
+  const uint64_t length = 3 * MIB + 7;
+  irhal_file_t* file = memory_file(f, g_data, length, IRHAL_MEMORY_ACCESS_READ);
+  irhal_buffer_t* buffer = device_buffer(f, length, 0);
+  irhal_fence_t* signal = new_fence(f);
+  expect_ok(irhal_device_queue_read(f->device, 0, NULL, signal, file, 0, buffer,
+                                    0, IRHAL_WHOLE_LENGTH));
+  expect_fence_ok(signal);
+  assert_true(memcmp(discrete_device_buffer_bytes(buffer), g_data, length) ==
+              0);
+  discrete_device_stats_t device;
+  discrete_device_stats(f->device, &device);
+  assert_int_equal(device.host_visible_peak_bytes, 1 * MIB);
+  irhal_fence_release(signal);
+  irhal_file_release(file);
+  irhal_buffer_release(buffer);
+}
+
 //===----------------------------------------------------------------------===//
 // Fences and failures
 //===----------------------------------------------------------------------===//
@@ -722,6 +744,8 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_staging_is_clamped_to_the_transfer,
                                       setup, teardown),
+      cmocka_unit_test_setup_teardown(test_configured_staging_size, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_queue_entry_points_stage, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_read_waits_for_the_wait_fence, setup,

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 bool ireed_test_shared_path(const char* relative, char* buffer,
                             size_t capacity) {
@@ -44,4 +45,15 @@ bool ireed_test_read_file(const char* path, uint8_t** out_data,
   *out_data = data;
   *out_size = size;
   return true;
+}
+
+int ireed_test_run_command(const char* command, char* output,
+                           size_t capacity) {
+  output[0] = '\0';
+  FILE* pipe = popen(command, "r");
+  if (!pipe) return -1;
+  size_t size = fread(output, 1, capacity - 1, pipe);
+  output[size] = '\0';
+  int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }

@@ -17,4 +17,10 @@ bool ireed_test_shared_path(const char* relative, char* buffer,
 bool ireed_test_read_file(const char* path, uint8_t** out_data,
                           size_t* out_size);
 
+// Runs |command| with the shell, its stdout and stderr (2>&1 in |command|)
+// read into |output| (NUL-terminated, cut at |capacity|). Returns its exit
+// status, or -1 when it did not exit normally.
+int ireed_test_run_command(const char* command, char* output,
+                           size_t capacity);
+
 #endif  // IREED_TESTS_SUPPORT_TEST_FILES_H

@@ -1,0 +1,496 @@
+// ireed driven by its config (a real daemon process): preloads (a failing
+// one is logged, the rest served), the socket's mode, idle unloads, reloads
+// by ReloadRequest and SIGHUP (added, removed and replaced models while
+// clients invoke without pause: none may fail), reload errors, and socket
+// activation (a listening socket passed as systemd does).
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+// cmocka.h needs <setjmp.h>, <stdarg.h>, <stddef.h> and <stdint.h> first.
+#include <cmocka.h>
+
+#include "tests/daemon/daemon_testing.h"
+#include "tests/support/test_files.h"
+
+// Room for a model list: a few names and up to two paths.
+enum { kListMax = 2 * PATH_MAX + 256 };
+
+static const char* g_ireed;
+static const char* g_ireectl;
+static char g_sample[PATH_MAX];  // the build tree's sample.vmfb
+
+typedef struct fixture_s {
+  char directory[64];  // configs and module copies
+  char config[PATH_MAX];
+  char copy[PATH_MAX];  // another path to the sample's bytes
+  ireed_test_daemon_t daemon;
+} fixture_t;
+
+static int setup(void** state) {
+  fixture_t* f = calloc(1, sizeof(*f));
+  snprintf(f->directory, sizeof(f->directory), "/tmp/ireed-config.XXXXXX");
+  if (!mkdtemp(f->directory)) return -1;
+  snprintf(f->config, sizeof(f->config), "%s/ireed.yaml", f->directory);
+  snprintf(f->copy, sizeof(f->copy), "%s/copy.vmfb", f->directory);
+  uint8_t* data = NULL;
+  size_t size = 0;
+  if (!ireed_test_read_file(g_sample, &data, &size)) return -1;
+  FILE* file = fopen(f->copy, "wb");
+  bool ok = file && fwrite(data, 1, size, file) == size;
+  if (file) fclose(file);
+  free(data);
+  *state = f;
+  return ok ? 0 : -1;
+}
+
+static int teardown(void** state) {
+  fixture_t* f = *state;
+  if (f->daemon.pid > 0) ireed_test_daemon_stop(&f->daemon);
+  unlink(f->config);
+  unlink(f->copy);
+  rmdir(f->directory);
+  free(f);
+  return 0;
+}
+
+// Replaces the config file (atomically, as editors and tools do).
+static void write_config(fixture_t* f, const char* format, ...) {
+  char temporary[PATH_MAX + 8];
+  snprintf(temporary, sizeof(temporary), "%s.new", f->config);
+  FILE* file = fopen(temporary, "w");
+  assert_non_null(file);
+  va_list args;
+  va_start(args, format);
+  vfprintf(file, format, args);
+  va_end(args);
+  assert_int_equal(fclose(file), 0);
+  assert_int_equal(rename(temporary, f->config), 0);
+}
+
+static void start(fixture_t* f) {
+  char flag[PATH_MAX + 16];
+  snprintf(flag, sizeof(flag), "--config=%s", f->config);
+  ireed_test_daemon_start(&f->daemon, g_ireed, flag, "--log-level=debug", NULL);
+}
+
+static Ireed__Frame* list_models(ireed_test_client_t* client) {
+  Ireed__ListModelsRequest list = IREED__LIST_MODELS_REQUEST__INIT;
+  Ireed__Frame frame = IREED__FRAME__INIT;
+  frame.body_case = IREED__FRAME__BODY_LIST_MODELS;
+  frame.list_models = &list;
+  Ireed__Frame* reply = ireed_test_client_call(client, &frame, -1);
+  assert_int_equal(reply->body_case, IREED__FRAME__BODY_LIST_MODELS_REPLY);
+  return reply;
+}
+
+static int compare_strings(const void* a, const void* b) {
+  return strcmp(*(char* const*)a, *(char* const*)b);
+}
+
+// "name=module,name=module" of the served models, by name.
+static void served(ireed_test_client_t* client, char* buffer, size_t size) {
+  Ireed__Frame* reply = list_models(client);
+  size_t count = reply->list_models_reply->n_models;
+  char* entries[16];
+  assert_true(count <= 16);
+  for (size_t i = 0; i < count; ++i) {
+    const Ireed__ModelInfo* info = reply->list_models_reply->models[i];
+    entries[i] = malloc(strlen(info->name) + strlen(info->module_paths[0]) + 2);
+    sprintf(entries[i], "%s=%s", info->name, info->module_paths[0]);
+  }
+  qsort(entries, count, sizeof(entries[0]), compare_strings);
+  buffer[0] = '\0';
+  for (size_t i = 0; i < count; ++i) {
+    size_t used = strlen(buffer);
+    snprintf(buffer + used, size - used, "%s%s", i ? "," : "", entries[i]);
+    free(entries[i]);
+  }
+  ireed__frame__free_unpacked(reply, NULL);
+}
+
+static bool log_contains(const fixture_t* f, const char* text) {
+  uint8_t* data = NULL;
+  size_t size = 0;
+  if (!ireed_test_read_file(f->daemon.log_path, &data, &size)) return false;
+  char* log = malloc(size + 1);
+  memcpy(log, data, size);
+  log[size] = '\0';
+  bool found = strstr(log, text) != NULL;
+  free(log);
+  free(data);
+  return found;
+}
+
+// simple_mul of the sample: its inputs and the product they give.
+static const float kA[4] = {1, 2, 3, 4};
+static const float kB[4] = {10, 20, 30, 40};
+static const float kProduct[4] = {10, 40, 90, 160};
+
+typedef struct sample_call_s {
+  ireed_test_tensor_t inputs[2];
+  ireed_test_invoke_t invoke;
+} sample_call_t;
+
+static void sample_call_init(sample_call_t* call, const char* model) {
+  ireed_test_tensor_inline(&call->inputs[0], kA, 4);
+  ireed_test_tensor_inline(&call->inputs[1], kB, 4);
+  ireed_test_invoke_init(&call->invoke, model, "simple_mul", call->inputs, 2);
+}
+
+static void expect_invoke(ireed_test_client_t* client, const char* model) {
+  sample_call_t call;
+  sample_call_init(&call, model);
+  Ireed__Frame* reply = ireed_test_client_call(client, &call.invoke.frame, -1);
+  ireed_test_expect_f32(reply, 0, kProduct, 4);
+  ireed__frame__free_unpacked(reply, NULL);
+}
+
+//===----------------------------------------------------------------------===//
+// Start-up
+//===----------------------------------------------------------------------===//
+
+// Configured models are loaded before the first client is served; one that
+// fails is logged by name and the others are served anyway.
+static void test_preload(void** state) {
+  fixture_t* f = *state;
+  write_config(f,
+               "socket:\n  mode: \"0600\"\n"
+               "models:\n"
+               "  - name: sample\n    module: %s\n    pinned: true\n"
+               "  - name: broken\n    module: missing.vmfb\n"
+               "  - name: synced\n    module: %s\n    device: local-sync\n",
+               g_sample, f->copy);
+  start(f);
+  struct stat info;
+  assert_int_equal(stat(f->daemon.socket_path, &info), 0);
+  assert_int_equal(info.st_mode & 0777, 0600);
+  ireed_test_client_t client;
+  ireed_test_client_connect(&client, &f->daemon);
+  char models[kListMax];
+  served(&client, models, sizeof(models));
+  char expected[kListMax];
+  snprintf(expected, sizeof(expected), "sample=%s,synced=%s", g_sample,
+           f->copy);
+  assert_string_equal(models, expected);
+  expect_invoke(&client, "sample");
+  expect_invoke(&client, "synced");
+  ireed_test_client_close(&client);
+  assert_true(log_contains(f, "model.load_failed model=broken"));
+  assert_true(log_contains(f, "failed=1"));
+  assert_int_equal(ireed_test_daemon_stop(&f->daemon), 0);
+}
+
+// Unpinned models with idle_unload_seconds leave after that long without
+// invocations; pinned ones stay.
+static void test_idle_unload(void** state) {
+  fixture_t* f = *state;
+  write_config(f,
+               "models:\n"
+               "  - name: pinned\n    module: %s\n    pinned: true\n"
+               "  - name: idle\n    module: %s\n    idle_unload_seconds: 1\n",
+               g_sample, f->copy);
+  start(f);
+  ireed_test_client_t client;
+  ireed_test_client_connect(&client, &f->daemon);
+  expect_invoke(&client, "idle");
+  char models[kListMax];
+  char expected[kListMax];
+  snprintf(expected, sizeof(expected), "pinned=%s", g_sample);
+  for (int i = 0; i < 100; ++i) {  // unloaded within 1 to 2 s
+    served(&client, models, sizeof(models));
+    if (strcmp(models, expected) == 0) break;
+    usleep(50000);
+  }
+  assert_string_equal(models, expected);
+  assert_true(log_contains(
+      f, "model.unloading model=idle reason=idle idle_unload_seconds=1"));
+  ireed_test_client_close(&client);
+  assert_int_equal(ireed_test_daemon_stop(&f->daemon), 0);
+}
+
+//===----------------------------------------------------------------------===//
+// Reload
+//===----------------------------------------------------------------------===//
+
+enum { kReloadClients = 4 };
+
+typedef struct invoker_s {
+  pthread_t thread;
+  const char* socket_path;
+  atomic_bool* stop;
+  uint64_t invocations;
+  uint64_t failures;
+  char error[256];
+} invoker_t;
+
+// Invokes model "m" back to back until told to stop, counting failures
+// (no cmocka asserts on this thread).
+static void* invoker_main(void* arg) {
+  invoker_t* self = arg;
+  ireed_test_client_t client;
+  if (!ireed_test_quiet_connect(&client, self->socket_path, self->error,
+                                sizeof(self->error))) {
+    self->failures = 1;
+    ireed_test_client_close(&client);
+    return NULL;
+  }
+  while (!atomic_load(self->stop)) {
+    sample_call_t call;
+    sample_call_init(&call, "m");
+    Ireed__Frame* reply = NULL;
+    ++self->invocations;
+    if (!ireed_test_quiet_call(&client, &call.invoke.frame, &reply, self->error,
+                               sizeof(self->error))) {
+      ++self->failures;
+      break;
+    }
+    if (reply->body_case != IREED__FRAME__BODY_INVOKE_REPLY) {
+      if (!self->failures++) {
+        snprintf(self->error, sizeof(self->error), "%s",
+                 reply->body_case == IREED__FRAME__BODY_ERROR
+                     ? reply->error->message
+                     : "unexpected reply");
+      }
+    } else {
+      const Ireed__Tensor* tensor = reply->invoke_reply->outputs[0]->tensor;
+      if (tensor->inline_data.len != sizeof(kProduct) ||
+          memcmp(tensor->inline_data.data, kProduct, sizeof(kProduct)) != 0) {
+        if (!self->failures++) snprintf(self->error, 64, "wrong result");
+      }
+    }
+    ireed__frame__free_unpacked(reply, NULL);
+  }
+  ireed_test_client_close(&client);
+  return NULL;
+}
+
+static Ireed__Frame* reload(ireed_test_client_t* client) {
+  Ireed__ReloadRequest request = IREED__RELOAD_REQUEST__INIT;
+  Ireed__Frame frame = IREED__FRAME__INIT;
+  frame.body_case = IREED__FRAME__BODY_RELOAD;
+  frame.reload = &request;
+  return ireed_test_client_call(client, &frame, -1);
+}
+
+static void expect_names(char** names, size_t count, const char* expected) {
+  char joined[256] = "";
+  for (size_t i = 0; i < count; ++i) {
+    size_t used = strlen(joined);
+    snprintf(joined + used, sizeof(joined) - used, "%s%s", i ? "," : "",
+             names[i]);
+  }
+  assert_string_equal(joined, expected);
+}
+
+// Waits until the served models read |expected|.
+static void wait_served(ireed_test_client_t* client, const char* expected) {
+  char models[kListMax] = "";
+  for (int i = 0; i < 400; ++i) {
+    served(client, models, sizeof(models));
+    if (strcmp(models, expected) == 0) return;
+    usleep(25000);
+  }
+  assert_string_equal(models, expected);
+}
+
+// Model "m" is swapped (to another module file and back) by ReloadRequest
+// and by SIGHUP while clients invoke it without pause: no invocation fails.
+// The reloads also add and remove models.
+static void test_reload_under_load(void** state) {
+  fixture_t* f = *state;
+  write_config(f,
+               "models:\n"
+               "  - name: m\n    module: %s\n"
+               "  - name: old\n    module: %s\n",
+               g_sample, g_sample);
+  start(f);
+  ireed_test_client_t client;
+  ireed_test_client_connect(&client, &f->daemon);
+  atomic_bool stop = false;
+  invoker_t invokers[kReloadClients];
+  memset(invokers, 0, sizeof(invokers));
+  for (int i = 0; i < kReloadClients; ++i) {
+    invokers[i].socket_path = f->daemon.socket_path;
+    invokers[i].stop = &stop;
+    assert_int_equal(
+        pthread_create(&invokers[i].thread, NULL, invoker_main, &invokers[i]),
+        0);
+  }
+  usleep(200000);
+
+  // ReloadRequest: m changes module, old leaves, n arrives.
+  write_config(f,
+               "models:\n"
+               "  - name: m\n    module: %s\n"
+               "  - name: n\n    module: %s\n",
+               f->copy, g_sample);
+  Ireed__Frame* reply = reload(&client);
+  assert_int_equal(reply->body_case, IREED__FRAME__BODY_RELOAD_REPLY);
+  const Ireed__ReloadReply* result = reply->reload_reply;
+  assert_non_null(strstr(result->config_path, "ireed.yaml"));
+  expect_names(result->loaded, result->n_loaded, "n");
+  expect_names(result->replaced, result->n_replaced, "m");
+  expect_names(result->unloaded, result->n_unloaded, "old");
+  expect_names(result->failed, result->n_failed, "");
+  ireed__frame__free_unpacked(reply, NULL);
+  char expected[kListMax];
+  snprintf(expected, sizeof(expected), "m=%s,n=%s", f->copy, g_sample);
+  wait_served(&client, expected);
+  usleep(200000);
+
+  // SIGHUP: m goes back to the first file.
+  write_config(f,
+               "models:\n"
+               "  - name: m\n    module: %s\n"
+               "  - name: n\n    module: %s\n",
+               g_sample, g_sample);
+  assert_int_equal(kill(f->daemon.pid, SIGHUP), 0);
+  snprintf(expected, sizeof(expected), "m=%s,n=%s", g_sample, g_sample);
+  wait_served(&client, expected);
+  usleep(200000);
+
+  atomic_store(&stop, true);
+  uint64_t invocations = 0;
+  for (int i = 0; i < kReloadClients; ++i) {
+    pthread_join(invokers[i].thread, NULL);
+    if (invokers[i].failures) {
+      fail_msg("client %d: %llu of %llu invocations failed: %s", i,
+               (unsigned long long)invokers[i].failures,
+               (unsigned long long)invokers[i].invocations, invokers[i].error);
+    }
+    assert_true(invokers[i].invocations > 0);
+    invocations += invokers[i].invocations;
+  }
+  fprintf(stderr, "reload under load: %llu invocations, 0 failed\n",
+          (unsigned long long)invocations);
+  assert_true(log_contains(f, "model.replaced model=m"));
+  ireed_test_client_close(&client);
+  assert_int_equal(ireed_test_daemon_stop(&f->daemon), 0);
+}
+
+// `ireectl reload` against |daemon|: its exit code and output (both
+// streams).
+static int ireectl_reload(const ireed_test_daemon_t* daemon, char* output,
+                          size_t capacity) {
+  char command[PATH_MAX * 3];
+  snprintf(command, sizeof(command), "'%s' --socket '%s' reload 2>&1",
+           g_ireectl, daemon->socket_path);
+  return ireed_test_run_command(command, output, capacity);
+}
+
+// `ireectl reload` prints what changed; a model that fails to load makes it
+// exit 1 naming the model.
+static void test_ireectl_reload(void** state) {
+  fixture_t* f = *state;
+  write_config(f, "models:\n  - name: m\n    module: %s\n", g_sample);
+  start(f);
+  write_config(f,
+               "models:\n  - name: m\n    module: %s\n"
+               "  - name: n\n    module: %s\n",
+               g_sample, f->copy);
+  char output[4096];
+  assert_int_equal(ireectl_reload(&f->daemon, output, sizeof(output)), 0);
+  char expected[PATH_MAX + 64];
+  snprintf(expected, sizeof(expected), "reloaded %s\nloaded:   n\n", f->config);
+  assert_string_equal(output, expected);
+  write_config(f,
+               "models:\n  - name: m\n    module: %s\n"
+               "  - name: broken\n    module: missing.vmfb\n",
+               g_sample);
+  assert_int_equal(ireectl_reload(&f->daemon, output, sizeof(output)), 1);
+  assert_non_null(strstr(output, "unloaded: n\n"));
+  assert_non_null(strstr(output, "ireectl: reload: broken: "));
+  assert_non_null(strstr(output, "missing.vmfb"));
+  assert_int_equal(ireed_test_daemon_stop(&f->daemon), 0);
+}
+
+// A config that no longer parses changes nothing: the reply is the error
+// (FILE:LINE:COL: KEY), the log says it, the models keep serving.
+static void test_reload_errors(void** state) {
+  fixture_t* f = *state;
+  write_config(f, "models:\n  - name: m\n    module: %s\n", g_sample);
+  start(f);
+  ireed_test_client_t client;
+  ireed_test_client_connect(&client, &f->daemon);
+  write_config(f, "models:\n  - name: m\n    modul: %s\n", f->copy);
+  char expected[PATH_MAX + 64];
+  snprintf(expected, sizeof(expected), "%s:3:5: models[0].modul: unknown key",
+           f->config);
+  ireed_test_expect_error(reload(&client), IRT_STATUS_INVALID_ARGUMENT,
+                          expected);
+  assert_true(log_contains(f, "reload failed; the config in use stays"));
+  // SIGHUP with the same file: logged, nothing changes.
+  assert_int_equal(kill(f->daemon.pid, SIGHUP), 0);
+  snprintf(expected, sizeof(expected), "m=%s", g_sample);
+  wait_served(&client, expected);
+  expect_invoke(&client, "m");
+  ireed_test_client_close(&client);
+  assert_int_equal(ireed_test_daemon_stop(&f->daemon), 0);
+
+  // Without a config file there is nothing to reload.
+  ireed_test_daemon_start(&f->daemon, g_ireed, NULL);
+  ireed_test_client_connect(&client, &f->daemon);
+  ireed_test_expect_error(reload(&client), IRT_STATUS_FAILED_PRECONDITION,
+                          "started without a config file");
+  ireed_test_client_close(&client);
+  assert_int_equal(ireed_test_daemon_stop(&f->daemon), 0);
+}
+
+//===----------------------------------------------------------------------===//
+// Socket activation
+//===----------------------------------------------------------------------===//
+
+// ireed serves the listening socket it is passed as fd 3 (LISTEN_FDS=1,
+// LISTEN_PID=its pid, as systemd sets them), and leaves the socket file
+// alone when it stops.
+static void test_socket_activation(void** state) {
+  fixture_t* f = *state;
+  write_config(f, "models:\n  - name: m\n    module: %s\n", g_sample);
+  char config_flag[PATH_MAX + 16];
+  snprintf(config_flag, sizeof(config_flag), "--config=%s", f->config);
+  ireed_test_daemon_start_activated(&f->daemon, g_ireed, config_flag, NULL);
+  ireed_test_client_t client;
+  ireed_test_client_connect(&client, &f->daemon);
+  expect_invoke(&client, "m");
+  ireed_test_client_close(&client);
+  assert_true(log_contains(f, "(passed by systemd)"));
+  // 254: a clean exit, with the socket file (systemd's) left in place.
+  assert_int_equal(ireed_test_daemon_stop(&f->daemon), 254);
+}
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    fprintf(stderr, "usage: test_config_daemon IREED IREECTL SAMPLE_VMFB\n");
+    return 2;
+  }
+  g_ireed = argv[1];
+  g_ireectl = argv[2];
+  if (!realpath(argv[3], g_sample)) {
+    fprintf(stderr, "no sample model at %s\n", argv[3]);
+    return 1;
+  }
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_preload, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_idle_unload, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_reload_under_load, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_reload_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_ireectl_reload, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_socket_activation, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
