@@ -9,6 +9,7 @@ IREED_PACKAGES=(
   meson ninja-build pkg-config gcc libc6-dev python3
   libuv1-dev libprotobuf-c-dev protobuf-c-compiler libyaml-dev libcmocka-dev
   libvulkan-dev mesa-vulkan-drivers glslang-tools libsystemd-dev
+  systemd  # systemd-analyze and systemd-socket-activate for tests/systemd
 )
 
 ireed_log() { printf '== %s\n' "$*" >&2; }
