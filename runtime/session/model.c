@@ -155,16 +155,23 @@ static irt_status_t irsess_create_device(irsess_runtime_t* runtime,
                                          runtime->allocator, out_device);
 }
 
-// The slot of |key|, or a free one (NULL when all are taken). Locked.
-static irsess_device_slot_t* irsess_find_slot(irsess_runtime_t* runtime,
-                                              const char* key) {
-  irsess_device_slot_t* free_slot = NULL;
+// The slot of |key|, or a free one; RESOURCE_EXHAUSTED when all are taken.
+// Locked.
+static irt_status_t irsess_find_slot(irsess_runtime_t* runtime, const char* key,
+                                     irsess_device_slot_t** out_slot) {
+  *out_slot = NULL;
   for (size_t i = 0; i < IRSESS_MAX_DEVICES; ++i) {
     irsess_device_slot_t* slot = &runtime->devices[i];
-    if (strcmp(slot->key, key) == 0) return slot;
-    if (!slot->key[0] && !free_slot) free_slot = slot;
+    if (strcmp(slot->key, key) == 0) {
+      *out_slot = slot;
+      return IRT_OK;
+    }
+    if (!slot->key[0] && !*out_slot) *out_slot = slot;
   }
-  return free_slot;
+  if (*out_slot) return IRT_OK;
+  return irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
+                         "more than %d devices in one process",
+                         IRSESS_MAX_DEVICES);
 }
 
 irt_status_t irsess_runtime_configure_device(
@@ -180,18 +187,14 @@ irt_status_t irsess_runtime_configure_device(
     }
   }
   pthread_mutex_lock(&runtime->mutex);
-  irsess_device_slot_t* slot = irsess_find_slot(runtime, key);
-  irt_status_t status = IRT_OK;
-  if (!slot) {
-    status = irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
-                             "more than %d devices in one process",
-                             IRSESS_MAX_DEVICES);
-  } else if (slot->device) {
+  irsess_device_slot_t* slot = NULL;
+  irt_status_t status = irsess_find_slot(runtime, key, &slot);
+  if (irt_status_is_ok(status) && slot->device) {
     status = irt_make_status(IRT_STATUS_FAILED_PRECONDITION,
                              "device '%s' is already in use; its settings "
                              "apply when it is created",
                              options->name);
-  } else {
+  } else if (irt_status_is_ok(status)) {
     memcpy(slot->key, key, sizeof(key));
     slot->worker_count = options->worker_count;
     slot->staging_size = options->staging_size;
@@ -213,13 +216,9 @@ irt_status_t irsess_runtime_device(irsess_runtime_t* runtime,
   // Devices are few and created once: creating under the lock keeps two
   // threads from making the same one.
   pthread_mutex_lock(&runtime->mutex);
-  irsess_device_slot_t* slot = irsess_find_slot(runtime, key);
-  irt_status_t status = IRT_OK;
-  if (!slot) {
-    status = irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
-                             "more than %d devices in one process",
-                             IRSESS_MAX_DEVICES);
-  } else if (!slot->device) {
+  irsess_device_slot_t* slot = NULL;
+  irt_status_t status = irsess_find_slot(runtime, key, &slot);
+  if (irt_status_is_ok(status) && !slot->device) {
     memcpy(slot->key, key, sizeof(key));
     status = irsess_create_device(runtime, slot, &slot->device);
     if (!status) {
