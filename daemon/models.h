@@ -69,6 +69,7 @@ struct ireed_model_entry_s {
   // and later releases the model (allocated with the entry, so starting an
   // unload cannot fail).
   void* waiters;
+  void* parked;  // InvokeRequests waiting for the load
   void* job;
 };
 

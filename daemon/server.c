@@ -155,6 +155,7 @@ struct ireed_waiter_s {
   ireed_waiter_t* next;
   ireed_conn_t* conn;  // referenced
   uint64_t request_id;
+  Ireed__Frame* frame;  // a parked InvokeRequest (owned), or NULL
 };
 
 static void ireed_conn_close(ireed_conn_t* conn);
@@ -165,6 +166,8 @@ static void ireed_reload_load_done(ireed_server_t* server,
                                    ireed_model_entry_t* entry,
                                    irt_status_t status);
 static void ireed_reload_maybe_settle(ireed_server_t* server);
+static void ireed_server_unpark(ireed_server_t* server, ireed_waiter_t* parked,
+                                irt_status_t status);
 
 //===----------------------------------------------------------------------===//
 // Completions
@@ -710,6 +713,15 @@ static void ireed_server_remove_model(ireed_server_t* server,
        other = other->next) {
     if (other->replaces == entry) other->replaces = NULL;
   }
+  // Parked invocations of a load that never completed (a forced drain).
+  ireed_waiter_t* parked = entry->parked;
+  while (parked) {
+    ireed_waiter_t* next = parked->next;
+    ireed__frame__free_unpacked(parked->frame, NULL);
+    ireed_conn_unref(parked->conn);
+    irt_allocator_free(server->allocator, parked);
+    parked = next;
+  }
   irt_allocator_free(server->allocator, entry->job);
   ireed_model_entry_destroy(entry);
 }
@@ -722,6 +734,7 @@ static irt_status_t ireed_waiter_push(ireed_waiter_t** list, ireed_conn_t* conn,
                                            sizeof(*waiter), (void**)&waiter));
   waiter->conn = conn;
   waiter->request_id = request_id;
+  waiter->frame = NULL;
   waiter->next = NULL;
   // Appended: replies go out in request order.
   while (*list) list = &(*list)->next;
@@ -789,6 +802,9 @@ static void ireed_load_complete(ireed_server_job_t* base) {
   irt_status_t status = job->status;
   job->status = IRT_OK;
   uint64_t load_ms = (ireed_now_ns() - job->start_ns) / 1000000u;
+  ireed_waiter_t* parked = entry->parked;
+  entry->parked = NULL;
+  irt_status_t parked_status = irt_status_clone(status);
   ireed_reload_load_done(server, entry, status);
   if (!irt_status_is_ok(status)) {
     char text[512];
@@ -817,6 +833,7 @@ static void ireed_load_complete(ireed_server_job_t* base) {
     frame.load_model_reply = &reply;
     ireed_answer_waiters(server, entry, &frame, IRT_OK);
   }
+  ireed_server_unpark(server, parked, parked_status);
   ireed_reload_maybe_settle(server);
   ireed_server_job_done(server);
 }
@@ -1052,22 +1069,33 @@ static irt_status_t ireed_config_request(ireed_server_t* server,
 }
 
 // Starts loading |model| as a configured entry (replacing |old| when set).
-static irt_status_t ireed_reload_start_load(ireed_server_t* server,
-                                            const ireed_config_t* config,
-                                            const ireed_model_config_t* model,
-                                            ireed_model_entry_t* old) {
+// Starts loading |model| of |config| as a configured entry.
+static irt_status_t ireed_server_load_configured(
+    ireed_server_t* server, const ireed_config_t* config,
+    const ireed_model_config_t* model, ireed_model_entry_t** out_entry) {
   Ireed__LoadModelRequest request;
   void* storage = NULL;
   IRT_RETURN_IF_ERROR(
       ireed_config_request(server, config, model, &request, &storage));
-  ireed_model_entry_t* entry = NULL;
-  irt_status_t status = ireed_server_start_load(server, &request, NULL, &entry);
+  irt_status_t status =
+      ireed_server_start_load(server, &request, NULL, out_entry);
   irt_allocator_free(server->allocator, storage);
   IRT_RETURN_IF_ERROR(status);
-  entry->configured = true;
+  (*out_entry)->configured = true;
+  (*out_entry)->pinned = model->pinned;
+  (*out_entry)->idle_unload_seconds = model->idle_unload_seconds;
+  return IRT_OK;
+}
+
+// Starts loading |model| for the running reload (replacing |old| when set).
+static irt_status_t ireed_reload_start_load(ireed_server_t* server,
+                                            const ireed_config_t* config,
+                                            const ireed_model_config_t* model,
+                                            ireed_model_entry_t* old) {
+  ireed_model_entry_t* entry = NULL;
+  IRT_RETURN_IF_ERROR(
+      ireed_server_load_configured(server, config, model, &entry));
   entry->settles_reload = true;
-  entry->pinned = model->pinned;
-  entry->idle_unload_seconds = model->idle_unload_seconds;
   entry->replaces = old;
   ++server->reload->loads;
   return IRT_OK;
@@ -1729,11 +1757,74 @@ static irt_status_t ireed_server_check_busy(const ireed_conn_t* conn) {
   return IRT_OK;
 }
 
+static void ireed_handle_invoke(ireed_conn_t* conn, Ireed__Frame* frame);
+
+// Invocations of a model that is loading wait for the load (parked) rather
+// than fail; the first invocation of a configured model that is not loaded
+// (unloaded for idleness) loads it again. Parked invocations count as in
+// flight for the connection's limit. True when |frame| was taken.
+static bool ireed_server_park_invoke(ireed_conn_t* conn, Ireed__Frame* frame) {
+  ireed_server_t* server = conn->server;
+  const char* name = frame->invoke->model;
+  ireed_model_entry_t* entry = ireed_server_find_model(server, name);
+  const ireed_model_config_t* model =
+      entry ? NULL : ireed_config_find_model(&server->config, name);
+  if (server->stopping ||
+      (entry ? entry->state != IREED_MODEL_LOADING : !model)) {
+    return false;
+  }
+  uint64_t request_id = frame->request_id;
+  irt_status_t status = ireed_server_check_busy(conn);
+  if (irt_status_is_ok(status) && !entry) {
+    status =
+        ireed_server_load_configured(server, &server->config, model, &entry);
+  }
+  if (irt_status_is_ok(status)) {
+    status = ireed_waiter_push((ireed_waiter_t**)&entry->parked, conn,
+                               request_id);
+  }
+  if (!irt_status_is_ok(status)) {
+    ireed__frame__free_unpacked(frame, NULL);
+    ireed_conn_send_error(conn, request_id, status);
+    return true;
+  }
+  ireed_waiter_t* waiter = entry->parked;
+  while (waiter->next) waiter = waiter->next;
+  waiter->frame = frame;
+  ++conn->in_flight;
+  return true;
+}
+
+// The load the |parked| invocations waited for finished with |status|
+// (taken): they run now, or get its error.
+static void ireed_server_unpark(ireed_server_t* server, ireed_waiter_t* parked,
+                                irt_status_t status) {
+  while (parked) {
+    ireed_waiter_t* next = parked->next;
+    ireed_conn_t* conn = parked->conn;
+    --conn->in_flight;
+    if (!conn->open) {
+      ireed__frame__free_unpacked(parked->frame, NULL);
+    } else if (irt_status_is_ok(status)) {
+      ireed_handle_invoke(conn, parked->frame);
+    } else {
+      ireed__frame__free_unpacked(parked->frame, NULL);
+      ireed_conn_send_error(conn, parked->request_id,
+                            irt_status_clone(status));
+    }
+    ireed_conn_unref(conn);
+    irt_allocator_free(server->allocator, parked);
+    parked = next;
+  }
+  irt_status_free(status);
+}
+
 // Takes |frame|.
 static void ireed_handle_invoke(ireed_conn_t* conn, Ireed__Frame* frame) {
   ireed_server_t* server = conn->server;
   const Ireed__InvokeRequest* request = frame->invoke;
   uint64_t request_id = frame->request_id;
+  if (ireed_server_park_invoke(conn, frame)) return;
   ireed_model_entry_t* entry = ireed_server_find_model(server, request->model);
   irt_status_t status = IRT_OK;
   if (server->stopping) {

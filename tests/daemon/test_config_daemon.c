@@ -196,7 +196,8 @@ static void test_preload(void** state) {
 }
 
 // Unpinned models with idle_unload_seconds leave after that long without
-// invocations; pinned ones stay.
+// invocations; pinned ones stay. An unloaded one comes back on its next
+// invocation.
 static void test_idle_unload(void** state) {
   fixture_t* f = *state;
   write_config(f,
@@ -219,6 +220,11 @@ static void test_idle_unload(void** state) {
   assert_string_equal(models, expected);
   assert_true(log_contains(
       f, "model.unloading model=idle reason=idle idle_unload_seconds=1"));
+  // The next invocation loads it again and waits for it: no error.
+  expect_invoke(&client, "idle");
+  snprintf(expected, sizeof(expected), "idle=%s,pinned=%s", f->copy, g_sample);
+  served(&client, models, sizeof(models));
+  assert_string_equal(models, expected);
   ireed_test_client_close(&client);
   assert_int_equal(ireed_test_daemon_stop(&f->daemon), 0);
 }
@@ -339,7 +345,18 @@ static void test_reload_under_load(void** state) {
                "  - name: m\n    module: %s\n"
                "  - name: n\n    module: %s\n",
                f->copy, g_sample);
-  Ireed__Frame* reply = reload(&client);
+  Ireed__ReloadRequest request = IREED__RELOAD_REQUEST__INIT;
+  Ireed__Frame frame = IREED__FRAME__INIT;
+  frame.body_case = IREED__FRAME__BODY_RELOAD;
+  frame.reload = &request;
+  uint64_t reload_id = ireed_test_client_send(&client, &frame, -1);
+  // n is being loaded: an invocation waits for it rather than fail.
+  ireed_test_client_t other;
+  ireed_test_client_connect(&other, &f->daemon);
+  expect_invoke(&other, "n");
+  ireed_test_client_close(&other);
+  Ireed__Frame* reply = ireed_test_client_receive(&client);
+  assert_int_equal(reply->request_id, reload_id);
   assert_int_equal(reply->body_case, IREED__FRAME__BODY_RELOAD_REPLY);
   const Ireed__ReloadReply* result = reply->reload_reply;
   assert_non_null(strstr(result->config_path, "ireed.yaml"));
@@ -451,6 +468,19 @@ static void test_reload_errors(void** state) {
   assert_int_equal(ireed_test_daemon_stop(&f->daemon), 0);
 }
 
+// Reload is an admin request: a client-role peer is refused.
+static void test_reload_needs_admin(void** state) {
+  fixture_t* f = *state;
+  write_config(f, "access:\n  client:\n    uids: [%u]\n", (unsigned)getuid());
+  start(f);
+  ireed_test_client_t client;
+  ireed_test_client_connect(&client, &f->daemon);
+  ireed_test_expect_error(reload(&client), IRT_STATUS_PERMISSION_DENIED,
+                          "may not send ReloadRequest");
+  ireed_test_client_close(&client);
+  assert_int_equal(ireed_test_daemon_stop(&f->daemon), 0);
+}
+
 //===----------------------------------------------------------------------===//
 // Socket activation
 //===----------------------------------------------------------------------===//
@@ -490,6 +520,8 @@ int main(int argc, char** argv) {
       cmocka_unit_test_setup_teardown(test_reload_under_load, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reload_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_ireectl_reload, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_reload_needs_admin, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_socket_activation, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
