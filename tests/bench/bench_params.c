@@ -148,18 +148,34 @@ static double as_mib(int64_t bytes) { return (double)bytes / (double)MIB; }
 // The archive
 //===----------------------------------------------------------------------===//
 
-static bool write_data_file(const char* path, uint64_t size) {
-  FILE* file = fopen(path, "wb");
-  if (!file) return false;
+// Calls |fn| on the pattern bytes of [0, |size|) in 4 MiB blocks, in
+// order, while it returns true.
+typedef bool (*pattern_block_fn_t)(void* user_data, const uint8_t* block,
+                                   uint64_t offset, size_t length);
+static bool for_each_pattern_block(uint64_t size, pattern_block_fn_t fn,
+                                   void* user_data) {
   enum { kBlock = 4 << 20 };
   uint8_t* block = malloc(kBlock);
   bool ok = block != NULL;
   for (uint64_t done = 0; ok && done < size; done += kBlock) {
     size_t n = size - done < kBlock ? (size_t)(size - done) : kBlock;
     fill_pattern(block, done / 8, (n + 7) / 8);
-    ok = fwrite(block, 1, n, file) == n;
+    ok = fn(user_data, block, done, n);
   }
   free(block);
+  return ok;
+}
+
+static bool write_block(void* file, const uint8_t* block, uint64_t offset,
+                        size_t length) {
+  (void)offset;
+  return fwrite(block, 1, length, file) == length;
+}
+
+static bool write_data_file(const char* path, uint64_t size) {
+  FILE* file = fopen(path, "wb");
+  if (!file) return false;
+  bool ok = for_each_pattern_block(size, write_block, file);
   return fclose(file) == 0 && ok;
 }
 
@@ -443,20 +459,16 @@ static void probe_name(void* user_data, bool available,
   }
 }
 
+static bool compare_block(void* data, const uint8_t* block, uint64_t offset,
+                          size_t length) {
+  return memcmp((const uint8_t*)data + offset, block, length) == 0;
+}
+
 // True when |target| holds the payload's pattern bytes.
 static bool device_bytes_match(irhal_buffer_t* target, uint64_t length) {
   void* data = NULL;
   CHECK(irhal_buffer_map(target, IRHAL_MEMORY_ACCESS_READ, 0, length, &data));
-  enum { kBlock = 4 << 20 };
-  uint8_t* expected = malloc(kBlock);
-  bool ok = expected != NULL;
-  for (uint64_t done = 0; ok && done < length; done += kBlock) {
-    size_t n = length - done < kBlock ? (size_t)(length - done) : kBlock;
-    fill_pattern(expected, done / 8, (n + 7) / 8);
-    ok = memcmp((const uint8_t*)data + done, expected, n) == 0;
-  }
-  free(expected);
-  return ok;
+  return for_each_pattern_block(length, compare_block, data);
 }
 
 // The archive's payload read from the file (an fd file, as a daemon reads
