@@ -278,7 +278,8 @@ static irt_status_t ireed_make_argument(ireed_invocation_t* invocation,
 
 // Describes |result| in |out_value| (memory from the worker's scratch; the
 // tensor bytes stay in the result's buffer) or copies it into |region|.
-static irt_status_t ireed_make_output(const irvm_variant_t* result,
+static irt_status_t ireed_make_output(irhal_device_t* device,
+                                      const irvm_variant_t* result,
                                       size_t index,
                                       const Ireed__OutputTarget* target,
                                       ireed_region_t* region,
@@ -312,9 +313,10 @@ static irt_status_t ireed_make_output(const irvm_variant_t* result,
   irhal_buffer_view_t* view = irhal_buffer_view_deref(&result->ref);
   irhal_buffer_t* buffer = irhal_buffer_deref(&result->ref);
   if (view) {
-    IRT_RETURN_IF_ERROR(irsess_buffer_view_read(view, &host));
+    IRT_RETURN_IF_ERROR(irsess_buffer_view_describe(view, &host));
+    buffer = view->buffer;
   } else if (buffer) {
-    IRT_RETURN_IF_ERROR(irsess_buffer_read(buffer, &host));
+    irsess_buffer_describe(buffer, &host);
   } else {
     return irt_make_status(IRT_STATUS_UNIMPLEMENTED,
                            "result %zu is a %s; only tensors and scalars can "
@@ -341,7 +343,9 @@ static irt_status_t ireed_make_output(const irvm_variant_t* result,
                              index, host.byte_length, slice->region_id,
                              slice->length);
     }
-    memcpy(region->data + slice->offset, host.data, host.byte_length);
+    // Device memory lands in the region by DMA when it is pinned.
+    IRT_RETURN_IF_ERROR(irsess_buffer_download(
+        device, buffer, host.byte_length, region->data + slice->offset));
     Ireed__ShmSlice* written = ireed_worker_scratch(worker, sizeof(*written));
     if (!written) {
       return irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED, "out of memory");
@@ -353,7 +357,18 @@ static irt_status_t ireed_make_output(const irvm_variant_t* result,
     tensor->data_case = IREED__TENSOR__DATA_SHM;
     tensor->shm = written;
   } else {
-    // Borrowed from the result's mapping until the reply is encoded.
+    // Borrowed from the result's mapping until the reply is encoded, or
+    // downloaded into scratch when the host cannot map it.
+    irt_status_t status = irsess_buffer_map_for_reading(buffer, &host);
+    if (irt_status_code(status) == IRT_STATUS_FAILED_PRECONDITION) {
+      irt_status_free(status);
+      host.data = ireed_worker_scratch(worker, host.byte_length);
+      status = host.data ? irsess_buffer_download(device, buffer,
+                                                  host.byte_length, host.data)
+                         : irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
+                                           "out of memory");
+    }
+    IRT_RETURN_IF_ERROR(status);
     tensor->data_case = IREED__TENSOR__DATA_INLINE_DATA;
     tensor->inline_data.data = host.data;
     tensor->inline_data.len = host.byte_length;
@@ -392,7 +407,7 @@ static irt_status_t ireed_encode_results(ireed_invocation_t* invocation,
   for (size_t i = 0; i < result_count; ++i) {
     bool targeted = i < request->n_outputs && request->outputs[i]->shm;
     IRT_RETURN_IF_ERROR(ireed_make_output(
-        &invocation->results[i], i, targeted ? request->outputs[i] : NULL,
+        irsess_model_device(invocation->model), &invocation->results[i], i, targeted ? request->outputs[i] : NULL,
         targeted ? invocation->regions[request->n_inputs + i] : NULL, worker,
         &values[i]));
     pointers[i] = &values[i];

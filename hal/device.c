@@ -105,6 +105,25 @@ irt_status_t irhal_device_query_i64(irhal_device_t* device,
   return IRT_OK;
 }
 
+irt_status_t irhal_device_register_host_memory(irhal_device_t* device,
+                                               void* data, size_t length,
+                                               bool* out_registered) {
+  *out_registered = false;
+  if (!device->vtable->register_host_memory) return IRT_OK;
+  IRT_RETURN_IF_ERROR_CTX(
+      device->vtable->register_host_memory(device, data, length),
+      "pinning %zu bytes of host memory for device '%.*s'", length,
+      IRT_SV_ARG(device->id));
+  *out_registered = true;
+  return IRT_OK;
+}
+
+void irhal_device_unregister_host_memory(irhal_device_t* device, void* data) {
+  if (device->vtable->unregister_host_memory) {
+    device->vtable->unregister_host_memory(device, data);
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // Queue operations
 //===----------------------------------------------------------------------===//
@@ -311,7 +330,10 @@ static irt_status_t irhal_device_queue_transfer(
     uint64_t file_offset, irhal_buffer_t* buffer,
     irhal_device_size_t buffer_offset, irhal_device_size_t length) {
   bool read = kind == IRHAL_QUEUE_OP_READ;
-  if (device->vtable->stage_file_transfers) {
+  bool staged = device->vtable->stage_file_transfers &&
+                !(file && device->vtable->transfers_file_directly &&
+                  device->vtable->transfers_file_directly(device, file));
+  if (staged) {
     // The configured ring: the default depth of equal, aligned slots.
     irhal_staging_options_t options = {0};
     if (device->staging_size) {

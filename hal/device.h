@@ -46,6 +46,14 @@ typedef struct irhal_device_vtable_s {
   // Takes ownership of |op| and completes it eventually. Errors returned
   // here mean the op was not accepted (the caller still owns it).
   irt_status_t (*queue_submit)(irhal_device_t* device, irhal_queue_op_t* op);
+  // Optional: pins host memory the device copies to and from often (the
+  // daemon's shared-memory regions) so imports inside it are used in place
+  // and copies run at DMA speed. NULL for devices that use host memory as
+  // it is (CPU devices). Unregistering happens before the memory is
+  // unmapped.
+  irt_status_t (*register_host_memory)(irhal_device_t* device, void* data,
+                                       size_t length);
+  void (*unregister_host_memory)(irhal_device_t* device, void* data);
   // How queue reads and writes of files run (spec 4.3). false: the driver
   // executes READ/WRITE ops itself (CPU devices: their buffers are host
   // memory). true: the host cannot map the device's buffers, so
@@ -53,6 +61,11 @@ typedef struct irhal_device_vtable_s {
   // allocate_buffer host-visible staging and COPY ops (hal/file_transfer.h);
   // the driver never sees READ/WRITE ops.
   bool stage_file_transfers;
+  // Optional, with stage_file_transfers: true when the driver executes the
+  // READ/WRITE ops of |file| itself after all (a CUDA device with cuFile
+  // reads fd files straight into device memory).
+  bool (*transfers_file_directly)(irhal_device_t* device,
+                                  const irhal_file_t* file);
 } irhal_device_vtable_t;
 
 struct irhal_device_s {
@@ -103,6 +116,15 @@ irt_status_t irhal_device_query_i64(irhal_device_t* device,
                                     irt_string_view_t category,
                                     irt_string_view_t key, bool* out_ok,
                                     int64_t* out_value) IRT_MUST_USE;
+
+// Pins |length| bytes at |data| for |device| when it wants host memory
+// registered (*out_registered true: call irhal_device_unregister_host_memory
+// before unmapping); does nothing for devices that use host memory as is.
+irt_status_t irhal_device_register_host_memory(irhal_device_t* device,
+                                               void* data, size_t length,
+                                               bool* out_registered)
+    IRT_MUST_USE;
+void irhal_device_unregister_host_memory(irhal_device_t* device, void* data);
 
 // Queue entry points. Each checks its arguments (ranges, usage, access,
 // pattern sizes) synchronously and submits an op. Fences may be NULL.

@@ -105,6 +105,8 @@ void* irhal_file_host_data(const irhal_file_t* file) {
   return file->fd >= 0 ? NULL : file->data;
 }
 
+int irhal_file_fd(const irhal_file_t* file) { return file->fd; }
+
 static irt_status_t irhal_file_check(const irhal_file_t* file, uint32_t access,
                                      uint64_t offset, uint64_t length,
                                      const char* what) {

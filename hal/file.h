@@ -40,6 +40,8 @@ uint64_t irhal_file_length(const irhal_file_t* file);
 uint32_t irhal_file_access(const irhal_file_t* file);
 // The host bytes of a memory file, or NULL for fd files.
 void* irhal_file_host_data(const irhal_file_t* file);
+// The descriptor of an fd file (owned by the file), or -1 for memory files.
+int irhal_file_fd(const irhal_file_t* file);
 
 // Synchronous positional transfers, bounds-checked against the file length.
 irt_status_t irhal_file_read(irhal_file_t* file, uint64_t offset, void* target,

@@ -24,8 +24,8 @@ static const char kIreectlRunUsage[] =
     "\n"
     "Runs NAME (\"module.function\", or a function of the last --module) in\n"
     "this process and prints its results like iree-run-module.\n"
-    "  --device  local-sync (default), local-task, vulkan, vulkan://N or\n"
-    "            vulkan://NAME (see `ireectl devices`)\n"
+    "  --device  local-sync (default), local-task, vulkan, vulkan://N,\n"
+    "            vulkan://NAME, cuda or cuda://N (see `ireectl devices`)\n"
     "  --input   4xf32=1 2 3 4 | 2x2xi32=[1 2][3 4] | f32=3.5 | 4xf32=2 (splat)\n"
     "            | 1x4xui8=@raw.bin | @array.npy | +next.npy | *all.npy | (null)\n"
     "  --output  one per result: '' (discard), '-' (print), @file.npy or\n"
@@ -170,7 +170,8 @@ static void ireectl_print_value(const irvm_value_t* value, FILE* out) {
 }
 
 // Writes the textual form of |variant| (HAL spec 9.5.3), lists recursively.
-static irt_status_t ireectl_print_variant(const irvm_variant_t* variant,
+static irt_status_t ireectl_print_variant(irhal_device_t* device,
+                                          const irvm_variant_t* variant,
                                           size_t max_element_count, FILE* out) {
   if (irvm_variant_is_value(variant)) {
     ireectl_print_value(&variant->value, out);
@@ -183,8 +184,12 @@ static irt_status_t ireectl_print_variant(const irvm_variant_t* variant,
   irhal_buffer_view_t* view = irhal_buffer_view_deref(&variant->ref);
   if (view) {
     irtool_tensor_t tensor;
-    IRT_RETURN_IF_ERROR(irsess_buffer_view_read(view, &tensor));
-    return ireectl_run_print_tensor(&tensor, max_element_count, out);
+    IRT_RETURN_IF_ERROR(irsess_buffer_view_read(
+        device, view, irt_allocator_system(), &tensor));
+    irt_status_t status =
+        ireectl_run_print_tensor(&tensor, max_element_count, out);
+    irtool_tensor_free_data(&tensor);
+    return status;
   }
   irvm_list_t* list = irvm_list_deref(&variant->ref);
   if (!list) {
@@ -198,7 +203,8 @@ static irt_status_t ireectl_print_variant(const irvm_variant_t* variant,
     irvm_variant_t element = irvm_variant_empty();
     IRT_RETURN_IF_ERROR(irvm_list_get_variant(list, i, &element));
     fprintf(out, "child_list[%" PRIu32 "]: ", i);
-    irt_status_t status = ireectl_print_variant(&element, max_element_count, out);
+    irt_status_t status =
+        ireectl_print_variant(device, &element, max_element_count, out);
     irvm_variant_release(&element);
     IRT_RETURN_IF_ERROR(status);
   }
@@ -206,7 +212,8 @@ static irt_status_t ireectl_print_variant(const irvm_variant_t* variant,
 }
 
 // Result |variant| as a tensor for an --output file.
-static irt_status_t ireectl_result_tensor(const irvm_variant_t* variant,
+static irt_status_t ireectl_result_tensor(irhal_device_t* device,
+                                          const irvm_variant_t* variant,
                                           irtool_tensor_t* out_tensor) {
   irhal_buffer_view_t* view = irhal_buffer_view_deref(&variant->ref);
   irhal_buffer_t* buffer = irhal_buffer_deref(&variant->ref);
@@ -214,33 +221,43 @@ static irt_status_t ireectl_result_tensor(const irvm_variant_t* variant,
     ireectl_value_tensor(&variant->value, out_tensor);
     return IRT_OK;
   }
-  if (view) return irsess_buffer_view_read(view, out_tensor);
-  if (buffer) return irsess_buffer_read(buffer, out_tensor);
+  irt_allocator_t allocator = irt_allocator_system();
+  if (view) return irsess_buffer_view_read(device, view, allocator, out_tensor);
+  if (buffer) return irsess_buffer_read(device, buffer, allocator, out_tensor);
   return irt_make_status(IRT_STATUS_UNIMPLEMENTED,
                          "a %s result cannot be written to a file",
                          irvm_variant_is_ref(variant) ? variant->ref.type->name
                                                       : "null");
 }
 
-// ireectl_run_results_t over an array of variants.
+// ireectl_run_results_t over an array of variants of |device|.
+typedef struct ireectl_local_results_s {
+  irhal_device_t* device;
+  const irvm_variant_t* values;
+} ireectl_local_results_t;
+
 static irt_status_t ireectl_results_print(void* self, size_t index,
                                           size_t max_element_count,
                                           FILE* out) {
-  const irvm_variant_t* results = self;
-  return ireectl_print_variant(&results[index], max_element_count, out);
+  const ireectl_local_results_t* results = self;
+  return ireectl_print_variant(results->device, &results->values[index],
+                               max_element_count, out);
 }
 
 static irt_status_t ireectl_results_tensor(void* self, size_t index,
                                            irtool_tensor_t* out_tensor) {
-  const irvm_variant_t* results = self;
-  return ireectl_result_tensor(&results[index], out_tensor);
+  const ireectl_local_results_t* results = self;
+  return ireectl_result_tensor(results->device, &results->values[index],
+                               out_tensor);
 }
 
 static irt_status_t ireectl_emit_results(const ireectl_run_flags_t* flags,
+                                         irhal_device_t* device,
                                          irvm_variant_t* results,
                                          size_t count) {
+  ireectl_local_results_t local = {device, results};
   ireectl_run_results_t emitted = {
-      .self = results,
+      .self = &local,
       .count = count,
       .print = ireectl_results_print,
       .tensor = ireectl_results_tensor,
@@ -282,7 +299,8 @@ static irt_status_t ireectl_invoke(const ireectl_run_flags_t* flags,
   }
   free(arguments);
   if (irt_status_is_ok(status)) {
-    status = ireectl_emit_results(flags, results, result_count);
+    status = ireectl_emit_results(flags, irsess_model_device(model), results,
+                                  result_count);
   }
   for (size_t i = 0; i < result_count; ++i) irvm_variant_release(&results[i]);
   free(results);

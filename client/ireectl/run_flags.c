@@ -147,7 +147,9 @@ static irt_status_t ireectl_run_emit_output(
   if (!*spec) return IRT_OK;  // discarded
   irtool_tensor_t tensor;
   IRT_RETURN_IF_ERROR(results->tensor(results->self, index, &tensor));
-  return irtool_output_write(irt_make_cstring_view(spec), &tensor);
+  irt_status_t status = irtool_output_write(irt_make_cstring_view(spec), &tensor);
+  irtool_tensor_free_data(&tensor);
+  return status;
 }
 
 irt_status_t ireectl_run_emit_results(const ireectl_run_flags_t* flags,

@@ -67,7 +67,8 @@ typedef struct ireectl_run_results_s {
   // Writes the textual form of result |index| (HAL spec 9.5.3).
   irt_status_t (*print)(void* self, size_t index, size_t max_element_count,
                         FILE* out);
-  // Result |index| as a tensor for an --output file.
+  // Result |index| as a tensor for an --output file (its data freed with
+  // irtool_tensor_free_data once written).
   irt_status_t (*tensor)(void* self, size_t index, irtool_tensor_t* out_tensor);
 } ireectl_run_results_t;
 

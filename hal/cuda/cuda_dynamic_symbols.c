@@ -1,36 +1,67 @@
 #include "hal/cuda/cuda_dynamic_symbols.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #define IRHAL_STRINGIFY_(x) #x
 #define IRHAL_STRINGIFY(x) IRHAL_STRINGIFY_(x)
 
-irt_status_t irhal_cuda_symbols_load(irhal_cuda_symbols_t* out_symbols) {
-  memset(out_symbols, 0, sizeof(*out_symbols));
-  void* library = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
-  if (!library) {
-    return irt_make_status(IRT_STATUS_UNAVAILABLE,
-                           "no CUDA driver: %s", dlerror());
-  }
-  out_symbols->library = library;
+static struct {
+  pthread_once_t once;
+  irhal_cuda_symbols_t symbols;
+  // Why the driver is unusable; empty when it loaded.
+  irt_status_code_t code;
+  char why[512];
+} irhal_cuda_driver = {.once = PTHREAD_ONCE_INIT};
+
+static bool irhal_cuda_resolve(irhal_cuda_symbols_t* symbols) {
   // The macro expands e.g. cuDeviceTotalMem to cuDeviceTotalMem_v2, which is
   // the exported name of the current ABI; stringify after expansion.
 #define IRHAL_CUDA_SYMBOL(name)                                         \
-  *(void**)&out_symbols->name = dlsym(library, IRHAL_STRINGIFY(name));  \
-  if (!out_symbols->name) {                                             \
-    irhal_cuda_symbols_unload(out_symbols);                             \
-    return irt_make_status(IRT_STATUS_UNAVAILABLE,                      \
-                           "CUDA driver lacks %s", IRHAL_STRINGIFY(name)); \
+  *(void**)&symbols->name = dlsym(symbols->library, IRHAL_STRINGIFY(name)); \
+  if (!symbols->name) {                                                 \
+    snprintf(irhal_cuda_driver.why, sizeof(irhal_cuda_driver.why),      \
+             "no CUDA driver: libcuda.so.1 lacks %s (driver too old?)", \
+             IRHAL_STRINGIFY(name));                                    \
+    return false;                                                       \
   }
 #include "hal/cuda/cuda_symbol_table.h"
 #undef IRHAL_CUDA_SYMBOL
-  return IRT_OK;
+  return true;
 }
 
-void irhal_cuda_symbols_unload(irhal_cuda_symbols_t* symbols) {
-  if (symbols->library) dlclose(symbols->library);
-  memset(symbols, 0, sizeof(*symbols));
+static void irhal_cuda_driver_load(void) {
+  irhal_cuda_symbols_t* symbols = &irhal_cuda_driver.symbols;
+  irhal_cuda_driver.code = IRT_STATUS_UNAVAILABLE;
+  symbols->library = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (!symbols->library) {
+    snprintf(irhal_cuda_driver.why, sizeof(irhal_cuda_driver.why),
+             "no CUDA driver: %s", dlerror());
+    return;
+  }
+  if (!irhal_cuda_resolve(symbols)) return;
+  CUresult result = symbols->cuInit(0);
+  if (result != CUDA_SUCCESS) {
+    const char* name = "CUDA_ERROR_UNKNOWN";
+    symbols->cuGetErrorName(result, &name);
+    snprintf(irhal_cuda_driver.why, sizeof(irhal_cuda_driver.why),
+             "no CUDA driver: cuInit failed with %s (no usable GPU)", name);
+    return;
+  }
+  irhal_cuda_driver.code = IRT_STATUS_OK;
+}
+
+irt_status_t irhal_cuda_symbols_get(const irhal_cuda_symbols_t** out_symbols) {
+  *out_symbols = NULL;
+  pthread_once(&irhal_cuda_driver.once, irhal_cuda_driver_load);
+  if (irhal_cuda_driver.code != IRT_STATUS_OK) {
+    return irt_make_status(irhal_cuda_driver.code, "%s",
+                           irhal_cuda_driver.why);
+  }
+  *out_symbols = &irhal_cuda_driver.symbols;
+  return IRT_OK;
 }
 
 irt_status_t irhal_cuda_result_to_status(const irhal_cuda_symbols_t* symbols,
@@ -47,6 +78,7 @@ irt_status_t irhal_cuda_result_to_status(const irhal_cuda_symbols_t* symbols,
     case CUDA_ERROR_NOT_INITIALIZED:
     case CUDA_ERROR_DEINITIALIZED: code = IRT_STATUS_UNAVAILABLE; break;
     case CUDA_ERROR_INVALID_VALUE: code = IRT_STATUS_INVALID_ARGUMENT; break;
+    case CUDA_ERROR_NOT_FOUND: code = IRT_STATUS_NOT_FOUND; break;
     default: break;
   }
   return irt_make_status(code, "%s failed: %s (%s)", call, name, text);

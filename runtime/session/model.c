@@ -10,6 +10,9 @@
 #if IREED_HAVE_VULKAN
 #include "hal/vulkan/vulkan_device.h"
 #endif
+#if IREED_HAVE_CUDA
+#include "hal/cuda/cuda_device.h"
+#endif
 #include "runtime/base/ref_count.h"
 #include "runtime/io/file_mapping.h"
 #include "runtime/modules/hal/hal_module.h"
@@ -124,11 +127,19 @@ static irt_status_t irsess_device_key(irt_string_view_t name,
     return IRT_OK;
   }
 #endif  // IREED_HAVE_VULKAN
+#if IREED_HAVE_CUDA
+  int ordinal = 0;
+  if (irhal_cuda_device_parse_name(name, &ordinal)) {
+    snprintf(key, IRSESS_DEVICE_KEY_SIZE, "cuda://%d", ordinal);
+    return IRT_OK;
+  }
+#endif  // IREED_HAVE_CUDA
   return irt_make_status(IRT_STATUS_NOT_FOUND,
                          "unknown device '%.*s' (devices: local-sync, "
-                         "local-task%s)",
+                         "local-task%s%s)",
                          IRT_SV_ARG(name),
-                         IREED_HAVE_VULKAN ? ", vulkan, vulkan://N" : "");
+                         IREED_HAVE_VULKAN ? ", vulkan, vulkan://N" : "",
+                         IREED_HAVE_CUDA ? ", cuda, cuda://N" : "");
 }
 
 // Creates the device of |slot| (its key is the canonical URI).
@@ -150,6 +161,12 @@ static irt_status_t irsess_create_device(irsess_runtime_t* runtime,
     return irhal_vulkan_device_create(&options, runtime->allocator, out_device);
   }
 #endif  // IREED_HAVE_VULKAN
+#if IREED_HAVE_CUDA
+  int ordinal = 0;
+  if (irhal_cuda_device_parse_name(uri, &ordinal)) {
+    return irhal_cuda_device_create(ordinal, runtime->allocator, out_device);
+  }
+#endif  // IREED_HAVE_CUDA
   // local-task: one worker per online CPU unless configured.
   return irhal_cpu_device_create_by_name(uri, slot->worker_count,
                                          runtime->allocator, out_device);

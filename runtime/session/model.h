@@ -44,8 +44,10 @@ void irsess_runtime_destroy(irsess_runtime_t* runtime);
 irvm_instance_t* irsess_runtime_instance(const irsess_runtime_t* runtime);
 
 // The device named |name| ("local-sync", "local-task", and in builds with
-// Vulkan "vulkan", "vulkan://N", "vulkan://NAME"), created on first use;
-// *out_device is a new reference. NOT_FOUND, listing the names, otherwise.
+// Vulkan "vulkan", "vulkan://N", "vulkan://NAME", with CUDA "cuda" =
+// "cuda://0", "cuda://N"), created on first use; *out_device is a new
+// reference. NOT_FOUND, listing the names, for unknown names; a driver's
+// own error ("no CUDA driver: ...") when it cannot create the device.
 // Thread-safe.
 irt_status_t irsess_runtime_device(irsess_runtime_t* runtime,
                                    irt_string_view_t name,

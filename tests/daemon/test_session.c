@@ -80,14 +80,17 @@ static irvm_variant_t make_view(irsess_model_t* model, const float* values) {
   return irvm_variant_from_ref(irvm_ref_wrap(view, irhal_buffer_view_type()));
 }
 
-static void expect_view(const irvm_variant_t* result, const float* expected) {
+static void expect_view(irsess_model_t* model, const irvm_variant_t* result,
+                        const float* expected) {
   irhal_buffer_view_t* view = irhal_buffer_view_deref(&result->ref);
   assert_non_null(view);
   irtool_tensor_t tensor;
-  assert_null(irsess_buffer_view_read(view, &tensor));
+  assert_null(irsess_buffer_view_read(irsess_model_device(model), view,
+                                      irt_allocator_system(), &tensor));
   assert_int_equal(tensor.rank, 1);
   assert_int_equal(tensor.shape[0], 4);
   assert_memory_equal(tensor.data, expected, 4 * sizeof(float));
+  irtool_tensor_free_data(&tensor);
 }
 
 static void test_conformance_model(void** state) {
@@ -122,7 +125,7 @@ static void test_conformance_model(void** state) {
   assert_null(irsess_model_invoke(model, function, NULL, arguments, 2, results,
                                   1, &result_count));
   assert_int_equal(result_count, 1);
-  expect_view(&results[0], product);
+  expect_view(model, &results[0], product);
   irvm_variant_release(&results[0]);
   // The wrong count is refused before the VM sees it.
   status = irsess_model_invoke(model, function, NULL, arguments, 1, results, 1,
@@ -177,8 +180,8 @@ static void* invoke_thread_main(void* arg) {
         self->model, self->function, &stack, arguments, 2, &result, 1, &count);
     irtool_tensor_t tensor;
     if (status || count != 1 ||
-        irsess_buffer_view_read(irhal_buffer_view_deref(&result.ref),
-                                &tensor) ||
+        irsess_buffer_view_read(device, irhal_buffer_view_deref(&result.ref),
+                                irt_allocator_system(), &tensor) ||
         memcmp(tensor.data, expected, sizeof(expected)) != 0) {
       irt_status_free(status);
       ++self->failures;
@@ -296,7 +299,7 @@ static void test_async_exports(void** state) {
       assert_null(irsess_model_invoke(model, functions[f], NULL, &argument, 1,
                                       &result, 1, &count));
       assert_int_equal(count, 1);
-      expect_view(&result, values);
+      expect_view(model, &result, values);
       irvm_variant_release(&result);
       // ...and through the fences.
       irhal_fence_t* fence = NULL;
@@ -306,7 +309,7 @@ static void test_async_exports(void** state) {
       assert_non_null(fence);
       assert_null(irhal_fence_wait(fence, INT64_MAX));
       irhal_fence_release(fence);
-      expect_view(&result, values);
+      expect_view(model, &result, values);
       irvm_variant_release(&result);
     }
     irvm_variant_release(&argument);

@@ -219,6 +219,22 @@ irt_status_t irvm_fb_table_add_scalar(irvm_fb_builder_t* fbb, uint32_t field_id,
   return IRT_OK;
 }
 
+irt_status_t irvm_fb_table_add_struct(irvm_fb_builder_t* fbb,
+                                      uint32_t field_id, const void* bytes,
+                                      size_t size, size_t alignment) {
+  IRT_RETURN_IF_ERROR(irvm_fb_check_field(fbb, field_id));
+  if (alignment == 0 || (alignment & (alignment - 1)) || alignment > 8) {
+    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
+                           "FlatBuffer struct alignment %zu (field %u) is not "
+                           "1, 2, 4 or 8",
+                           alignment, field_id);
+  }
+  IRT_RETURN_IF_ERROR(irvm_fb_prep(fbb, alignment, size));
+  irvm_fb_push(fbb, bytes, size);
+  irvm_fb_record_field(fbb, field_id);
+  return IRT_OK;
+}
+
 irt_status_t irvm_fb_table_add_u8(irvm_fb_builder_t* fbb, uint32_t field_id,
                                   uint8_t value, uint8_t default_value) {
   if (value == default_value) return irvm_fb_check_field(fbb, field_id);

@@ -91,6 +91,12 @@ irt_status_t irvm_fb_table_begin(irvm_fb_builder_t* fbb) IRT_MUST_USE;
 // aligned to |size|, even when it equals the schema default.
 irt_status_t irvm_fb_table_add_scalar(irvm_fb_builder_t* fbb, uint32_t field_id,
                                       uint64_t bits, size_t size) IRT_MUST_USE;
+// An inline struct field: |size| little-endian bytes aligned to |alignment|
+// (its largest member: 1, 2, 4 or 8).
+irt_status_t irvm_fb_table_add_struct(irvm_fb_builder_t* fbb,
+                                      uint32_t field_id, const void* bytes,
+                                      size_t size,
+                                      size_t alignment) IRT_MUST_USE;
 // Typed scalars, omitted when equal to the schema default.
 irt_status_t irvm_fb_table_add_u8(irvm_fb_builder_t* fbb, uint32_t field_id,
                                   uint8_t value,

@@ -134,10 +134,12 @@ bool irvm_fb_table_has(const irvm_fb_table_t* table, uint16_t id) {
   return irvm_fb_field_offset(table, id) != 0;
 }
 
-// Locates a present field of |size| bytes aligned to |size|; *out_position
-// is 0 when the field is absent.
-static irt_status_t irvm_fb_field(const irvm_fb_table_t* table, uint16_t id,
-                                  uint32_t size, uint32_t* out_position) {
+// Locates a present field of |size| bytes aligned to |alignment|;
+// *out_position is 0 when the field is absent.
+static irt_status_t irvm_fb_field_aligned(const irvm_fb_table_t* table,
+                                          uint16_t id, uint32_t size,
+                                          uint32_t alignment,
+                                          uint32_t* out_position) {
   *out_position = 0;
   uint16_t offset = irvm_fb_field_offset(table, id);
   if (offset == 0) return IRT_OK;
@@ -148,11 +150,28 @@ static irt_status_t irvm_fb_field(const irvm_fb_table_t* table, uint16_t id,
         id, table->position, offset, size, table->table_size);
   }
   uint32_t position = table->position + offset;
-  if ((position + table->reader->alignment_origin) % size != 0) {
+  if ((position + table->reader->alignment_origin) % alignment != 0) {
     return IRVM_FB_ERROR("field %u of the table at 0x%X is misaligned (0x%X)",
                          id, table->position, position);
   }
   *out_position = position;
+  return IRT_OK;
+}
+
+// A scalar field: aligned to its size.
+static irt_status_t irvm_fb_field(const irvm_fb_table_t* table, uint16_t id,
+                                  uint32_t size, uint32_t* out_position) {
+  return irvm_fb_field_aligned(table, id, size, size, out_position);
+}
+
+irt_status_t irvm_fb_table_struct(const irvm_fb_table_t* table, uint16_t id,
+                                  uint32_t size, uint32_t alignment,
+                                  const uint8_t** out_data) {
+  uint32_t position = 0;
+  *out_data = NULL;
+  IRT_RETURN_IF_ERROR(
+      irvm_fb_field_aligned(table, id, size, alignment, &position));
+  if (position) *out_data = table->reader->data + position;
   return IRT_OK;
 }
 

@@ -103,6 +103,12 @@ irt_status_t irvm_fb_table_u64(const irvm_fb_table_t* table, uint16_t id,
                                uint64_t default_value,
                                uint64_t* out_value) IRT_MUST_USE;
 
+// An inline struct field of |size| bytes aligned to |alignment|: its bytes
+// (read them with irvm_load_*), or NULL when absent.
+irt_status_t irvm_fb_table_struct(const irvm_fb_table_t* table, uint16_t id,
+                                  uint32_t size, uint32_t alignment,
+                                  const uint8_t** out_data) IRT_MUST_USE;
+
 // A string field. Absent: an empty view (data "" so it is never NULL) and
 // *out_present false (|out_present| may be NULL).
 irt_status_t irvm_fb_table_string(const irvm_fb_table_t* table, uint16_t id,
