@@ -3,12 +3,10 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "runtime/vm/format/flatbuffer.h"
+#include "hal/executable_container.h"
 
 #define IRHAL_CUDA_FORMAT "cuda-nvptx-fb"
 #define IRHAL_CUDA_IDENTIFIER "CDA1"
-// Spec 6: the container header before the FlatBuffer.
-#define IRHAL_CUDA_CONTAINER_HEADER_SIZE 64
 
 // Schema slots (spec 8.2).
 enum {
@@ -59,45 +57,6 @@ static const irhal_executable_vtable_t irhal_cuda_executable_vtable = {
 static irt_status_t irhal_cuda_invalid(const char* what) {
   return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
                          "CUDA executable: %s", what);
-}
-
-// The FlatBuffer inside the container header.
-static irt_status_t irhal_cuda_read_container(const uint8_t* data, size_t size,
-                                              const uint8_t** out_content,
-                                              size_t* out_content_size) {
-  if (size < IRHAL_CUDA_CONTAINER_HEADER_SIZE) {
-    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
-                           "CUDA executable of %zu bytes is shorter than its "
-                           "64-byte container header",
-                           size);
-  }
-  if (memcmp(data, IRHAL_CUDA_IDENTIFIER, 4) != 0) {
-    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
-                           "CUDA executable container magic is '%.4s', "
-                           "expected '" IRHAL_CUDA_IDENTIFIER "'",
-                           (const char*)data);
-  }
-  uint32_t version = irvm_load_u32(data + 4);
-  uint64_t content_size = irvm_load_u64(data + 8);
-  if (content_size == 0) {
-    return irhal_cuda_invalid("container content_size is 0");
-  }
-  if (version != 0) {
-    return irt_make_status(IRT_STATUS_INCOMPATIBLE,
-                           "CUDA executable container version %" PRIu32
-                           " is not supported (expected 0)",
-                           version);
-  }
-  if (content_size > size - IRHAL_CUDA_CONTAINER_HEADER_SIZE) {
-    return irt_make_status(IRT_STATUS_OUT_OF_RANGE,
-                           "CUDA executable container content_size %" PRIu64
-                           " exceeds the %zu bytes after the header",
-                           content_size,
-                           size - IRHAL_CUDA_CONTAINER_HEADER_SIZE);
-  }
-  *out_content = data + IRHAL_CUDA_CONTAINER_HEADER_SIZE;
-  *out_content_size = (size_t)content_size;
-  return IRT_OK;
 }
 
 // Export |index|: its fields checked against the module count and the
@@ -245,19 +204,12 @@ irt_status_t irhal_cuda_executable_create(irhal_cuda_context_t* context,
                                           const uint8_t* data, size_t size,
                                           irhal_executable_t** out_executable) {
   *out_executable = NULL;
-  const uint8_t* content = NULL;
-  size_t content_size = 0;
-  IRT_RETURN_IF_ERROR(
-      irhal_cuda_read_container(data, size, &content, &content_size));
   irvm_fb_reader_t reader;
   irvm_fb_table_t root;
   irvm_fb_vector_t exports, modules;
-  IRT_RETURN_IF_ERROR_CTX(
-      irvm_fb_reader_init(&reader, content, content_size, false),
-      "CUDA executable FlatBuffer");
-  IRT_RETURN_IF_ERROR_CTX(
-      irvm_fb_reader_root(&reader, IRHAL_CUDA_IDENTIFIER, &root),
-      "CUDA executable FlatBuffer");
+  IRT_RETURN_IF_ERROR_CTX(irhal_executable_container_open(
+                              data, size, IRHAL_CUDA_IDENTIFIER, &reader, &root),
+                          "CUDA executable");
   IRT_RETURN_IF_ERROR_CTX(
       irvm_fb_table_vector(&root, IRHAL_CUDA_EXECUTABLE_EXPORTS, 4, 4, &exports),
       "CUDA executable exports");

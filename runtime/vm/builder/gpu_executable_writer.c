@@ -1,10 +1,27 @@
-#include "runtime/vm/builder/cuda_executable_writer.h"
+#include "runtime/vm/builder/gpu_executable_writer.h"
 
 #include <string.h>
 
 #include "runtime/vm/builder/flatbuffer_builder.h"
 
-#define IRVM_CUDA_HEADER_SIZE 64
+#define IRVM_GPU_CONTAINER_HEADER_SIZE 64
+
+irt_status_t irvm_gpu_container_wrap(const char identifier[4],
+                                     const uint8_t* content, size_t size,
+                                     irt_allocator_t allocator,
+                                     uint8_t** out_data, size_t* out_size) {
+  *out_data = NULL;
+  *out_size = 0;
+  uint8_t* data = NULL;
+  IRT_RETURN_IF_ERROR(irt_allocator_calloc(
+      allocator, IRVM_GPU_CONTAINER_HEADER_SIZE + size, (void**)&data));
+  memcpy(data, identifier, 4);  // magic; version 0, reserved bytes zero
+  irvm_store_u64le(data + 8, size);
+  if (size) memcpy(data + IRVM_GPU_CONTAINER_HEADER_SIZE, content, size);
+  *out_data = data;
+  *out_size = IRVM_GPU_CONTAINER_HEADER_SIZE + size;
+  return IRT_OK;
+}
 
 static irt_status_t irvm_cuda_write_export(irvm_fb_builder_t* fbb,
                                            const irvm_cuda_export_desc_t* desc,
@@ -20,10 +37,7 @@ static irt_status_t irvm_cuda_write_export(irvm_fb_builder_t* fbb,
   IRT_RETURN_IF_ERROR(irvm_fb_create_vector(fbb, zeros, desc->binding_count,
                                             8, 8, &flags));
   uint8_t dims[12];
-  for (int i = 0; i < 3; ++i) {
-    uint32_t v = desc->block_dims[i];
-    for (int b = 0; b < 4; ++b) dims[4 * i + b] = (uint8_t)(v >> (8 * b));
-  }
+  for (int i = 0; i < 3; ++i) irvm_store_u32le(dims + 4 * i, desc->block_dims[i]);
   IRT_RETURN_IF_ERROR(irvm_fb_table_begin(fbb));
   IRT_RETURN_IF_ERROR(irvm_fb_table_add_u32(fbb, 0, desc->module_ordinal, 0));
   IRT_RETURN_IF_ERROR(irvm_fb_table_add_offset(fbb, 1, name));
@@ -84,18 +98,9 @@ irt_status_t irvm_cuda_executable_write(
   if (!status) {
     status = irvm_fb_finish(&fbb, root, "CDA1", false, &content, &content_size);
   }
-  uint8_t* data = NULL;
   if (!status) {
-    status = irt_allocator_calloc(
-        allocator, IRVM_CUDA_HEADER_SIZE + content_size, (void**)&data);
-  }
-  if (!status) {
-    memcpy(data, "CDA1", 4);  // version 0, reserved bytes zero
-    uint64_t size = content_size;
-    for (int b = 0; b < 8; ++b) data[8 + b] = (uint8_t)(size >> (8 * b));
-    memcpy(data + IRVM_CUDA_HEADER_SIZE, content, content_size);
-    *out_data = data;
-    *out_size = IRVM_CUDA_HEADER_SIZE + content_size;
+    status = irvm_gpu_container_wrap("CDA1", content, content_size, allocator,
+                                     out_data, out_size);
   }
   irvm_fb_builder_deinit(&fbb);
   return status;

@@ -1,16 +1,23 @@
-// Writes CUDA executables in the format v3.11 modules embed (HAL spec 6,
-// 8.2): the 64-byte container header ("CDA1", version 0) and an
-// `iree.hal.cuda` ExecutableDef FlatBuffer of PTX modules and exports. The
-// test fixtures package nvcc's PTX with it; add the result to a module with
-// irvm_builder_add_executable-style rodata (format "cuda-nvptx-fb").
-#ifndef IRVM_BUILDER_CUDA_EXECUTABLE_WRITER_H
-#define IRVM_BUILDER_CUDA_EXECUTABLE_WRITER_H
+// Writes GPU executables in the form v3.11 modules embed them (HAL spec 6):
+// the 64-byte container header before a FlatBuffer, and for CUDA (spec
+// 8.2) the whole `iree.hal.cuda` ExecutableDef ("CDA1") of PTX modules and
+// exports. The test fixtures package their kernels with it.
+#ifndef IRVM_BUILDER_GPU_EXECUTABLE_WRITER_H
+#define IRVM_BUILDER_GPU_EXECUTABLE_WRITER_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "runtime/base/allocator.h"
 #include "runtime/base/status.h"
+
+// The container header for |identifier| ("VKE1", "CDA1"; version 0) followed
+// by the |size| bytes of |content|, in *out_data (from |allocator|).
+irt_status_t irvm_gpu_container_wrap(const char identifier[4],
+                                     const uint8_t* content, size_t size,
+                                     irt_allocator_t allocator,
+                                     uint8_t** out_data,
+                                     size_t* out_size) IRT_MUST_USE;
 
 // One export (kernel): field values as the compiler writes them.
 typedef struct irvm_cuda_export_desc_s {
@@ -31,4 +38,4 @@ irt_status_t irvm_cuda_executable_write(
     irt_allocator_t allocator, uint8_t** out_data,
     size_t* out_size) IRT_MUST_USE;
 
-#endif  // IRVM_BUILDER_CUDA_EXECUTABLE_WRITER_H
+#endif  // IRVM_BUILDER_GPU_EXECUTABLE_WRITER_H
