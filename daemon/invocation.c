@@ -216,6 +216,17 @@ void ireed_invocation_release_regions(ireed_invocation_t* invocation) {
 // Running (worker)
 //===----------------------------------------------------------------------===//
 
+// Pins |region| for |device| if it wants that; without it transfers go
+// through staging, so a failure only costs speed.
+static void ireed_pin_region(ireed_region_t* region, irhal_device_t* device) {
+  irt_status_t status = ireed_region_pin(region, device);
+  if (!irt_status_is_ok(status)) {
+    irt_log_status(IRT_LOG_WARNING, "ireed",
+                   "a shared-memory region stays unpinned", status);
+    irt_status_free(status);
+  }
+}
+
 // Turns input |index| into an argument on |device|, counting its bytes in
 // |invocation| as zero-copied or staged.
 static irt_status_t ireed_make_argument(ireed_invocation_t* invocation,
@@ -246,6 +257,8 @@ static irt_status_t ireed_make_argument(ireed_invocation_t* invocation,
   const Ireed__Tensor* tensor = value->tensor;
   irhal_buffer_t* buffer = NULL;
   if (region) {
+    // Pinned regions are imported in place by devices that need it.
+    ireed_pin_region(region, device);
     // The buffer holds a region reference while it may read the memory.
     ireed_region_retain(region);
     irhal_release_callback_t release = {ireed_region_release_callback, region};
@@ -343,7 +356,8 @@ static irt_status_t ireed_make_output(irhal_device_t* device,
                              index, host.byte_length, slice->region_id,
                              slice->length);
     }
-    // Device memory lands in the region by DMA when it is pinned.
+    // Device memory lands in the region by DMA once it is pinned.
+    ireed_pin_region(region, device);
     IRT_RETURN_IF_ERROR(irsess_buffer_download(
         device, buffer, host.byte_length, region->data + slice->offset));
     Ireed__ShmSlice* written = ireed_worker_scratch(worker, sizeof(*written));

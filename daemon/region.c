@@ -56,6 +56,8 @@ irt_status_t ireed_region_map(int fd, uint64_t size, uint64_t id,
     return status;
   }
   irt_ref_count_init(&region->ref_count);
+  pthread_mutex_init(&region->pin_mutex, NULL);
+  region->pinned_device = NULL;
   region->allocator = allocator;
   region->id = id;
   region->data = data;
@@ -67,9 +69,32 @@ irt_status_t ireed_region_map(int fd, uint64_t size, uint64_t id,
 
 void ireed_region_release(ireed_region_t* region) {
   if (region && irt_ref_count_release(&region->ref_count)) {
+    if (region->pinned_device) {
+      irhal_device_unregister_host_memory(region->pinned_device, region->data);
+      irhal_device_release(region->pinned_device);
+    }
+    pthread_mutex_destroy(&region->pin_mutex);
     munmap(region->data, (size_t)region->size);
     irt_allocator_free(region->allocator, region);
   }
+}
+
+irt_status_t ireed_region_pin(ireed_region_t* region,
+                              irhal_device_t* device) {
+  if (!device->vtable->register_host_memory) return IRT_OK;
+  irt_status_t status = IRT_OK;
+  pthread_mutex_lock(&region->pin_mutex);
+  if (!region->pinned_device) {
+    bool registered = false;
+    status = irhal_device_register_host_memory(
+        device, region->data, (size_t)region->size, &registered);
+    if (registered) {
+      irhal_device_retain(device);
+      region->pinned_device = device;
+    }
+  }
+  pthread_mutex_unlock(&region->pin_mutex);
+  return status;
 }
 
 void ireed_region_release_callback(void* user_data) {

@@ -15,6 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <pthread.h>
+
+#include "hal/device.h"
 #include "runtime/base/allocator.h"
 #include "runtime/base/ref_count.h"
 #include "runtime/base/status.h"
@@ -29,6 +32,10 @@ typedef struct ireed_region_s {
   uint8_t* data;
   uint64_t size;
   bool writable;  // false when the memfd is sealed against writes
+  // The device the mapping is pinned for (retained), or NULL. See
+  // ireed_region_pin.
+  pthread_mutex_t pin_mutex;
+  irhal_device_t* pinned_device;
 } ireed_region_t;
 
 // Maps the first |size| bytes of |fd| (not closed here). FAILED_PRECONDITION
@@ -44,6 +51,15 @@ static inline void ireed_region_retain(ireed_region_t* region) {
 void ireed_region_release(ireed_region_t* region);
 // ireed_region_release with the region as |user_data| (buffer callbacks).
 void ireed_region_release_callback(void* user_data);
+
+// Pins the whole mapping for |device| once, when the device wants host
+// memory registered (CUDA: cuMemHostRegister), so inputs in the region are
+// used in place and outputs are copied into it by DMA. A no-op for devices
+// that use host memory as is (CPU) and after the first pin (registration
+// is process-wide). Unpinned when the region is destroyed. Thread-safe; a
+// failure leaves the region unpinned (transfers then go through staging).
+irt_status_t ireed_region_pin(ireed_region_t* region,
+                              irhal_device_t* device) IRT_MUST_USE;
 
 // True when [offset, offset + length) lies within the region.
 bool ireed_region_contains(const ireed_region_t* region, uint64_t offset,

@@ -156,11 +156,13 @@ static void local_invoke(local_t *local) {
                                   arguments, c->input_count, &result, 1,
                                   &result_count));
   irtool_tensor_t host;
-  BENCH_CHECK(
-      irsess_buffer_view_read(irhal_buffer_view_deref(&result.ref), &host));
+  BENCH_CHECK(irsess_buffer_view_read(irsess_model_device(local->model),
+                                      irhal_buffer_view_deref(&result.ref),
+                                      irt_allocator_system(), &host));
   memcpy(local->output, host.data,
          host.byte_length < sizeof(local->output) ? host.byte_length
                                                   : sizeof(local->output));
+  irtool_tensor_free_data(&host);
   irvm_variant_release(&result);
   for (size_t i = 0; i < c->input_count; ++i) {
     irvm_variant_release(&arguments[i]);

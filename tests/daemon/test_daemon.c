@@ -349,8 +349,8 @@ static void test_load_errors(void** state) {
       IRT_STATUS_NOT_FOUND, "cannot open module '/nonexistent/x.vmfb'");
   const char* modules[1] = {path};
   ireed_test_expect_error(
-      ireed_test_load(&client, "d", "cuda", modules, 1, NULL, NULL),
-      IRT_STATUS_NOT_FOUND, "unknown device 'cuda'");
+      ireed_test_load(&client, "d", "tpu", modules, 1, NULL, NULL),
+      IRT_STATUS_NOT_FOUND, "unknown device 'tpu'");
   ireed_test_expect_error(
       ireed_test_load(&client, "", NULL, modules, 1, NULL, NULL),
       IRT_STATUS_INVALID_ARGUMENT, "model name");

@@ -333,7 +333,7 @@ static void test_load_errors_leak_nothing(void** state) {
     const char* text;
   } cases[] = {
       {NULL, missing, 1, IRT_STATUS_NOT_FOUND, "cannot open module"},
-      {"cuda", good, 1, IRT_STATUS_NOT_FOUND, "unknown device 'cuda'"},
+      {"tpu", good, 1, IRT_STATUS_NOT_FOUND, "unknown device 'tpu'"},
       {NULL, good, 0, IRT_STATUS_INVALID_ARGUMENT, "at least one module"},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {

@@ -75,7 +75,11 @@ if [ ! -f "$corpus/simple_mul.vmfb" ]; then
 fi
 mul=(--local --module="$corpus/simple_mul.vmfb" --function=simple_mul)
 
-expect unknown_device 1 "unknown device 'cuda'" --device=cuda "${mul[@]}"
+expect unknown_device 1 "unknown device 'tpu'" --device=tpu "${mul[@]}"
+# Without a GPU (or a build without CUDA) --device=cuda fails plainly.
+if "$ireectl" devices 2>/dev/null | grep '^cuda ' | grep -q '(none)'; then
+  expect cuda_without_gpu 1 "no CUDA" --device=cuda "${mul[@]}"
+fi
 expect_stdout simple_mul $'EXEC @simple_mul\nresult[0]: hal.buffer_view\n4xf32=8 8 8 8' \
   "${mul[@]}" --input=4xf32=4 --input=4xf32=2
 expect_stdout qualified_name $'EXEC @module.simple_mul\nresult[0]: hal.buffer_view\n4xf32=2.5 5 7.5 10' \
