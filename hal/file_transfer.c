@@ -1,6 +1,7 @@
 #include "hal/file_transfer.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 
 #include "runtime/base/math.h"
 
@@ -37,6 +38,11 @@ typedef struct irhal_staging_ring_s {
   irhal_buffer_t* staging;  // depth x chunk_size
   irhal_staging_stats_t stats;
   irhal_staging_slot_t slots[IRHAL_STAGING_MAX_DEPTH];
+  // Reads fill the slots from one host thread per slot (the calling thread
+  // and depth - 1 helpers) so file reads keep up with fast copy engines.
+  // Guards the slots' |value|, |stats| and |failure| while they run.
+  pthread_mutex_t mutex;
+  irt_status_t failure;  // the first reader's failure
 } irhal_staging_ring_t;
 
 //===----------------------------------------------------------------------===//
@@ -184,11 +190,13 @@ static irt_status_t irhal_staging_copy(irhal_staging_ring_t* ring,
   irhal_fence_release(signal);
   IRT_RETURN_IF_ERROR_CTX(status, "queueing the device copy of chunk %" PRIu64,
                           index);
+  pthread_mutex_lock(&ring->mutex);
   ++slot->value;
   uint32_t in_flight = irhal_staging_in_flight(ring);
   if (in_flight > ring->stats.max_copies_in_flight) {
     ring->stats.max_copies_in_flight = in_flight;
   }
+  pthread_mutex_unlock(&ring->mutex);
   return IRT_OK;
 }
 
@@ -250,17 +258,75 @@ static void irhal_staging_finish(irhal_staging_ring_t* ring,
 // Transfers
 //===----------------------------------------------------------------------===//
 
-// Read: the host fills slot k from the file while earlier slots' copies run.
+// One reader: the chunks of slot |first| (k = first, first + depth, ...),
+// each read into the slot once its previous copy is done, then copied.
+typedef struct irhal_staging_reader_s {
+  irhal_staging_ring_t* ring;
+  uint32_t first;
+  pthread_t thread;
+} irhal_staging_reader_t;
+
+static bool irhal_staging_failed(irhal_staging_ring_t* ring) {
+  pthread_mutex_lock(&ring->mutex);
+  bool failed = ring->failure != IRT_OK;
+  pthread_mutex_unlock(&ring->mutex);
+  return failed;
+}
+
+static void* irhal_staging_reader_main(void* arg) {
+  irhal_staging_reader_t* reader = arg;
+  irhal_staging_ring_t* ring = reader->ring;
+  for (uint64_t k = reader->first; k < ring->stats.chunk_count;
+       k += ring->stats.depth) {
+    if (irhal_staging_failed(ring)) break;
+    irt_status_t status = irhal_staging_file_io(ring, k);
+    if (!status) status = irhal_staging_copy(ring, k, NULL);
+    if (status) {
+      pthread_mutex_lock(&ring->mutex);
+      if (!ring->failure) {
+        ring->failure = status;
+      } else {
+        irt_status_free(status);
+      }
+      pthread_mutex_unlock(&ring->mutex);
+      break;
+    }
+  }
+  return NULL;
+}
+
+// Read: each slot's reader fills it from the file while the other slots'
+// copies run; the calling thread reads slot 0. A helper that cannot start
+// fails the transfer (its chunks would be missing).
 static irt_status_t irhal_staging_run_read(irhal_staging_ring_t* ring,
                                            irhal_fence_t* wait) {
   // The file bytes may come from queued writes: nothing is read before.
   IRT_RETURN_IF_ERROR_CTX(irhal_fence_wait(wait, INT64_MAX),
                           "waiting for the wait fence; nothing was read");
-  for (uint64_t k = 0; k < ring->stats.chunk_count; ++k) {
-    IRT_RETURN_IF_ERROR(irhal_staging_file_io(ring, k));
-    IRT_RETURN_IF_ERROR(irhal_staging_copy(ring, k, NULL));
+  irhal_staging_reader_t readers[IRHAL_STAGING_MAX_DEPTH];
+  uint32_t started = 1;
+  for (uint32_t i = 0; i < ring->stats.depth; ++i) {
+    readers[i] = (irhal_staging_reader_t){.ring = ring, .first = i};
   }
-  return IRT_OK;
+  for (; started < ring->stats.depth; ++started) {
+    if (pthread_create(&readers[started].thread, NULL,
+                       irhal_staging_reader_main, &readers[started]) != 0) {
+      pthread_mutex_lock(&ring->mutex);
+      if (!ring->failure) {
+        ring->failure = irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
+                                        "cannot start a staging reader");
+      }
+      pthread_mutex_unlock(&ring->mutex);
+      break;
+    }
+  }
+  irhal_staging_reader_main(&readers[0]);
+  for (uint32_t i = 1; i < started; ++i) {
+    pthread_join(readers[i].thread, NULL);
+  }
+  irt_status_t failure = ring->failure;
+  ring->failure = IRT_OK;
+  return failure;
 }
 
 // Write: copies fill the first slots after |wait|; each slot written to the
@@ -302,15 +368,17 @@ static irt_status_t irhal_staging_transfer(
     IRT_RETURN_IF_ERROR(
         irhal_device_queue_barrier(device, affinity, wait, signal));
   } else {
+    pthread_mutex_init(&ring.mutex, NULL);
     irt_status_t status = irhal_staging_ring_allocate(&ring);
-    if (status) {
-      irhal_staging_ring_release(&ring);
-      return status;
+    if (!status) {
+      // From here on failures fail |signal| instead of being returned.
+      irhal_staging_finish(&ring, signal,
+                           read ? irhal_staging_run_read(&ring, wait)
+                                : irhal_staging_run_write(&ring, wait));
     }
-    status = read ? irhal_staging_run_read(&ring, wait)
-                  : irhal_staging_run_write(&ring, wait);
-    irhal_staging_finish(&ring, signal, status);
     irhal_staging_ring_release(&ring);
+    pthread_mutex_destroy(&ring.mutex);
+    IRT_RETURN_IF_ERROR(status);
   }
   if (options && options->stats) *options->stats = ring.stats;
   return IRT_OK;

@@ -1,8 +1,9 @@
 // Streamed file transfers (HAL spec 4.3 step 3): queue reads and writes for
 // devices whose buffers the host cannot map (discrete GPUs). The bytes move
 // through a bounded ring of host-visible staging memory allocated from the
-// device, one chunk per slot: for a read the host fills slot k+1 from the
-// file while the device copies slot k into the target; for a write the
+// device, one chunk per slot: for a read one host thread per slot fills it
+// from the file while the device copies the other slots into the target (so
+// file reads keep up with a copy engine faster than one memcpy); for a write the
 // device copies chunks out of the source into slots ahead while the host
 // writes an earlier slot to the file. Staging never exceeds the ring,
 // however large the transfer (a 1 GiB parameter needs 64 MiB by default).
@@ -11,8 +12,8 @@
 // stage_file_transfers; drivers and tests may call it directly to choose
 // the ring.
 //
-// Like the reference's inline loop, the transfer runs on the calling thread:
-// a read blocks until |wait| is reached (a file may be the target of
+// Like the reference's inline loop, the transfer is driven by the calling
+// thread: a read blocks until |wait| is reached (a file may be the target of
 // earlier queued writes), a write until its first chunks are copied out.
 // |wait| must therefore not depend on work the caller submits after the
 // call. The call returns once the last chunk is handed over: for a read the

@@ -14,15 +14,15 @@ static irt_status_t irhal_cuda_context_query_limits(
       CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_X, CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Y,
       CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Z};
   for (int i = 0; i < 3; ++i) {
-    IRT_RETURN_IF_ERROR(
-        IRHAL_CUDA_CALL(cu, cuDeviceGetAttribute,
-                        (&context->max_block_dims[i], kBlockDims[i],
-                         context->device)));
+    IRT_RETURN_IF_ERROR(IRHAL_CUDA_CALL(
+        cu, cuDeviceGetAttribute,
+        (&context->max_block_dims[i], kBlockDims[i], context->device)));
   }
-  IRT_RETURN_IF_ERROR(IRHAL_CUDA_CALL(
-      cu, cuDeviceGetAttribute,
-      (&context->max_shared_memory_optin,
-       CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, context->device)));
+  IRT_RETURN_IF_ERROR(
+      IRHAL_CUDA_CALL(cu, cuDeviceGetAttribute,
+                      (&context->max_shared_memory_optin,
+                       CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN,
+                       context->device)));
   int pools = 0;
   IRT_RETURN_IF_ERROR(IRHAL_CUDA_CALL(
       cu, cuDeviceGetAttribute,
@@ -34,16 +34,16 @@ static irt_status_t irhal_cuda_context_query_limits(
 // Freed memory stays in the default pool instead of going back to the
 // driver at every synchronization: queue.alloca/dealloca in a loop then
 // costs no driver allocation after the first round.
-static irt_status_t irhal_cuda_context_keep_pool(irhal_cuda_context_t* context) {
+static irt_status_t irhal_cuda_context_keep_pool(
+    irhal_cuda_context_t* context) {
   if (!context->memory_pools) return IRT_OK;
   const irhal_cuda_symbols_t* cu = context->cu;
   CUmemoryPool pool = NULL;
-  IRT_RETURN_IF_ERROR(IRHAL_CUDA_CALL(cu, cuDeviceGetDefaultMemPool,
-                                      (&pool, context->device)));
+  IRT_RETURN_IF_ERROR(
+      IRHAL_CUDA_CALL(cu, cuDeviceGetDefaultMemPool, (&pool, context->device)));
   cuuint64_t threshold = UINT64_MAX;
-  return IRHAL_CUDA_CALL(
-      cu, cuMemPoolSetAttribute,
-      (pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, &threshold));
+  return IRHAL_CUDA_CALL(cu, cuMemPoolSetAttribute,
+                         (pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, &threshold));
 }
 
 irt_status_t irhal_cuda_context_create(const irhal_cuda_symbols_t* cu,
@@ -59,8 +59,8 @@ irt_status_t irhal_cuda_context_create(const irhal_cuda_symbols_t* cu,
                            count);
   }
   irhal_cuda_context_t* context = NULL;
-  IRT_RETURN_IF_ERROR(irt_allocator_calloc(host_allocator, sizeof(*context),
-                                           (void**)&context));
+  IRT_RETURN_IF_ERROR(
+      irt_allocator_calloc(host_allocator, sizeof(*context), (void**)&context));
   irt_ref_count_init(&context->ref_count);
   context->host_allocator = host_allocator;
   context->cu = cu;
@@ -120,7 +120,7 @@ typedef enum irhal_cuda_memory_kind_e {
 } irhal_cuda_memory_kind_t;
 
 typedef struct irhal_cuda_buffer_s {
-  irhal_buffer_t base;  // storage: the host pointer of host kinds
+  irhal_buffer_t base;            // storage: the host pointer of host kinds
   irhal_cuda_context_t* context;  // retained
   irhal_cuda_memory_kind_t kind;
   CUdeviceptr address;
@@ -157,8 +157,7 @@ static void irhal_cuda_buffer_destroy(irhal_buffer_t* root) {
   if (release.fn) release.fn(release.user_data);
 }
 
-static irt_status_t irhal_cuda_buffer_map(irhal_buffer_t* root,
-                                          uint32_t access,
+static irt_status_t irhal_cuda_buffer_map(irhal_buffer_t* root, uint32_t access,
                                           irhal_device_size_t offset,
                                           irhal_device_size_t length,
                                           void** out_ptr) {
@@ -181,8 +180,8 @@ static irt_status_t irhal_cuda_buffer_create(irhal_cuda_context_t* context,
                                              irhal_cuda_memory_kind_t kind,
                                              irhal_cuda_buffer_t** out_buffer) {
   irhal_cuda_buffer_t* buffer = NULL;
-  IRT_RETURN_IF_ERROR(irt_allocator_calloc(
-      context->host_allocator, sizeof(*buffer), (void**)&buffer));
+  IRT_RETURN_IF_ERROR(irt_allocator_calloc(context->host_allocator,
+                                           sizeof(*buffer), (void**)&buffer));
   irhal_cuda_context_retain(context);
   buffer->context = context;
   buffer->kind = kind;
@@ -199,11 +198,11 @@ static irt_status_t irhal_cuda_buffer_create(irhal_cuda_context_t* context,
    IRHAL_BUFFER_USAGE_SHARING_REPLICATE |                                    \
    IRHAL_BUFFER_USAGE_SHARING_CONCURRENT |                                   \
    IRHAL_BUFFER_USAGE_SHARING_IMMUTABLE)
-#define IRHAL_CUDA_HOST_BUFFER_USAGE                                       \
-  (IRHAL_CUDA_BUFFER_USAGE | IRHAL_BUFFER_USAGE_MAPPING_SCOPED |           \
-   IRHAL_BUFFER_USAGE_MAPPING_PERSISTENT |                                 \
-   IRHAL_BUFFER_USAGE_MAPPING_OPTIONAL |                                   \
-   IRHAL_BUFFER_USAGE_MAPPING_ACCESS_RANDOM |                              \
+#define IRHAL_CUDA_HOST_BUFFER_USAGE                             \
+  (IRHAL_CUDA_BUFFER_USAGE | IRHAL_BUFFER_USAGE_MAPPING_SCOPED | \
+   IRHAL_BUFFER_USAGE_MAPPING_PERSISTENT |                       \
+   IRHAL_BUFFER_USAGE_MAPPING_OPTIONAL |                         \
+   IRHAL_BUFFER_USAGE_MAPPING_ACCESS_RANDOM |                    \
    IRHAL_BUFFER_USAGE_MAPPING_ACCESS_SEQUENTIAL_WRITE)
 
 irt_status_t irhal_cuda_buffer_allocate(irhal_cuda_context_t* context,
@@ -223,10 +222,10 @@ irt_status_t irhal_cuda_buffer_allocate(irhal_cuda_context_t* context,
   void* host_ptr = NULL;
   irt_status_t status = irhal_cuda_context_bind(context);
   if (!status && host) {
-    status = IRHAL_CUDA_CALL(
-        cu, cuMemHostAlloc,
-        (&host_ptr, bytes,
-         CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP));
+    status =
+        IRHAL_CUDA_CALL(cu, cuMemHostAlloc,
+                        (&host_ptr, bytes,
+                         CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP));
     if (!status) {
       buffer->base.storage = host_ptr;
       memset(host_ptr, 0, bytes);  // like every HAL allocation
@@ -246,16 +245,16 @@ irt_status_t irhal_cuda_buffer_allocate(irhal_cuda_context_t* context,
       IRHAL_MEMORY_ACCESS_ALL, size, host_ptr);
   if (status) {
     irhal_buffer_release(&buffer->base);
-    return irt_status_annotate(status, "allocating %" PRIu64 " bytes of %s",
-                               size, host ? "pinned host memory"
-                                          : "CUDA device memory");
+    return irt_status_annotate(
+        status, "allocating %" PRIu64 " bytes of %s", size,
+        host ? "pinned host memory" : "CUDA device memory");
   }
   *out_buffer = &buffer->base;
   return IRT_OK;
 }
 
-irt_status_t irhal_cuda_buffer_import(irhal_cuda_context_t* context,
-                                      void* data, irhal_device_size_t length,
+irt_status_t irhal_cuda_buffer_import(irhal_cuda_context_t* context, void* data,
+                                      irhal_device_size_t length,
                                       uint32_t usage, uint32_t access,
                                       irhal_release_callback_t release,
                                       irhal_buffer_t** out_buffer) {
@@ -279,11 +278,10 @@ irt_status_t irhal_cuda_buffer_import(irhal_cuda_context_t* context,
   irhal_cuda_buffer_t* buffer = NULL;
   IRT_RETURN_IF_ERROR(
       irhal_cuda_buffer_create(context, IRHAL_CUDA_MEMORY_IMPORTED, &buffer));
-  irhal_buffer_initialize_root(&buffer->base, &irhal_cuda_buffer_vtable,
-                               context->host_allocator,
-                               IRHAL_CUDA_HOST_MEMORY_TYPE,
-                               IRHAL_CUDA_HOST_BUFFER_USAGE, access, length,
-                               data);
+  irhal_buffer_initialize_root(
+      &buffer->base, &irhal_cuda_buffer_vtable, context->host_allocator,
+      IRHAL_CUDA_HOST_MEMORY_TYPE, IRHAL_CUDA_HOST_BUFFER_USAGE, access, length,
+      data);
   buffer->address = address;
   buffer->release = release;
   *out_buffer = &buffer->base;
@@ -298,8 +296,8 @@ irt_status_t irhal_cuda_buffer_address(irhal_buffer_t* buffer,
   *out_address = 0;
   irhal_buffer_t* root = buffer->root;
   if (root->vtable == &irhal_cuda_buffer_vtable) {
-    *out_address = ((irhal_cuda_buffer_t*)root)->address +
-                   buffer->byte_offset + offset;
+    *out_address =
+        ((irhal_cuda_buffer_t*)root)->address + buffer->byte_offset + offset;
     if (out_pageable) *out_pageable = false;
     return IRT_OK;
   }

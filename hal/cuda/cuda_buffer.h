@@ -38,11 +38,9 @@ typedef struct irhal_cuda_context_s {
 } irhal_cuda_context_t;
 
 // Retains device |ordinal|'s primary context and creates the queue stream.
-irt_status_t irhal_cuda_context_create(const irhal_cuda_symbols_t* cu,
-                                       int ordinal,
-                                       irt_allocator_t host_allocator,
-                                       irhal_cuda_context_t** out_context)
-    IRT_MUST_USE;
+irt_status_t irhal_cuda_context_create(
+    const irhal_cuda_symbols_t* cu, int ordinal, irt_allocator_t host_allocator,
+    irhal_cuda_context_t** out_context) IRT_MUST_USE;
 void irhal_cuda_context_retain(irhal_cuda_context_t* context);
 // The last release waits for the stream, destroys it and releases the
 // primary context.
@@ -54,23 +52,21 @@ irt_status_t irhal_cuda_context_bind(irhal_cuda_context_t* context)
 
 // Memory types the CUDA device reports.
 #define IRHAL_CUDA_DEVICE_MEMORY_TYPE IRHAL_MEMORY_TYPE_DEVICE_LOCAL
-#define IRHAL_CUDA_HOST_MEMORY_TYPE                               \
+#define IRHAL_CUDA_HOST_MEMORY_TYPE                                  \
   (IRHAL_MEMORY_TYPE_HOST_LOCAL | IRHAL_MEMORY_TYPE_DEVICE_VISIBLE | \
    IRHAL_MEMORY_TYPE_HOST_CACHED)
 
 // A buffer of |size| bytes: pinned host memory when |memory_type| asks for
 // HOST_VISIBLE, device memory otherwise.
-irt_status_t irhal_cuda_buffer_allocate(irhal_cuda_context_t* context,
-                                        uint32_t memory_type, uint32_t usage,
-                                        irhal_device_size_t size,
-                                        irhal_buffer_t** out_buffer)
-    IRT_MUST_USE;
+irt_status_t irhal_cuda_buffer_allocate(
+    irhal_cuda_context_t* context, uint32_t memory_type, uint32_t usage,
+    irhal_device_size_t size, irhal_buffer_t** out_buffer) IRT_MUST_USE;
 
 // Host memory registered with the context (cuMemHostRegister) used in place;
 // UNAVAILABLE when [data, data + length) is not registered (the caller then
 // copies). |release| runs when the buffer is destroyed.
-irt_status_t irhal_cuda_buffer_import(irhal_cuda_context_t* context,
-                                      void* data, irhal_device_size_t length,
+irt_status_t irhal_cuda_buffer_import(irhal_cuda_context_t* context, void* data,
+                                      irhal_device_size_t length,
                                       uint32_t usage, uint32_t access,
                                       irhal_release_callback_t release,
                                       irhal_buffer_t** out_buffer) IRT_MUST_USE;

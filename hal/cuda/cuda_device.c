@@ -63,17 +63,17 @@ static irt_status_t irhal_cuda_fill(irhal_cuda_context_t* context,
   size_t count = (size_t)(length / pattern_length);
   switch (pattern_length) {
     case 1:
-      return IRHAL_CUDA_CALL(cu, cuMemsetD8Async,
-                             (target, (unsigned char)pattern, count,
-                              context->stream));
+      return IRHAL_CUDA_CALL(
+          cu, cuMemsetD8Async,
+          (target, (unsigned char)pattern, count, context->stream));
     case 2:
-      return IRHAL_CUDA_CALL(cu, cuMemsetD16Async,
-                             (target, (unsigned short)pattern, count,
-                              context->stream));
+      return IRHAL_CUDA_CALL(
+          cu, cuMemsetD16Async,
+          (target, (unsigned short)pattern, count, context->stream));
     default:
-      return IRHAL_CUDA_CALL(cu, cuMemsetD32Async,
-                             (target, (unsigned int)pattern, count,
-                              context->stream));
+      return IRHAL_CUDA_CALL(
+          cu, cuMemsetD32Async,
+          (target, (unsigned int)pattern, count, context->stream));
   }
 }
 
@@ -89,8 +89,8 @@ static irt_status_t irhal_cuda_copy(irhal_cuda_context_t* context,
   bool pageable = false;
   IRT_RETURN_IF_ERROR(irhal_cuda_buffer_address(source, source_offset, length,
                                                 &from, &pageable));
-  IRT_RETURN_IF_ERROR(irhal_cuda_buffer_address(target, target_offset, length,
-                                                &to, &pageable));
+  IRT_RETURN_IF_ERROR(
+      irhal_cuda_buffer_address(target, target_offset, length, &to, &pageable));
   return IRHAL_CUDA_CALL(context->cu, cuMemcpyAsync,
                          (to, from, (size_t)length, context->stream));
 }
@@ -164,13 +164,13 @@ static irt_status_t irhal_cuda_dispatch(irhal_cuda_context_t* context,
   return IRHAL_CUDA_CALL(
       context->cu, cuLaunchKernel,
       (kernel->function, grid[0], grid[1], grid[2], kernel->block_dims[0],
-       kernel->block_dims[1], kernel->block_dims[2],
-       kernel->shared_memory_size, context->stream, params, NULL));
+       kernel->block_dims[1], kernel->block_dims[2], kernel->shared_memory_size,
+       context->stream, params, NULL));
 }
 
-static irt_status_t irhal_cuda_issue_command(irhal_cuda_context_t* context,
-                                             const irhal_command_t* command,
-                                             const irhal_binding_table_t* table) {
+static irt_status_t irhal_cuda_issue_command(
+    irhal_cuda_context_t* context, const irhal_command_t* command,
+    const irhal_binding_table_t* table) {
   irhal_resolved_ref_t target, source;
   switch (command->kind) {
     case IRHAL_COMMAND_BARRIER:
@@ -292,8 +292,10 @@ static void irhal_cuda_submission_issue(irhal_cuda_submission_t* submission) {
     if (submission->event) cu->cuEventDestroy(submission->event);
     submission->event = NULL;
     cu->cuStreamSynchronize(context->stream);
-    if (!submission->status) submission->status = event_status;
-    else irt_status_free(event_status);
+    if (!submission->status)
+      submission->status = event_status;
+    else
+      irt_status_free(event_status);
   }
   pthread_mutex_lock(&device->mutex);
   if (device->tail) {
@@ -343,11 +345,13 @@ static void* irhal_cuda_completion_main(void* arg) {
     pthread_mutex_unlock(&device->mutex);
     irt_status_t status = submission->status;
     if (submission->event) {
-      irt_status_t event_status = IRHAL_CUDA_CALL(
-          cu, cuEventSynchronize, (submission->event));
+      irt_status_t event_status =
+          IRHAL_CUDA_CALL(cu, cuEventSynchronize, (submission->event));
       cu->cuEventDestroy(submission->event);
-      if (!status) status = event_status;
-      else irt_status_free(event_status);
+      if (!status)
+        status = event_status;
+      else
+        irt_status_free(event_status);
     }
     irhal_cuda_submission_finish(submission, status);
   }
@@ -366,9 +370,8 @@ static irt_status_t irhal_cuda_queue_submit(irhal_device_t* base,
   pthread_mutex_lock(&device->mutex);
   ++device->pending_count;
   pthread_mutex_unlock(&device->mutex);
-  irt_status_t status =
-      irhal_fence_notify(op->wait_fence, irhal_cuda_submission_ready,
-                         submission);
+  irt_status_t status = irhal_fence_notify(
+      op->wait_fence, irhal_cuda_submission_ready, submission);
   if (status) {
     // Not registered: the callback never runs and the caller keeps |op|.
     irt_allocator_free(base->host_allocator, submission);
@@ -454,8 +457,9 @@ static irt_status_t irhal_cuda_device_create_executable(
                                       data, size, out_executable);
 }
 
-static irt_status_t irhal_cuda_device_register_host_memory(
-    irhal_device_t* base, void* data, size_t length) {
+static irt_status_t irhal_cuda_device_register_host_memory(irhal_device_t* base,
+                                                           void* data,
+                                                           size_t length) {
   irhal_cuda_context_t* context = irhal_cuda_device_cast(base)->context;
   IRT_RETURN_IF_ERROR(irhal_cuda_context_bind(context));
   // Portable: every context of the process may use it; device-mapped: it
@@ -475,8 +479,8 @@ static void irhal_cuda_device_unregister_host_memory(irhal_device_t* base,
 
 static bool irhal_cuda_device_reads_files(irhal_device_t* base,
                                           const irhal_file_t* file) {
-  return irhal_cuda_file_driver_accepts(irhal_cuda_device_cast(base)->file_driver,
-                                        file);
+  return irhal_cuda_file_driver_accepts(
+      irhal_cuda_device_cast(base)->file_driver, file);
 }
 
 static const irhal_device_vtable_t irhal_cuda_device_vtable = {

@@ -40,7 +40,8 @@ static void irhal_cuda_executable_destroy(irhal_executable_t* base) {
   irhal_cuda_context_t* context = executable->context;
   irt_status_free(irhal_cuda_context_bind(context));
   for (uint32_t i = 0; i < executable->module_count; ++i) {
-    if (executable->modules[i]) context->cu->cuModuleUnload(executable->modules[i]);
+    if (executable->modules[i])
+      context->cu->cuModuleUnload(executable->modules[i]);
   }
   irt_allocator_free(context->host_allocator, executable);
   irhal_cuda_context_release(context);
@@ -55,8 +56,8 @@ static const irhal_executable_vtable_t irhal_cuda_executable_vtable = {
 //===----------------------------------------------------------------------===//
 
 static irt_status_t irhal_cuda_invalid(const char* what) {
-  return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
-                         "CUDA executable: %s", what);
+  return irt_make_status(IRT_STATUS_INVALID_ARGUMENT, "CUDA executable: %s",
+                         what);
 }
 
 // Export |index|: its fields checked against the module count and the
@@ -67,49 +68,46 @@ static irt_status_t irhal_cuda_read_export(const irhal_cuda_context_t* context,
                                            uint32_t* out_module_ordinal,
                                            irt_string_view_t* out_name,
                                            irhal_cuda_kernel_t* out_kernel) {
-  IRT_RETURN_IF_ERROR(irvm_fb_table_u32(
-      table, IRHAL_CUDA_EXPORT_MODULE_ORDINAL, 0, out_module_ordinal));
+  IRT_RETURN_IF_ERROR(irvm_fb_table_u32(table, IRHAL_CUDA_EXPORT_MODULE_ORDINAL,
+                                        0, out_module_ordinal));
   if (*out_module_ordinal >= module_count) {
     return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
-                           "module_ordinal %" PRIu32 " is not below the %" PRIu32
-                           " modules",
+                           "module_ordinal %" PRIu32
+                           " is not below the %" PRIu32 " modules",
                            *out_module_ordinal, module_count);
   }
-  IRT_RETURN_IF_ERROR(
-      irvm_fb_table_string(table, IRHAL_CUDA_EXPORT_KERNEL_NAME, out_name, NULL));
+  IRT_RETURN_IF_ERROR(irvm_fb_table_string(table, IRHAL_CUDA_EXPORT_KERNEL_NAME,
+                                           out_name, NULL));
   if (out_name->size == 0) return irhal_cuda_invalid("kernel_name is empty");
   const uint8_t* dims = NULL;
-  IRT_RETURN_IF_ERROR(irvm_fb_table_struct(table, IRHAL_CUDA_EXPORT_BLOCK_DIMS,
-                                           12, 4, &dims));
+  IRT_RETURN_IF_ERROR(
+      irvm_fb_table_struct(table, IRHAL_CUDA_EXPORT_BLOCK_DIMS, 12, 4, &dims));
   if (!dims) return irhal_cuda_invalid("block_dims is missing (required)");
   for (int i = 0; i < 3; ++i) {
     out_kernel->block_dims[i] = irvm_load_u32(dims + 4 * i);
     if (out_kernel->block_dims[i] == 0 ||
         out_kernel->block_dims[i] > (uint32_t)context->max_block_dims[i]) {
-      return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
-                             "block_dims.%c = %" PRIu32
-                             " is outside 1..%d (the device maximum)",
-                             "xyz"[i], out_kernel->block_dims[i],
-                             context->max_block_dims[i]);
+      return irt_make_status(
+          IRT_STATUS_INVALID_ARGUMENT,
+          "block_dims.%c = %" PRIu32 " is outside 1..%d (the device maximum)",
+          "xyz"[i], out_kernel -> block_dims[i], context -> max_block_dims[i]);
     }
   }
   IRT_RETURN_IF_ERROR(irvm_fb_table_u32(table, IRHAL_CUDA_EXPORT_SHARED_MEMORY,
                                         0, &out_kernel->shared_memory_size));
   if (out_kernel->shared_memory_size >
       (uint32_t)context->max_shared_memory_optin) {
-    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
-                           "block_shared_memory_size %" PRIu32
-                           " exceeds the device's %d bytes",
-                           out_kernel->shared_memory_size,
-                           context->max_shared_memory_optin);
+    return irt_make_status(
+        IRT_STATUS_INVALID_ARGUMENT,
+        "block_shared_memory_size %" PRIu32 " exceeds the device's %d bytes",
+        out_kernel->shared_memory_size, context->max_shared_memory_optin);
   }
   IRT_RETURN_IF_ERROR(irvm_fb_table_u32(table, IRHAL_CUDA_EXPORT_CONSTANT_COUNT,
                                         0, &out_kernel->constant_count));
   if (out_kernel->constant_count > IRHAL_CUDA_MAX_CONSTANTS) {
-    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
-                           "constant_count %" PRIu32 " exceeds %d",
-                           out_kernel->constant_count,
-                           IRHAL_CUDA_MAX_CONSTANTS);
+    return irt_make_status(
+        IRT_STATUS_INVALID_ARGUMENT, "constant_count %" PRIu32 " exceeds %d",
+        out_kernel->constant_count, IRHAL_CUDA_MAX_CONSTANTS);
   }
   irvm_fb_vector_t flags;
   IRT_RETURN_IF_ERROR(irvm_fb_table_vector(
@@ -142,9 +140,9 @@ static irt_status_t irhal_cuda_load_module(irhal_cuda_context_t* context,
                       (out_module, ptx.data, 2, options, values));
   if (status) {
     log[sizeof(log) - 1] = 0;
-    status = irt_status_annotate(
-        status, "JIT-compiling %zu bytes of PTX; JIT log: %s", ptx.size,
-        log[0] ? log : "(empty)");
+    status = irt_status_annotate(status,
+                                 "JIT-compiling %zu bytes of PTX; JIT log: %s",
+                                 ptx.size, log[0] ? log : "(empty)");
   }
   return status;
 }
@@ -177,8 +175,8 @@ static irt_status_t irhal_cuda_executable_load(
     uint32_t module_ordinal = 0;
     irt_string_view_t name;
     IRT_RETURN_IF_ERROR_CTX(
-        irhal_cuda_read_export(context, &table, modules->count,
-                               &module_ordinal, &name, kernel),
+        irhal_cuda_read_export(context, &table, modules->count, &module_ordinal,
+                               &name, kernel),
         "exports[%" PRIu32 "]", i);
     irt_status_t status = IRHAL_CUDA_CALL(
         context->cu, cuModuleGetFunction,
@@ -186,15 +184,16 @@ static irt_status_t irhal_cuda_executable_load(
     if (status) {
       irt_status_free(status);
       return irt_make_status(IRT_STATUS_NOT_FOUND,
-                             "exports[%" PRIu32 "]: kernel '%.*s' is not in "
+                             "exports[%" PRIu32
+                             "]: kernel '%.*s' is not in "
                              "PTX module %" PRIu32,
                              i, IRT_SV_ARG(name), module_ordinal);
     }
     IRT_RETURN_IF_ERROR_CTX(
-        IRHAL_CUDA_CALL(context->cu, cuFuncSetAttribute,
-                        (kernel->function,
-                         CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                         (int)kernel->shared_memory_size)),
+        IRHAL_CUDA_CALL(
+            context->cu, cuFuncSetAttribute,
+            (kernel->function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+             (int)kernel->shared_memory_size)),
         "exports[%" PRIu32 "] '%.*s'", i, IRT_SV_ARG(name));
   }
   return IRT_OK;
@@ -207,23 +206,26 @@ irt_status_t irhal_cuda_executable_create(irhal_cuda_context_t* context,
   irvm_fb_reader_t reader;
   irvm_fb_table_t root;
   irvm_fb_vector_t exports, modules;
-  IRT_RETURN_IF_ERROR_CTX(irhal_executable_container_open(
-                              data, size, IRHAL_CUDA_IDENTIFIER, &reader, &root),
-                          "CUDA executable");
   IRT_RETURN_IF_ERROR_CTX(
-      irvm_fb_table_vector(&root, IRHAL_CUDA_EXECUTABLE_EXPORTS, 4, 4, &exports),
+      irhal_executable_container_open(data, size, IRHAL_CUDA_IDENTIFIER,
+                                      &reader, &root),
+      "CUDA executable");
+  IRT_RETURN_IF_ERROR_CTX(
+      irvm_fb_table_vector(&root, IRHAL_CUDA_EXECUTABLE_EXPORTS, 4, 4,
+                           &exports),
       "CUDA executable exports");
   IRT_RETURN_IF_ERROR_CTX(
-      irvm_fb_table_vector(&root, IRHAL_CUDA_EXECUTABLE_MODULES, 4, 4, &modules),
+      irvm_fb_table_vector(&root, IRHAL_CUDA_EXECUTABLE_MODULES, 4, 4,
+                           &modules),
       "CUDA executable modules");
   if (modules.count == 0 && exports.count != 0) {
     return irhal_cuda_invalid("exports without modules");
   }
   // Counts are bounded by the verified buffer size (4 bytes per element).
-  size_t total = sizeof(irhal_cuda_executable_t) +
-                 exports.count * (sizeof(irhal_cuda_kernel_t) +
-                                  2 * sizeof(uint16_t)) +
-                 modules.count * sizeof(CUmodule) + sizeof(void*);
+  size_t total =
+      sizeof(irhal_cuda_executable_t) +
+      exports.count * (sizeof(irhal_cuda_kernel_t) + 2 * sizeof(uint16_t)) +
+      modules.count * sizeof(CUmodule) + sizeof(void*);
   irhal_cuda_executable_t* executable = NULL;
   IRT_RETURN_IF_ERROR(irt_allocator_calloc(context->host_allocator, total,
                                            (void**)&executable));

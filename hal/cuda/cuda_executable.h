@@ -29,10 +29,9 @@ bool irhal_cuda_executable_format_supported(irt_string_view_t format);
 // Verifies |data| (container and FlatBuffer, INVALID_ARGUMENT naming the
 // field on any violation) and loads its modules into |context|. The bytes
 // are not aliased once this returns.
-irt_status_t irhal_cuda_executable_create(irhal_cuda_context_t* context,
-                                          const uint8_t* data, size_t size,
-                                          irhal_executable_t** out_executable)
-    IRT_MUST_USE;
+irt_status_t irhal_cuda_executable_create(
+    irhal_cuda_context_t* context, const uint8_t* data, size_t size,
+    irhal_executable_t** out_executable) IRT_MUST_USE;
 
 // Export |ordinal| of a CUDA executable; NULL for other executables.
 const irhal_cuda_kernel_t* irhal_cuda_executable_kernel(

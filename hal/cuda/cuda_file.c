@@ -57,8 +57,7 @@ irhal_cuda_file_driver_t* irhal_cuda_file_driver_open(
   *(void**)&driver->write = dlsym(library, "cuFileWrite");
   bool usable = driver->driver_open && driver->driver_close &&
                 driver->handle_register && driver->handle_deregister &&
-                driver->read && driver->write &&
-                driver->driver_open().err == 0;
+                driver->read && driver->write && driver->driver_open().err == 0;
   if (!usable) {
     dlclose(library);
     irt_allocator_free(host_allocator, driver);
@@ -92,8 +91,7 @@ irt_status_t irhal_cuda_file_transfer(irhal_cuda_file_driver_t* driver,
   if (length == 0) return IRT_OK;
   CUdeviceptr address = 0;
   IRT_RETURN_IF_ERROR(irhal_cuda_buffer_address(
-      op->transfer.buffer, op->transfer.buffer_offset, length, &address,
-      NULL));
+      op->transfer.buffer, op->transfer.buffer_offset, length, &address, NULL));
   IRT_RETURN_IF_ERROR(
       IRHAL_CUDA_CALL(context->cu, cuStreamSynchronize, (context->stream)));
   irhal_cufile_descr_t descr = {.type = IRHAL_CUFILE_HANDLE_TYPE_OPAQUE_FD};
@@ -102,28 +100,26 @@ irt_status_t irhal_cuda_file_transfer(irhal_cuda_file_driver_t* driver,
   irhal_cufile_error_t error = driver->handle_register(&handle, &descr);
   if (error.err != 0) {
     return irt_make_status(IRT_STATUS_UNAVAILABLE,
-                           "cuFileHandleRegister failed (error %d)",
-                           error.err);
+                           "cuFileHandleRegister failed (error %d)", error.err);
   }
   void* device_ptr = (void*)(uintptr_t)address;
   uint64_t done = 0;
   irt_status_t status = IRT_OK;
   while (!status && done < length) {
-    ssize_t n =
-        read ? driver->read(handle, device_ptr, (size_t)(length - done),
-                            (off_t)(op->transfer.file_offset + done),
-                            (off_t)done)
-             : driver->write(handle, device_ptr, (size_t)(length - done),
-                             (off_t)(op->transfer.file_offset + done),
-                             (off_t)done);
+    ssize_t n = read
+                    ? driver->read(handle, device_ptr, (size_t)(length - done),
+                                   (off_t)(op->transfer.file_offset + done),
+                                   (off_t)done)
+                    : driver->write(handle, device_ptr, (size_t)(length - done),
+                                    (off_t)(op->transfer.file_offset + done),
+                                    (off_t)done);
     if (n <= 0) {
-      status = irt_make_status(IRT_STATUS_DATA_LOSS,
-                               "cuFile%s at file offset %" PRIu64
-                               " returned %zd after %" PRIu64 " of %" PRIu64
-                               " bytes",
-                               read ? "Read" : "Write",
-                               op->transfer.file_offset + done, n, done,
-                               length);
+      status = irt_make_status(
+          IRT_STATUS_DATA_LOSS,
+          "cuFile%s at file offset %" PRIu64 " returned %zd after %" PRIu64
+          " of %" PRIu64 " bytes",
+          read ? "Read" : "Write", op->transfer.file_offset + done, n, done,
+          length);
     } else {
       done += (uint64_t)n;
     }

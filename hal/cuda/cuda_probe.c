@@ -44,9 +44,9 @@ void irhal_cuda_probe(irhal_probe_fn_t callback, void* user_data) {
         &major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device);
     cu->cuDeviceGetAttribute(
         &minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device);
-    snprintf(info.detail, sizeof(info.detail),
-             "%zu MiB, sm_%d%d, driver %d.%d", total_memory >> 20, major,
-             minor, driver_version / 1000, (driver_version % 1000) / 10);
+    snprintf(info.detail, sizeof(info.detail), "%zu MiB, sm_%d%d, driver %d.%d",
+             total_memory >> 20, major, minor, driver_version / 1000,
+             (driver_version % 1000) / 10);
     callback(user_data, true, &info);
   }
 }

@@ -544,6 +544,67 @@ static void test_shared_memory(void** state) {
 
 // Invocations queued ahead of an unregister still read the region: the
 // daemon keeps it mapped until they are done.
+// A CUDA model (the cuda build of the GPU fixtures) served from a pinned
+// region: inputs used in place, outputs copied into the region by DMA or
+// returned inline. Skips without the fixture (no nvcc) or without a GPU.
+static void test_shared_memory_cuda(void** state) {
+  (void)state;
+  const char* build = getenv("IREED_BUILD_DIR");
+  char path[512];
+  snprintf(path, sizeof(path), "%s/tests/fixtures/ops_cuda.vmfb",
+           build ? build : ".");
+  if (access(path, R_OK) != 0) {
+    print_message("SKIP: no cuda fixtures at %s (nvcc was not found)\n", path);
+    skip();
+  }
+  ireed_test_client_t client;
+  ireed_test_client_connect(&client, &g_daemon);
+  const char* modules[1] = {path};
+  Ireed__Frame* reply =
+      ireed_test_load(&client, "gpu", "cuda", modules, 1, NULL, NULL);
+  if (reply->body_case == IREED__FRAME__BODY_ERROR) {
+    print_message("SKIP: no CUDA device: %s\n", reply->error->message);
+    ireed__frame__free_unpacked(reply, NULL);
+    ireed_test_client_close(&client);
+    skip();
+  }
+  ireed__frame__free_unpacked(reply, NULL);
+  enum { N = 1000 };
+  uint8_t* memory = NULL;
+  int fd = ireed_test_memfd(3 * 4096, F_SEAL_SHRINK, &memory);
+  uint64_t region = ireed_test_register(&client, fd, 3 * 4096);
+  float* floats = (float*)memory;
+  float product[N];
+  for (int i = 0; i < N; ++i) {
+    floats[i] = (float)i;             // offset 0
+    floats[1024 + i] = 3.0f;          // offset 4096
+    product[i] = 3.0f * (float)i;
+  }
+  ireed_test_tensor_t inputs[2];
+  ireed_test_tensor_shm(&inputs[0], N, region, 0);
+  ireed_test_tensor_shm(&inputs[1], N, region, 4096);
+  ireed_test_invoke_t invoke;
+  for (int round = 0; round < 2; ++round) {
+    ireed_test_invoke_init(&invoke, "gpu", "mul", inputs, 2);
+    reply = ireed_test_client_call(&client, &invoke.frame, -1);
+    ireed_test_expect_f32(reply, 0, product, N);  // inline
+    ireed__frame__free_unpacked(reply, NULL);
+    memset(memory + 8192, 0, 4096);
+    ireed_test_invoke_init(&invoke, "gpu", "mul", inputs, 2);
+    ireed_test_invoke_output_shm(&invoke, 0, region, 8192, 4096);
+    reply = ireed_test_client_call(&client, &invoke.frame, -1);
+    assert_int_equal(reply->body_case, IREED__FRAME__BODY_INVOKE_REPLY);
+    const Ireed__Tensor* tensor = reply->invoke_reply->outputs[0]->tensor;
+    assert_int_equal(tensor->data_case, IREED__TENSOR__DATA_SHM);
+    assert_int_equal(tensor->shm->length, sizeof(product));
+    assert_memory_equal(memory + 8192, product, sizeof(product));
+    ireed__frame__free_unpacked(reply, NULL);
+  }
+  close(fd);
+  munmap(memory, 3 * 4096);
+  ireed_test_client_close(&client);
+}
+
 static void test_unregister_while_in_use(void** state) {
   (void)state;
   ireed_test_client_t client;
@@ -980,6 +1041,7 @@ int main(int argc, char** argv) {
       cmocka_unit_test(test_load_errors),
       cmocka_unit_test(test_parameters),
       cmocka_unit_test(test_shared_memory),
+      cmocka_unit_test(test_shared_memory_cuda),
       cmocka_unit_test(test_unregister_while_in_use),
       cmocka_unit_test(test_concurrent_clients),
       cmocka_unit_test(test_client_killed),

@@ -4,14 +4,16 @@
 // the spec 8.4 parameter layout, JIT and export errors, staged file reads
 // and pinned host memory used in place. GPU cases skip with a message when
 // no CUDA device is present (CI has none).
+// clang-format off: cmocka needs these first.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
+// clang-format on
+
 #include <stdio.h>
 #include <string.h>
-
-#include <cmocka.h>
 
 #include "hal/api.h"
 #include "hal/cuda/cuda_device.h"
@@ -58,19 +60,19 @@ static int group_teardown(void** state) {
   return 0;
 }
 
-#define REQUIRE_GPU()                                           \
-  do {                                                          \
-    if (!g_device) {                                            \
-      print_message("SKIP: no CUDA device (%s)\n", g_why);      \
-      skip();                                                   \
-    }                                                           \
+#define REQUIRE_GPU()                                      \
+  do {                                                     \
+    if (!g_device) {                                       \
+      print_message("SKIP: no CUDA device (%s)\n", g_why); \
+      skip();                                              \
+    }                                                      \
   } while (0)
 
 static void test_names(void** state) {
   (void)state;
   int ordinal = -1;
-  assert_true(irhal_cuda_device_parse_name(irt_make_cstring_view("cuda"),
-                                           &ordinal));
+  assert_true(
+      irhal_cuda_device_parse_name(irt_make_cstring_view("cuda"), &ordinal));
   assert_int_equal(ordinal, 0);
   assert_true(irhal_cuda_device_parse_name(irt_make_cstring_view("cuda://12"),
                                            &ordinal));
@@ -118,8 +120,8 @@ static irhal_buffer_t* host_buffer(size_t size, void** out_data) {
   assert_null(g_device->vtable->allocate_buffer(
       g_device, IRHAL_MEMORY_TYPE_HOST_LOCAL | IRHAL_MEMORY_TYPE_DEVICE_VISIBLE,
       IRHAL_BUFFER_USAGE_DEFAULT | IRHAL_BUFFER_USAGE_MAPPING, size, &buffer));
-  assert_null(irhal_buffer_map(buffer, IRHAL_MEMORY_ACCESS_ALL, 0, size,
-                               out_data));
+  assert_null(
+      irhal_buffer_map(buffer, IRHAL_MEMORY_ACCESS_ALL, 0, size, out_data));
   return buffer;
 }
 
@@ -178,8 +180,8 @@ static irhal_executable_t* make_executable(const char* ptx,
                                          irt_allocator_system(), &data, &size));
   irhal_executable_t* executable = NULL;
   *out_status = g_device->vtable->create_executable(
-      g_device, irt_make_cstring_view("cuda-nvptx-fb"), data, size, NULL,
-      NULL, 0, &executable);
+      g_device, irt_make_cstring_view("cuda-nvptx-fb"), data, size, NULL, NULL,
+      0, &executable);
   irt_allocator_free(irt_allocator_system(), data);
   return executable;
 }
@@ -203,8 +205,8 @@ static void test_dispatch(void** state) {
   irhal_buffer_t* host = host_buffer(sizeof(a), &mapped);
 
   irhal_command_buffer_t* cb = NULL;
-  assert_null(irhal_command_buffer_create(0, IRHAL_COMMAND_CATEGORY_DISPATCH,
-                                          3, irt_allocator_system(), &cb));
+  assert_null(irhal_command_buffer_create(0, IRHAL_COMMAND_CATEGORY_DISPATCH, 3,
+                                          irt_allocator_system(), &cb));
   assert_null(irhal_command_buffer_update(
       cb, a, (irhal_buffer_ref_t){.slot = 0, .length = sizeof(a)}));
   assert_null(irhal_command_buffer_update(
@@ -214,10 +216,9 @@ static void test_dispatch(void** state) {
   uint32_t constants[2];
   memcpy(&constants[0], &scale, 4);
   constants[1] = N;
-  irhal_buffer_ref_t bindings[3] = {
-      {.slot = 0, .length = IRHAL_WHOLE_LENGTH},
-      {.slot = 1, .length = IRHAL_WHOLE_LENGTH},
-      {.slot = 2, .length = IRHAL_WHOLE_LENGTH}};
+  irhal_buffer_ref_t bindings[3] = {{.slot = 0, .length = IRHAL_WHOLE_LENGTH},
+                                    {.slot = 1, .length = IRHAL_WHOLE_LENGTH},
+                                    {.slot = 2, .length = IRHAL_WHOLE_LENGTH}};
   irhal_command_t dispatch = {.kind = IRHAL_COMMAND_DISPATCH};
   dispatch.dispatch.executable = executable;
   dispatch.dispatch.workgroup_count[0] = (N + 63) / 64;
@@ -289,10 +290,9 @@ static void test_staged_read(void** state) {
   static uint8_t bytes[SIZE];
   for (size_t i = 0; i < SIZE; ++i) bytes[i] = (uint8_t)(i * 7 + 1);
   irhal_file_t* file = NULL;
-  assert_null(irhal_file_create_from_memory(bytes, SIZE,
-                                            IRHAL_MEMORY_ACCESS_READ,
-                                            (irhal_release_callback_t){0},
-                                            irt_allocator_system(), &file));
+  assert_null(irhal_file_create_from_memory(
+      bytes, SIZE, IRHAL_MEMORY_ACCESS_READ, (irhal_release_callback_t){0},
+      irt_allocator_system(), &file));
   irhal_buffer_t* device = device_buffer(SIZE);
   irhal_staging_stats_t stats;
   irhal_staging_options_t options = {
@@ -328,8 +328,8 @@ static void test_registered_import(void** state) {
   assert_int_equal(irt_status_code(status), IRT_STATUS_UNAVAILABLE);
   irt_status_free(status);
   bool registered = false;
-  assert_null(irhal_device_register_host_memory(g_device, region, SIZE,
-                                                &registered));
+  assert_null(
+      irhal_device_register_host_memory(g_device, region, SIZE, &registered));
   assert_true(registered);
   assert_null(g_device->vtable->import_host_buffer(
       g_device, region + 256, 1024, 0, IRHAL_BUFFER_USAGE_DEFAULT,

@@ -31,13 +31,14 @@ static irt_status_t irvm_cuda_write_export(irvm_fb_builder_t* fbb,
                                             strlen(desc->kernel_name), &name));
   uint64_t zeros[16] = {0};
   if (desc->binding_count > 16) {
-    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
-                           "%u bindings exceed 16", desc->binding_count);
+    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT, "%u bindings exceed 16",
+                           desc->binding_count);
   }
-  IRT_RETURN_IF_ERROR(irvm_fb_create_vector(fbb, zeros, desc->binding_count,
-                                            8, 8, &flags));
+  IRT_RETURN_IF_ERROR(
+      irvm_fb_create_vector(fbb, zeros, desc->binding_count, 8, 8, &flags));
   uint8_t dims[12];
-  for (int i = 0; i < 3; ++i) irvm_store_u32le(dims + 4 * i, desc->block_dims[i]);
+  for (int i = 0; i < 3; ++i)
+    irvm_store_u32le(dims + 4 * i, desc->block_dims[i]);
   IRT_RETURN_IF_ERROR(irvm_fb_table_begin(fbb));
   IRT_RETURN_IF_ERROR(irvm_fb_table_add_u32(fbb, 0, desc->module_ordinal, 0));
   IRT_RETURN_IF_ERROR(irvm_fb_table_add_offset(fbb, 1, name));
@@ -62,8 +63,8 @@ static irt_status_t irvm_cuda_write_root(irvm_fb_builder_t* fbb,
   }
   for (size_t i = 0; i < module_count; ++i) {
     irvm_fb_ref_t ptx = 0;
-    IRT_RETURN_IF_ERROR(irvm_fb_create_string(fbb, ptx_images[i],
-                                              strlen(ptx_images[i]), &ptx));
+    IRT_RETURN_IF_ERROR(
+        irvm_fb_create_string(fbb, ptx_images[i], strlen(ptx_images[i]), &ptx));
     IRT_RETURN_IF_ERROR(irvm_fb_table_begin(fbb));
     IRT_RETURN_IF_ERROR(irvm_fb_table_add_offset(fbb, 0, ptx));
     IRT_RETURN_IF_ERROR(irvm_fb_table_end(fbb, &refs[i]));
@@ -82,10 +83,12 @@ static irt_status_t irvm_cuda_write_root(irvm_fb_builder_t* fbb,
   return irvm_fb_table_end(fbb, out_root);
 }
 
-irt_status_t irvm_cuda_executable_write(
-    const char* const* ptx_images, size_t module_count,
-    const irvm_cuda_export_desc_t* exports, size_t export_count,
-    irt_allocator_t allocator, uint8_t** out_data, size_t* out_size) {
+irt_status_t irvm_cuda_executable_write(const char* const* ptx_images,
+                                        size_t module_count,
+                                        const irvm_cuda_export_desc_t* exports,
+                                        size_t export_count,
+                                        irt_allocator_t allocator,
+                                        uint8_t** out_data, size_t* out_size) {
   *out_data = NULL;
   *out_size = 0;
   irvm_fb_builder_t fbb;

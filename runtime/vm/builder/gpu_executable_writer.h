@@ -32,10 +32,12 @@ typedef struct irvm_cuda_export_desc_s {
 // |module_count| NUL-terminated PTX texts and |export_count| exports.
 // *out_data (allocated from |allocator|, 16-byte aligned content start) holds
 // *out_size bytes; free it with irt_allocator_free.
-irt_status_t irvm_cuda_executable_write(
-    const char* const* ptx_images, size_t module_count,
-    const irvm_cuda_export_desc_t* exports, size_t export_count,
-    irt_allocator_t allocator, uint8_t** out_data,
-    size_t* out_size) IRT_MUST_USE;
+irt_status_t irvm_cuda_executable_write(const char* const* ptx_images,
+                                        size_t module_count,
+                                        const irvm_cuda_export_desc_t* exports,
+                                        size_t export_count,
+                                        irt_allocator_t allocator,
+                                        uint8_t** out_data,
+                                        size_t* out_size) IRT_MUST_USE;
 
 #endif  // IRVM_BUILDER_GPU_EXECUTABLE_WRITER_H
