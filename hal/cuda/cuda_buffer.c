@@ -253,6 +253,21 @@ irt_status_t irhal_cuda_buffer_allocate(irhal_cuda_context_t* context,
   return IRT_OK;
 }
 
+bool irhal_cuda_host_range_address(irhal_cuda_context_t* context,
+                                   const void* data, uint64_t length,
+                                   CUdeviceptr* out_address) {
+  const irhal_cuda_symbols_t* cu = context->cu;
+  // Succeeds only inside memory registered (or allocated) with the driver;
+  // the range's end must be inside the same registration.
+  CUdeviceptr end = 0;
+  return data && length &&
+         cu->cuMemHostGetDevicePointer(out_address, (void*)data, 0) ==
+             CUDA_SUCCESS &&
+         cu->cuMemHostGetDevicePointer(
+             &end, (uint8_t*)data + length - 1, 0) == CUDA_SUCCESS &&
+         end - *out_address == length - 1;
+}
+
 irt_status_t irhal_cuda_buffer_import(irhal_cuda_context_t* context, void* data,
                                       irhal_device_size_t length,
                                       uint32_t usage, uint32_t access,
@@ -260,16 +275,9 @@ irt_status_t irhal_cuda_buffer_import(irhal_cuda_context_t* context, void* data,
                                       irhal_buffer_t** out_buffer) {
   (void)usage;
   *out_buffer = NULL;
-  const irhal_cuda_symbols_t* cu = context->cu;
   IRT_RETURN_IF_ERROR(irhal_cuda_context_bind(context));
-  // Succeeds only inside memory registered (or allocated) with the driver;
-  // the range's end must be inside the same registration.
-  CUdeviceptr address = 0, end = 0;
-  if (!data || !length ||
-      cu->cuMemHostGetDevicePointer(&address, data, 0) != CUDA_SUCCESS ||
-      cu->cuMemHostGetDevicePointer(&end, (uint8_t*)data + length - 1, 0) !=
-          CUDA_SUCCESS ||
-      end - address != length - 1) {
+  CUdeviceptr address = 0;
+  if (!irhal_cuda_host_range_address(context, data, length, &address)) {
     return irt_make_status(IRT_STATUS_UNAVAILABLE,
                            "host memory at %p is not pinned for CUDA device "
                            "%d; it has to be copied",

@@ -62,6 +62,13 @@ irt_status_t irhal_cuda_buffer_allocate(
     irhal_cuda_context_t* context, uint32_t memory_type, uint32_t usage,
     irhal_device_size_t size, irhal_buffer_t** out_buffer) IRT_MUST_USE;
 
+// True (with the range's device address) when [data, data + length) lies in
+// one piece of host memory pinned for the driver (registered or allocated
+// by it). The context must be bound.
+bool irhal_cuda_host_range_address(irhal_cuda_context_t* context,
+                                   const void* data, uint64_t length,
+                                   CUdeviceptr* out_address);
+
 // Host memory registered with the context (cuMemHostRegister) used in place;
 // UNAVAILABLE when [data, data + length) is not registered (the caller then
 // copies). |release| runs when the buffer is destroyed.

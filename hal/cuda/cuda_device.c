@@ -218,6 +218,26 @@ static irt_status_t irhal_cuda_issue_execute(irhal_cuda_context_t* context,
   return IRT_OK;
 }
 
+// A file transfer the device runs itself (see irhal_cuda_device_reads_files):
+// one DMA copy for a memory file whose bytes are pinned, cuFile for an fd
+// file.
+static irt_status_t irhal_cuda_issue_file_transfer(irhal_cuda_device_t* device,
+                                                   irhal_queue_op_t* op) {
+  irhal_cuda_context_t* context = device->context;
+  uint8_t* host = irhal_file_host_data(op->transfer.file);
+  if (!host) return irhal_cuda_file_transfer(device->file_driver, context, op);
+  irhal_device_size_t length = op->transfer.length;
+  if (length == 0) return IRT_OK;
+  CUdeviceptr buffer = 0;
+  IRT_RETURN_IF_ERROR(irhal_cuda_buffer_address(
+      op->transfer.buffer, op->transfer.buffer_offset, length, &buffer, NULL));
+  CUdeviceptr file = (CUdeviceptr)(uintptr_t)(host + op->transfer.file_offset);
+  bool read = op->kind == IRHAL_QUEUE_OP_READ;
+  return IRHAL_CUDA_CALL(context->cu, cuMemcpyAsync,
+                         (read ? buffer : file, read ? file : buffer,
+                          (size_t)length, context->stream));
+}
+
 // Queues the op's work on the stream (READ/WRITE only reach here through
 // cuFile: the HAL stages every other file transfer).
 static irt_status_t irhal_cuda_issue_op(irhal_cuda_device_t* device,
@@ -239,7 +259,7 @@ static irt_status_t irhal_cuda_issue_op(irhal_cuda_device_t* device,
                              op->copy.length);
     case IRHAL_QUEUE_OP_READ:
     case IRHAL_QUEUE_OP_WRITE:
-      return irhal_cuda_file_transfer(device->file_driver, context, op);
+      return irhal_cuda_issue_file_transfer(device, op);
     case IRHAL_QUEUE_OP_EXECUTE:
       return irhal_cuda_issue_execute(context, op);
   }
@@ -463,11 +483,16 @@ static irt_status_t irhal_cuda_device_register_host_memory(irhal_device_t* base,
   irhal_cuda_context_t* context = irhal_cuda_device_cast(base)->context;
   IRT_RETURN_IF_ERROR(irhal_cuda_context_bind(context));
   // Portable: every context of the process may use it; device-mapped: it
-  // can be a dispatch binding in place.
+  // can be a dispatch binding in place. Read-only mappings (archives, write-
+  // sealed regions) can only be pinned read-only.
+  unsigned int flags =
+      CU_MEMHOSTREGISTER_PORTABLE | CU_MEMHOSTREGISTER_DEVICEMAP;
+  if (context->cu->cuMemHostRegister(data, length, flags) == CUDA_SUCCESS) {
+    return IRT_OK;
+  }
   return IRHAL_CUDA_CALL(
       context->cu, cuMemHostRegister,
-      (data, length,
-       CU_MEMHOSTREGISTER_PORTABLE | CU_MEMHOSTREGISTER_DEVICEMAP));
+      (data, length, flags | CU_MEMHOSTREGISTER_READ_ONLY));
 }
 
 static void irhal_cuda_device_unregister_host_memory(irhal_device_t* base,
@@ -477,10 +502,22 @@ static void irhal_cuda_device_unregister_host_memory(irhal_device_t* base,
   context->cu->cuMemHostUnregister(data);
 }
 
+// Memory files pinned for the driver (an archive mapping registered with
+// irhal_device_register_host_memory) need no staging: the copy engine reads
+// them in place. Fd files go through cuFile when it is present.
 static bool irhal_cuda_device_reads_files(irhal_device_t* base,
                                           const irhal_file_t* file) {
-  return irhal_cuda_file_driver_accepts(
-      irhal_cuda_device_cast(base)->file_driver, file);
+  irhal_cuda_device_t* device = irhal_cuda_device_cast(base);
+  const void* host = irhal_file_host_data(file);
+  if (!host) return irhal_cuda_file_driver_accepts(device->file_driver, file);
+  CUdeviceptr address = 0;
+  irt_status_t status = irhal_cuda_context_bind(device->context);
+  if (status) {
+    irt_status_free(status);
+    return false;
+  }
+  return irhal_cuda_host_range_address(device->context, host,
+                                       irhal_file_length(file), &address);
 }
 
 static const irhal_device_vtable_t irhal_cuda_device_vtable = {

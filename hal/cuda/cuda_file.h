@@ -22,7 +22,8 @@ void irhal_cuda_file_driver_release(irhal_cuda_file_driver_t* driver);
 bool irhal_cuda_file_driver_accepts(const irhal_cuda_file_driver_t* driver,
                                     const irhal_file_t* file);
 
-// Executes a READ or WRITE op between its fd file and device memory: waits
+// Executes a READ or WRITE op between its fd file and device memory (the
+// transfer's buffer must be CUDA memory): waits
 // for the stream (earlier work, the buffer's stream-ordered allocation),
 // then transfers synchronously on the calling thread.
 irt_status_t irhal_cuda_file_transfer(irhal_cuda_file_driver_t* driver,

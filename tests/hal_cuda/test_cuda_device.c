@@ -205,7 +205,7 @@ static void test_dispatch(void** state) {
   irhal_buffer_t* host = host_buffer(sizeof(a), &mapped);
 
   irhal_command_buffer_t* cb = NULL;
-  assert_null(irhal_command_buffer_create(0, IRHAL_COMMAND_CATEGORY_DISPATCH, 3,
+  assert_null(irhal_command_buffer_create(0, IRHAL_COMMAND_CATEGORY_TRANSFER | IRHAL_COMMAND_CATEGORY_DISPATCH, 3,
                                           irt_allocator_system(), &cb));
   assert_null(irhal_command_buffer_update(
       cb, a, (irhal_buffer_ref_t){.slot = 0, .length = sizeof(a)}));
@@ -281,13 +281,14 @@ static void test_executable_errors(void** state) {
   irt_status_free(status);
 }
 
-// queue.read of a memory file streams through pinned staging: more chunks
-// than slots, checked after a copy back.
+// queue.read of a memory file streams through pinned staging (more chunks
+// than slots), or is one DMA copy once the file's bytes are pinned; both
+// checked after a copy back.
 static void test_staged_read(void** state) {
   (void)state;
   REQUIRE_GPU();
   enum { SIZE = 1 << 20 };
-  static uint8_t bytes[SIZE];
+  static uint8_t bytes[SIZE] __attribute__((aligned(4096)));
   for (size_t i = 0; i < SIZE; ++i) bytes[i] = (uint8_t)(i * 7 + 1);
   irhal_file_t* file = NULL;
   assert_null(irhal_file_create_from_memory(
@@ -309,6 +310,27 @@ static void test_staged_read(void** state) {
   submit_wait(copied);
   irhal_fence_release(read);
   assert_memory_equal(mapped, bytes, SIZE);
+
+  // Once the file's bytes are pinned, queue.read is one DMA copy.
+  bool registered = false;
+  assert_null(
+      irhal_device_register_host_memory(g_device, bytes, SIZE, &registered));
+  assert_true(g_device->vtable->transfers_file_directly(g_device, file));
+  memset(mapped, 0, SIZE);
+  irhal_fence_t* filled = new_fence();
+  assert_null(irhal_device_queue_fill(g_device, UINT64_MAX, NULL, filled,
+                                      device, 0, SIZE, 0, 1));
+  read = new_fence();
+  assert_null(irhal_device_queue_read(g_device, UINT64_MAX, filled, read, file,
+                                      4096, device, 0, SIZE - 4096));
+  copied = new_fence();
+  assert_null(irhal_device_queue_copy(g_device, UINT64_MAX, read, copied,
+                                      device, 0, host, 0, SIZE));
+  submit_wait(copied);
+  irhal_fence_release(read);
+  irhal_fence_release(filled);
+  assert_memory_equal(mapped, bytes + 4096, SIZE - 4096);
+  irhal_device_unregister_host_memory(g_device, bytes);
   irhal_buffer_release(host);
   irhal_buffer_release(device);
   irhal_file_release(file);
