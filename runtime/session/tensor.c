@@ -118,7 +118,7 @@ static irt_status_t irsess_download_staged(irhal_device_t* device,
                                            size_t length, void* target) {
   irhal_buffer_t* staging = NULL;
   IRT_RETURN_IF_ERROR_CTX(
-      device->vtable->allocate_buffer(
+      irhal_device_allocate_buffer(
           device,
           IRHAL_MEMORY_TYPE_HOST_LOCAL | IRHAL_MEMORY_TYPE_DEVICE_VISIBLE,
           IRHAL_BUFFER_USAGE_TRANSFER | IRHAL_BUFFER_USAGE_MAPPING_SCOPED,
