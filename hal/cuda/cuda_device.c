@@ -168,9 +168,11 @@ static irt_status_t irhal_cuda_dispatch(irhal_cuda_context_t* context,
        context->stream, params, NULL));
 }
 
+// irhal_command_fn_t: issues one recorded command with |table| resolved.
 static irt_status_t irhal_cuda_issue_command(
-    irhal_cuda_context_t* context, const irhal_command_t* command,
+    void* user_data, const irhal_command_t* command,
     const irhal_binding_table_t* table) {
+  irhal_cuda_context_t* context = user_data;
   irhal_resolved_ref_t target, source;
   switch (command->kind) {
     case IRHAL_COMMAND_BARRIER:
@@ -205,19 +207,6 @@ static irt_status_t irhal_cuda_issue_command(
                          (int)command->kind);
 }
 
-static irt_status_t irhal_cuda_issue_execute(irhal_cuda_context_t* context,
-                                             irhal_queue_op_t* op) {
-  const irhal_command_buffer_t* cb = op->execute.command_buffer;
-  uint32_t count = irhal_command_buffer_command_count(cb);
-  for (uint32_t i = 0; i < count; ++i) {
-    IRT_RETURN_IF_ERROR_CTX(
-        irhal_cuda_issue_command(context, irhal_command_buffer_command(cb, i),
-                                 &op->execute.binding_table),
-        "command %" PRIu32 " of %" PRIu32, i, count);
-  }
-  return IRT_OK;
-}
-
 // A file transfer the device runs itself (see irhal_cuda_device_reads_files):
 // one DMA copy for a memory file whose bytes are pinned, cuFile for an fd
 // file.
@@ -238,8 +227,8 @@ static irt_status_t irhal_cuda_issue_file_transfer(irhal_cuda_device_t* device,
                           (size_t)length, context->stream));
 }
 
-// Queues the op's work on the stream (READ/WRITE only reach here through
-// cuFile: the HAL stages every other file transfer).
+// Queues the op's work on the stream (READ/WRITE reach here only for the
+// files irhal_cuda_device_reads_files takes: the HAL stages the others).
 static irt_status_t irhal_cuda_issue_op(irhal_cuda_device_t* device,
                                         irhal_queue_op_t* op) {
   irhal_cuda_context_t* context = device->context;
@@ -261,7 +250,9 @@ static irt_status_t irhal_cuda_issue_op(irhal_cuda_device_t* device,
     case IRHAL_QUEUE_OP_WRITE:
       return irhal_cuda_issue_file_transfer(device, op);
     case IRHAL_QUEUE_OP_EXECUTE:
-      return irhal_cuda_issue_execute(context, op);
+      return irhal_command_buffer_replay(op->execute.command_buffer,
+                                         &op->execute.binding_table,
+                                         irhal_cuda_issue_command, context);
   }
   return irt_make_status(IRT_STATUS_INTERNAL, "unknown queue operation %d",
                          (int)op->kind);
@@ -490,9 +481,8 @@ static irt_status_t irhal_cuda_device_register_host_memory(irhal_device_t* base,
   if (context->cu->cuMemHostRegister(data, length, flags) == CUDA_SUCCESS) {
     return IRT_OK;
   }
-  return IRHAL_CUDA_CALL(
-      context->cu, cuMemHostRegister,
-      (data, length, flags | CU_MEMHOSTREGISTER_READ_ONLY));
+  return IRHAL_CUDA_CALL(context->cu, cuMemHostRegister,
+                         (data, length, flags | CU_MEMHOSTREGISTER_READ_ONLY));
 }
 
 static void irhal_cuda_device_unregister_host_memory(irhal_device_t* base,
