@@ -147,18 +147,6 @@ static void ireed_on_signal(uv_signal_t* handle, int signum) {
   uv_close((uv_handle_t*)&signals->hangup, NULL);
 }
 
-// The pipeline cache directory of the config's Vulkan devices (the cache
-// files are named per GPU model and driver, so one directory serves all).
-static const char* ireed_pipeline_cache_dir(const ireed_config_t* config) {
-  for (size_t i = 0; i < config->device_count; ++i) {
-    const ireed_device_config_t* device = &config->devices[i];
-    if (device->pipeline_cache_dir && strncmp(device->uri, "vulkan", 6) == 0) {
-      return device->pipeline_cache_dir;
-    }
-  }
-  return NULL;
-}
-
 static void ireed_on_hangup(uv_signal_t* handle, int signum) {
   ireed_signals_t* signals = handle->data;
   irt_log(IRT_LOG_INFO, "ireed", "%s received: reloading the config",
@@ -194,14 +182,10 @@ static void ireed_configure_devices(irsess_runtime_t* runtime,
   }
 }
 
-static int ireed_serve(ireed_server_options_t* options,
-                       const char* pipeline_cache_dir) {
+static int ireed_serve(ireed_server_options_t* options) {
   irt_allocator_t allocator = irt_allocator_system();
   irsess_runtime_t* runtime = NULL;
   irt_status_t status = irsess_runtime_create(allocator, &runtime);
-  if (irt_status_is_ok(status) && pipeline_cache_dir) {
-    status = irsess_runtime_set_pipeline_cache_dir(runtime, pipeline_cache_dir);
-  }
   uv_loop_t loop;
   uv_loop_init(&loop);
   ireed_server_t* server = NULL;
@@ -419,7 +403,7 @@ int main(int argc, char** argv) {
   } else if (!server_options.socket_path) {
     server_options.socket_path = socket_path;
   }
-  exit_code = ireed_serve(&server_options, ireed_pipeline_cache_dir(&config));
+  exit_code = ireed_serve(&server_options);
   ireed_config_deinitialize(&config);
   return exit_code;
 }
