@@ -1,5 +1,18 @@
 #include "daemon/protocol.h"
 
+// Error.code carries runtime status codes; ireed.proto names the ones
+// clients act on.
+_Static_assert(IREED__ERROR_CODE__NOT_FOUND == IRT_STATUS_NOT_FOUND,
+               "ErrorCode.NOT_FOUND");
+_Static_assert(IREED__ERROR_CODE__PERMISSION_DENIED ==
+                   IRT_STATUS_PERMISSION_DENIED,
+               "ErrorCode.PERMISSION_DENIED");
+_Static_assert(IREED__ERROR_CODE__RESOURCE_EXHAUSTED ==
+                   IRT_STATUS_RESOURCE_EXHAUSTED,
+               "ErrorCode.RESOURCE_EXHAUSTED");
+_Static_assert(IREED__ERROR_CODE__UNAVAILABLE == IRT_STATUS_UNAVAILABLE,
+               "ErrorCode.UNAVAILABLE");
+
 irt_status_t ireed_encode_error(uint64_t request_id, irt_status_t status,
                                 irt_allocator_t allocator, uint8_t** out_data,
                                 size_t* out_size) {
