@@ -2,15 +2,16 @@
 
 // Error.code carries runtime status codes; ireed.proto names the ones
 // clients act on.
-_Static_assert(IREED__ERROR_CODE__NOT_FOUND == IRT_STATUS_NOT_FOUND,
+_Static_assert((int)IREED__ERROR_CODE__NOT_FOUND == (int)IRT_STATUS_NOT_FOUND,
                "ErrorCode.NOT_FOUND");
-_Static_assert(IREED__ERROR_CODE__PERMISSION_DENIED ==
-                   IRT_STATUS_PERMISSION_DENIED,
+_Static_assert((int)IREED__ERROR_CODE__PERMISSION_DENIED ==
+                   (int)IRT_STATUS_PERMISSION_DENIED,
                "ErrorCode.PERMISSION_DENIED");
-_Static_assert(IREED__ERROR_CODE__RESOURCE_EXHAUSTED ==
-                   IRT_STATUS_RESOURCE_EXHAUSTED,
+_Static_assert((int)IREED__ERROR_CODE__RESOURCE_EXHAUSTED ==
+                   (int)IRT_STATUS_RESOURCE_EXHAUSTED,
                "ErrorCode.RESOURCE_EXHAUSTED");
-_Static_assert(IREED__ERROR_CODE__UNAVAILABLE == IRT_STATUS_UNAVAILABLE,
+_Static_assert((int)IREED__ERROR_CODE__UNAVAILABLE ==
+                   (int)IRT_STATUS_UNAVAILABLE,
                "ErrorCode.UNAVAILABLE");
 
 irt_status_t ireed_encode_error(uint64_t request_id, irt_status_t status,
