@@ -35,6 +35,9 @@ static uint64_t irhal_hash_merge(uint64_t acc, uint64_t lane) {
 }
 
 static uint64_t irhal_hash_bytes(const uint8_t* p, size_t n, uint64_t seed) {
+  // Empty inputs may come as NULL, and NULL + 0 is undefined behaviour.
+  static const uint8_t kEmpty[1] = {0};
+  if (n == 0) p = kEmpty;
   const uint8_t* end = p + n;
   uint64_t h;
   if (n >= 32) {
