@@ -10,24 +10,22 @@
 static irt_status_t irhal_cuda_context_query_limits(
     irhal_cuda_context_t* context) {
   const irhal_cuda_symbols_t* cu = context->cu;
-  static const CUdevice_attribute kBlockDims[3] = {
+  static const CUdevice_attribute kAttributes[5] = {
       CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_X, CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Y,
-      CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Z};
-  for (int i = 0; i < 3; ++i) {
-    IRT_RETURN_IF_ERROR(IRHAL_CUDA_CALL(
-        cu, cuDeviceGetAttribute,
-        (&context->max_block_dims[i], kBlockDims[i], context->device)));
+      CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Z,
+      CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN,
+      CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED};
+  int values[5] = {0};
+  for (int i = 0; i < 5; ++i) {
+    IRT_RETURN_IF_ERROR(
+        IRHAL_CUDA_CALL(cu, cuDeviceGetAttribute,
+                        (&values[i], kAttributes[i], context->device)));
   }
-  IRT_RETURN_IF_ERROR(
-      IRHAL_CUDA_CALL(cu, cuDeviceGetAttribute,
-                      (&context->max_shared_memory_optin,
-                       CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN,
-                       context->device)));
-  int pools = 0;
-  IRT_RETURN_IF_ERROR(IRHAL_CUDA_CALL(
-      cu, cuDeviceGetAttribute,
-      (&pools, CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED, context->device)));
-  context->memory_pools = pools != 0;
+  for (int i = 0; i < 3; ++i) {
+    context->limits.max_block_dims[i] = (uint32_t)values[i];
+  }
+  context->limits.max_shared_memory = (uint32_t)values[3];
+  context->memory_pools = values[4] != 0;
   return IRT_OK;
 }
 
@@ -263,8 +261,8 @@ bool irhal_cuda_host_range_address(irhal_cuda_context_t* context,
   return data && length &&
          cu->cuMemHostGetDevicePointer(out_address, (void*)data, 0) ==
              CUDA_SUCCESS &&
-         cu->cuMemHostGetDevicePointer(
-             &end, (uint8_t*)data + length - 1, 0) == CUDA_SUCCESS &&
+         cu->cuMemHostGetDevicePointer(&end, (uint8_t*)data + length - 1, 0) ==
+             CUDA_SUCCESS &&
          end - *out_address == length - 1;
 }
 

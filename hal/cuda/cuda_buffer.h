@@ -18,6 +18,7 @@
 
 #include "hal/buffer.h"
 #include "hal/cuda/cuda_dynamic_symbols.h"
+#include "hal/cuda/cuda_executable_def.h"
 #include "runtime/base/ref_count.h"
 
 // What a device's buffers, executables and queue share: the primary
@@ -33,8 +34,7 @@ typedef struct irhal_cuda_context_s {
   CUstream stream;    // the queue
   bool memory_pools;  // cuMemAllocAsync supported
   // Limits checked when executables load (spec 8.3 step 1).
-  int max_block_dims[3];
-  int max_shared_memory_optin;
+  irhal_cuda_limits_t limits;
 } irhal_cuda_context_t;
 
 // Retains device |ordinal|'s primary context and creates the queue stream.

@@ -6,12 +6,10 @@
 #define IRHAL_CUDA_CUDA_EXECUTABLE_H
 
 #include "hal/cuda/cuda_buffer.h"
+#include "hal/cuda/cuda_executable_def.h"
 #include "hal/executable.h"
 #include "runtime/base/string_view.h"
 
-// Spec 8.3 limits.
-#define IRHAL_CUDA_MAX_CONSTANTS 64
-#define IRHAL_CUDA_MAX_BINDINGS 16
 // The JIT error log handed to cuModuleLoadDataEx.
 #define IRHAL_CUDA_JIT_LOG_SIZE 8192
 
@@ -26,8 +24,8 @@ typedef struct irhal_cuda_kernel_s {
 
 bool irhal_cuda_executable_format_supported(irt_string_view_t format);
 
-// Verifies |data| (container and FlatBuffer, INVALID_ARGUMENT naming the
-// field on any violation) and loads its modules into |context|. The bytes
+// Verifies |data| (hal/cuda/cuda_executable_def.h, against the context's
+// limits) and loads its modules into |context|. The bytes
 // are not aliased once this returns.
 irt_status_t irhal_cuda_executable_create(
     irhal_cuda_context_t* context, const uint8_t* data, size_t size,

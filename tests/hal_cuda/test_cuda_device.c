@@ -17,6 +17,7 @@
 
 #include "hal/api.h"
 #include "hal/cuda/cuda_device.h"
+#include "hal/cuda/cuda_executable_def.h"
 #include "hal/file_transfer.h"
 #include "runtime/vm/builder/gpu_executable_writer.h"
 
@@ -93,6 +94,68 @@ static void test_no_driver_error(void** state) {
     skip();
   }
   assert_non_null(strstr(g_why, "no CUDA"));
+}
+
+// The format reader needs no GPU: a written executable reads back; the
+// spec 8.3 checks name the export.
+static void test_executable_def(void** state) {
+  (void)state;
+  irvm_cuda_export_desc_t descs[2] = {
+      {.kernel_name = "a", .block_dims = {64, 2, 1}, .constant_count = 3,
+       .binding_count = 2, .shared_memory_size = 128},
+      {.kernel_name = "b", .block_dims = {1024, 1, 1}},
+  };
+  const char* images[1] = {kPtx};
+  uint8_t* data = NULL;
+  size_t size = 0;
+  assert_null(irvm_cuda_executable_write(images, 1, descs, 2,
+                                         irt_allocator_system(), &data, &size));
+  irhal_cuda_executable_def_t def;
+  assert_null(irhal_cuda_executable_def_parse(data, size, NULL,
+                                              irt_allocator_system(), &def));
+  assert_int_equal(def.module_count, 1);
+  assert_string_equal(def.ptx_images[0].data, kPtx);
+  assert_int_equal(def.export_count, 2);
+  assert_true(irt_string_view_equal_cstring(def.exports[0].kernel_name, "a"));
+  assert_int_equal(def.exports[0].block_dims[1], 2);
+  assert_int_equal(def.exports[0].constant_count, 3);
+  assert_int_equal(def.exports[0].binding_count, 2);
+  assert_int_equal(def.exports[0].shared_memory_size, 128);
+  irhal_cuda_executable_def_deinitialize(&def);
+  // A device allowing 512 threads in x refuses export 1.
+  irhal_cuda_limits_t limits = {{512, 512, 64}, 1 << 16};
+  irt_status_t status = irhal_cuda_executable_def_parse(
+      data, size, &limits, irt_allocator_system(), &def);
+  char text[512];
+  irt_status_format_brief(status, text, sizeof(text));
+  assert_int_equal(irt_status_code(status), IRT_STATUS_INVALID_ARGUMENT);
+  assert_non_null(strstr(text, "exports[1]"));
+  assert_non_null(strstr(text, "block_dims.x = 1024 exceeds 512"));
+  irt_status_free(status);
+  data[0] = 'X';  // magic
+  status = irhal_cuda_executable_def_parse(data, size, NULL,
+                                           irt_allocator_system(), &def);
+  assert_int_equal(irt_status_code(status), IRT_STATUS_INVALID_ARGUMENT);
+  irt_status_free(status);
+  irt_allocator_free(irt_allocator_system(), data);
+  // Spec limits: constants, module ordinals.
+  descs[0].constant_count = 65;
+  assert_null(irvm_cuda_executable_write(images, 1, descs, 1,
+                                         irt_allocator_system(), &data, &size));
+  status = irhal_cuda_executable_def_parse(data, size, NULL,
+                                           irt_allocator_system(), &def);
+  assert_int_equal(irt_status_code(status), IRT_STATUS_INVALID_ARGUMENT);
+  irt_status_free(status);
+  irt_allocator_free(irt_allocator_system(), data);
+  descs[0].constant_count = 0;
+  descs[0].module_ordinal = 1;
+  assert_null(irvm_cuda_executable_write(images, 1, descs, 1,
+                                         irt_allocator_system(), &data, &size));
+  status = irhal_cuda_executable_def_parse(data, size, NULL,
+                                           irt_allocator_system(), &def);
+  assert_int_equal(irt_status_code(status), IRT_STATUS_INVALID_ARGUMENT);
+  irt_status_free(status);
+  irt_allocator_free(irt_allocator_system(), data);
 }
 
 // A fence with one new timepoint, waited for and released.
@@ -372,6 +435,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_names),
       cmocka_unit_test(test_no_driver_error),
+      cmocka_unit_test(test_executable_def),
       cmocka_unit_test(test_transfers),
       cmocka_unit_test(test_dispatch),
       cmocka_unit_test(test_executable_errors),
