@@ -102,6 +102,7 @@ bool ireed_access_allows(ireed_role_t role, Ireed__Frame__BodyCase body_case) {
     case IREED__FRAME__BODY_HELLO:
     case IREED__FRAME__BODY_LIST_MODELS:
     case IREED__FRAME__BODY_INVOKE:
+    case IREED__FRAME__BODY_ATTACH_RING:  // invocations, through the ring
     case IREED__FRAME__BODY_REGISTER_SHM:
     case IREED__FRAME__BODY_UNREGISTER_SHM:
     case IREED__FRAME__BODY_STATUS:

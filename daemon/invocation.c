@@ -431,10 +431,19 @@ static irt_status_t ireed_encode_results(ireed_invocation_t* invocation,
   reply.outputs = pointers;
   reply.queue_ns = ireed_invocation_queue_ns(invocation);
   reply.execute_ns = ireed_invocation_execute_ns(invocation);
+  if (invocation->encode_reply) {
+    return invocation->encode_reply(invocation, &reply);
+  }
+  return ireed_invocation_encode_frame(invocation, &reply, allocator);
+}
+
+irt_status_t ireed_invocation_encode_frame(ireed_invocation_t* invocation,
+                                           const Ireed__InvokeReply* reply,
+                                           irt_allocator_t allocator) {
   Ireed__Frame frame = IREED__FRAME__INIT;
   frame.request_id = invocation->request_id;
   frame.body_case = IREED__FRAME__BODY_INVOKE_REPLY;
-  frame.invoke_reply = &reply;
+  frame.invoke_reply = (Ireed__InvokeReply*)reply;
   irt_status_t status =
       ireed_frame_encode(&frame, invocation->max_frame_size, allocator,
                          &invocation->reply, &invocation->reply_size);
@@ -481,7 +490,8 @@ irt_status_t ireed_invocation_start(ireed_invocation_t* invocation,
     }
   }
   invocation->execute_start_ns = ireed_now_ns();
-  if (irt_status_is_ok(status) && function->async_variant) {
+  if (irt_status_is_ok(status) && function->async_variant &&
+      !invocation->synchronous) {
     irhal_fence_t* signal_fence = NULL;
     status = irsess_model_invoke_async(
         invocation->model, function, &worker->stack, invocation->arguments,

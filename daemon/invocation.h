@@ -49,6 +49,15 @@ struct ireed_invocation_s {
   // ready or failed; the caller then runs ireed_invocation_finish on a
   // worker.
   void (*on_ready)(ireed_invocation_t* invocation);
+  // Runs the synchronous form even when a coarse-fences variant exists (the
+  // caller's thread waits for the results anyway: a submission ring's).
+  bool synchronous;
+  // When set, encodes a successful reply instead of the Frame encoding
+  // into |reply| (a submission ring writes its own encoding into the
+  // request's slot); it may still set |reply|. Errors are always Frames.
+  irt_status_t (*encode_reply)(ireed_invocation_t* invocation,
+                               const Ireed__InvokeReply* reply);
+  void* encode_user_data;
   uint64_t queued_ns;  // when the request was queued (monotonic)
   // State between start and finish.
   size_t argument_count;
@@ -96,6 +105,12 @@ irt_status_t ireed_invocation_start(ireed_invocation_t* invocation,
 irt_status_t ireed_invocation_finish(ireed_invocation_t* invocation,
                                      ireed_worker_t* worker,
                                      irt_allocator_t allocator) IRT_MUST_USE;
+
+// Encodes |reply| as the Frame of |invocation|'s reply into
+// invocation->reply (what happens without encode_reply).
+irt_status_t ireed_invocation_encode_frame(
+    ireed_invocation_t* invocation, const Ireed__InvokeReply* reply,
+    irt_allocator_t allocator) IRT_MUST_USE;
 
 // Monotonic clock in nanoseconds.
 uint64_t ireed_now_ns(void);

@@ -74,6 +74,10 @@ const char* ireed_body_name(Ireed__Frame__BodyCase body_case) {
       return "ReloadRequest";
     case IREED__FRAME__BODY_RELOAD_REPLY:
       return "ReloadReply";
+    case IREED__FRAME__BODY_ATTACH_RING:
+      return "AttachRingRequest";
+    case IREED__FRAME__BODY_ATTACH_RING_REPLY:
+      return "AttachRingReply";
     default:
       return "an unknown body";
   }

@@ -21,6 +21,7 @@
 #include "daemon/models.h"
 #include "daemon/protocol.h"
 #include "daemon/region.h"
+#include "daemon/ring.h"
 #include "daemon/worker_pool.h"
 #include "hal/device_probe.h"
 #include "proto/frame.h"
@@ -78,6 +79,10 @@ struct ireed_conn_s {
   size_t fd_count;
   ireed_region_table_t regions;
   uint32_t in_flight;  // invocations
+  // The submission ring (ring.h) and the job its thread's exit posts.
+  ireed_ring_t* ring;
+  void* ring_exit_job;
+  bool ring_closed;  // under shared_mutex: the connection is closing
 };
 
 // What a refused connection or request is told while draining.
@@ -122,6 +127,11 @@ struct ireed_server_s {
   // Region ids are unique across connections, so an id never names another
   // connection's region by accident (lookups are per connection anyway).
   uint64_t next_region_id;
+  // What submission rings' threads read besides the loop: the model list,
+  // each entry's state and in_flight count, connections' region tables and
+  // |stopping|. The loop changes them under this lock (and reads them
+  // without it).
+  pthread_mutex_t shared_mutex;
   ireed_model_entry_t* models;
   // Configured models: the config they come from, the reload (or start-up
   // preload) running, and the idle-unload check.
@@ -441,8 +451,12 @@ static void ireed_conn_close(ireed_conn_t* conn) {
   conn->write_bytes = 0;
   for (size_t i = 0; i < conn->fd_count; ++i) close(conn->fds[i]);
   conn->fd_count = 0;
+  if (conn->ring) ireed_ring_stop(conn->ring);
   // In-flight invocations hold their own region references.
+  pthread_mutex_lock(&server->shared_mutex);
+  conn->ring_closed = true;
   ireed_region_table_deinitialize(&conn->regions);
+  pthread_mutex_unlock(&server->shared_mutex);
   ireed_frame_reader_deinitialize(&conn->reader);
   uv_close((uv_handle_t*)&conn->poll, ireed_conn_on_closed);
   // The drain timer outlives the connections still writing at the end.
@@ -701,6 +715,7 @@ static ireed_model_entry_t* ireed_server_find_model(ireed_server_t* server,
 
 static void ireed_server_remove_model(ireed_server_t* server,
                                       ireed_model_entry_t* entry) {
+  pthread_mutex_lock(&server->shared_mutex);
   for (ireed_model_entry_t** link = &server->models; *link;
        link = &(*link)->next) {
     if (*link == entry) {
@@ -713,6 +728,7 @@ static void ireed_server_remove_model(ireed_server_t* server,
        other = other->next) {
     if (other->replaces == entry) other->replaces = NULL;
   }
+  pthread_mutex_unlock(&server->shared_mutex);
   // Parked invocations of a load that never completed (a forced drain).
   ireed_waiter_t* parked = entry->parked;
   while (parked) {
@@ -816,8 +832,10 @@ static void ireed_load_complete(ireed_server_job_t* base) {
     ireed_answer_waiters(server, entry, NULL, status);
     ireed_server_remove_model(server, entry);
   } else {
+    pthread_mutex_lock(&server->shared_mutex);
     entry->state = IREED_MODEL_READY;
     entry->last_used_ns = ireed_now_ns();
+    pthread_mutex_unlock(&server->shared_mutex);
     IRT_LOG_EVENT(
         IRT_LOG_INFO, IREED_LOG, "model.loaded",
         IRT_LOG_STR("model", entry->name), IRT_LOG_STR("device", entry->device),
@@ -878,7 +896,10 @@ static void ireed_server_submit_model_job(
 // The entry has no invocation left: release its model if it is unloading.
 static void ireed_server_entry_idle(ireed_server_t* server,
                                     ireed_model_entry_t* entry) {
-  if (entry->state == IREED_MODEL_UNLOADING && entry->in_flight == 0) {
+  pthread_mutex_lock(&server->shared_mutex);
+  bool idle = entry->state == IREED_MODEL_UNLOADING && entry->in_flight == 0;
+  pthread_mutex_unlock(&server->shared_mutex);
+  if (idle) {
     ireed_server_submit_model_job(server, entry, ireed_release_run,
                                   ireed_release_complete);
   }
@@ -898,8 +919,10 @@ static irt_status_t ireed_server_start_load(
     ireed_model_entry_destroy(entry);
     return status;
   }
+  pthread_mutex_lock(&server->shared_mutex);
   entry->next = server->models;
   server->models = entry;
+  pthread_mutex_unlock(&server->shared_mutex);
   const char* module = entry->module_paths[entry->module_count - 1];
   if (conn) {
     IRT_LOG_EVENT(IRT_LOG_INFO, IREED_LOG, "model.loading",
@@ -975,17 +998,19 @@ static void ireed_reload_load_done(ireed_server_t* server,
   ireed_reload_t* reload = server->reload;
   ireed_model_entry_t* old = entry->replaces;
   if (irt_status_is_ok(status) && old) {
+    pthread_mutex_lock(&server->shared_mutex);
     entry->replaces = NULL;
     old->retired = true;
+    uint32_t old_in_flight = old->in_flight;
+    bool unload = old->state == IREED_MODEL_READY;
+    if (unload) old->state = IREED_MODEL_UNLOADING;
+    pthread_mutex_unlock(&server->shared_mutex);
     IRT_LOG_EVENT(
         IRT_LOG_INFO, IREED_LOG, "model.replaced",
         IRT_LOG_STR("model", entry->name),
         IRT_LOG_STR("module", entry->module_paths[entry->module_count - 1]),
-        IRT_LOG_U64("old_in_flight", old->in_flight));
-    if (old->state == IREED_MODEL_READY) {
-      old->state = IREED_MODEL_UNLOADING;
-      ireed_server_entry_idle(server, old);
-    }
+        IRT_LOG_U64("old_in_flight", old_in_flight));
+    if (unload) ireed_server_entry_idle(server, old);
   }
   if (!entry->settles_reload) return;
   entry->settles_reload = false;
@@ -1096,7 +1121,9 @@ static irt_status_t ireed_reload_start_load(ireed_server_t* server,
   IRT_RETURN_IF_ERROR(
       ireed_server_load_configured(server, config, model, &entry));
   entry->settles_reload = true;
+  pthread_mutex_lock(&server->shared_mutex);
   entry->replaces = old;
+  pthread_mutex_unlock(&server->shared_mutex);
   ++server->reload->loads;
   return IRT_OK;
 }
@@ -1167,11 +1194,14 @@ static void ireed_reload_apply(ireed_server_t* server, ireed_config_t* config) {
         ireed_config_find_model(config, entry->name)) {
       continue;
     }
+    pthread_mutex_lock(&server->shared_mutex);
+    entry->state = IREED_MODEL_UNLOADING;
+    uint32_t in_flight = entry->in_flight;
+    pthread_mutex_unlock(&server->shared_mutex);
     IRT_LOG_EVENT(IRT_LOG_INFO, IREED_LOG, "model.unloading",
                   IRT_LOG_STR("model", entry->name),
-                  IRT_LOG_U64("in_flight", entry->in_flight),
+                  IRT_LOG_U64("in_flight", in_flight),
                   IRT_LOG_STR("reason", "not in the config"));
-    entry->state = IREED_MODEL_UNLOADING;
     ireed_reload_note(reload, IREED_RELOAD_UNLOADED, entry->name, IRT_OK);
     ireed_server_entry_idle(server, entry);
   }
@@ -1314,18 +1344,21 @@ static void ireed_server_on_idle_timer(uv_timer_t* timer) {
   uint64_t now = ireed_now_ns();
   for (ireed_model_entry_t* entry = server->models; entry;
        entry = entry->next) {
-    if (!entry->configured || entry->pinned || !entry->idle_unload_seconds ||
-        entry->state != IREED_MODEL_READY || entry->in_flight ||
-        entry->retired ||
-        now - entry->last_used_ns <
-            (uint64_t)entry->idle_unload_seconds * 1000000000u) {
-      continue;
-    }
+    // Ring threads count invocations and use times too.
+    pthread_mutex_lock(&server->shared_mutex);
+    bool idle =
+        entry->configured && !entry->pinned && entry->idle_unload_seconds &&
+        entry->state == IREED_MODEL_READY && !entry->in_flight &&
+        !entry->retired &&
+        now - entry->last_used_ns >=
+            (uint64_t)entry->idle_unload_seconds * 1000000000u;
+    if (idle) entry->state = IREED_MODEL_UNLOADING;
+    pthread_mutex_unlock(&server->shared_mutex);
+    if (!idle) continue;
     IRT_LOG_EVENT(
         IRT_LOG_INFO, IREED_LOG, "model.unloading",
         IRT_LOG_STR("model", entry->name), IRT_LOG_STR("reason", "idle"),
         IRT_LOG_U64("idle_unload_seconds", entry->idle_unload_seconds));
-    entry->state = IREED_MODEL_UNLOADING;
     ireed_server_entry_idle(server, entry);
   }
 }
@@ -1360,7 +1393,7 @@ static void ireed_handle_hello(ireed_conn_t* conn, const Ireed__Frame* frame) {
   snprintf(software, sizeof(software), "ireed %s", irt_version_string());
   Ireed__Hello reply = IREED__HELLO__INIT;
   reply.protocol_major = IREED__PROTOCOL_VERSION__PROTOCOL_VERSION_MAJOR;
-  reply.protocol_minor = 0;
+  reply.protocol_minor = IREED_PROTOCOL_MINOR_RING;
   reply.software = software;
   reply.max_frame_size = (uint32_t)conn->server->max_frame_size;
   Ireed__Frame out = IREED__FRAME__INIT;
@@ -1447,11 +1480,13 @@ static void ireed_handle_unload(ireed_conn_t* conn, const Ireed__Frame* frame) {
   if (entry->state == IREED_MODEL_READY) {
     // New invocations are refused from now on; the reply waits for the
     // ones in flight.
+    pthread_mutex_lock(&server->shared_mutex);
     entry->state = IREED_MODEL_UNLOADING;
     IRT_LOG_EVENT(IRT_LOG_INFO, IREED_LOG, "model.unloading",
                   IRT_LOG_STR("model", entry->name),
                   IRT_LOG_U64("in_flight", entry->in_flight),
                   IRT_LOG_U64("conn", conn->id), IRT_LOG_U64("uid", conn->uid));
+    pthread_mutex_unlock(&server->shared_mutex);
     ireed_server_entry_idle(server, entry);
   }
 }
@@ -1563,7 +1598,9 @@ static irt_status_t ireed_server_fill_stats(ireed_server_t* server,
     irsess_model_stats_t counts = irsess_model_stats(e->model);
     model->invocations = counts.invocations;
     model->errors = counts.errors;
+    pthread_mutex_lock(&server->shared_mutex);  // ring threads change it
     model->in_flight = e->in_flight;
+    pthread_mutex_unlock(&server->shared_mutex);
     ireed_model_stats_fill(&e->stats, model, &latencies[2 * i],
                            &latencies[2 * i + 1]);
     pointers[i++] = model;
@@ -1590,21 +1627,32 @@ static void ireed_handle_stats(ireed_conn_t* conn, const Ireed__Frame* frame) {
   irt_arena_deinit(&arena);
 }
 
+// The oldest descriptor received and not yet claimed, for the frame |what|.
+static irt_status_t ireed_conn_take_fd(ireed_conn_t* conn, const char* what,
+                                       int* out_fd) {
+  if (conn->fd_count == 0) {
+    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
+                           "%s came without a file descriptor (send the memfd "
+                           "with SCM_RIGHTS on the sendmsg that carries the "
+                           "frame)",
+                           what);
+  }
+  *out_fd = conn->fds[0];
+  --conn->fd_count;
+  memmove(conn->fds, conn->fds + 1, conn->fd_count * sizeof(conn->fds[0]));
+  return IRT_OK;
+}
+
 static void ireed_handle_register(ireed_conn_t* conn,
                                   const Ireed__Frame* frame) {
   uint64_t request_id = frame->request_id;
-  if (conn->fd_count == 0) {
-    ireed_conn_send_error(
-        conn, request_id,
-        irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
-                        "RegisterShmRequest came without a file descriptor "
-                        "(send the memfd with SCM_RIGHTS on the sendmsg that "
-                        "carries the frame)"));
+  int fd = -1;
+  irt_status_t take_status =
+      ireed_conn_take_fd(conn, "RegisterShmRequest", &fd);
+  if (!irt_status_is_ok(take_status)) {
+    ireed_conn_send_error(conn, request_id, take_status);
     return;
   }
-  int fd = conn->fds[0];
-  --conn->fd_count;
-  memmove(conn->fds, conn->fds + 1, conn->fd_count * sizeof(conn->fds[0]));
   irt_status_t status = IRT_OK;
   if (conn->server->stopping) {
     status = irt_make_status(IRT_STATUS_UNAVAILABLE,
@@ -1625,7 +1673,9 @@ static void ireed_handle_register(ireed_conn_t* conn,
                             conn->server->allocator, &region);
   close(fd);  // the mapping keeps the memory
   if (irt_status_is_ok(status)) {
+    pthread_mutex_lock(&conn->server->shared_mutex);
     status = ireed_region_table_insert(&conn->regions, region);
+    pthread_mutex_unlock(&conn->server->shared_mutex);
     if (!irt_status_is_ok(status)) ireed_region_release(region);
   }
   if (!irt_status_is_ok(status)) {
@@ -1646,7 +1696,10 @@ static void ireed_handle_register(ireed_conn_t* conn,
 static void ireed_handle_unregister(ireed_conn_t* conn,
                                     const Ireed__Frame* frame) {
   uint64_t id = frame->unregister_shm->region_id;
-  if (!ireed_region_table_remove(&conn->regions, id)) {
+  pthread_mutex_lock(&conn->server->shared_mutex);
+  bool removed = ireed_region_table_remove(&conn->regions, id);
+  pthread_mutex_unlock(&conn->server->shared_mutex);
+  if (!removed) {
     ireed_conn_send_error(conn, frame->request_id,
                           irt_make_status(IRT_STATUS_NOT_FOUND,
                                           "no shared-memory region %" PRIu64
@@ -1728,7 +1781,9 @@ static void ireed_invoke_complete(ireed_server_job_t* base) {
   if (conn->open) ireed_conn_resume(conn);
   ireed_conn_unref(conn);
   ireed_model_entry_t* entry = job->entry;
+  pthread_mutex_lock(&server->shared_mutex);
   --entry->in_flight;
+  pthread_mutex_unlock(&server->shared_mutex);
   irt_allocator_free(server->allocator, job);
   ireed_server_entry_idle(server, entry);
   ireed_server_job_done(server);
@@ -1819,84 +1874,122 @@ static void ireed_server_unpark(ireed_server_t* server, ireed_waiter_t* parked,
   irt_status_free(status);
 }
 
+// An InvokeRequest of |conn| (from the socket or its ring) resolved: the
+// model entry (READY, counted in its in_flight), the function, and one
+// allocation of |header_size| bytes followed by the region slots (the
+// regions the request names retained) and the argument and result
+// variants. Requests from the socket also pass the busy limits (a ring runs
+// one request at a time). Takes the shared lock: ring threads call it too.
+typedef struct ireed_resolved_s {
+  ireed_model_entry_t* entry;
+  const irsess_function_t* function;
+  void* block;
+  ireed_region_t** regions;
+  irvm_variant_t* variants;
+} ireed_resolved_t;
+
+static irt_status_t ireed_invoke_resolve_locked(
+    ireed_conn_t* conn, const Ireed__InvokeRequest* request, bool from_socket,
+    size_t header_size, ireed_resolved_t* out) {
+  ireed_server_t* server = conn->server;
+  if (server->stopping) {
+    return irt_make_status(IRT_STATUS_UNAVAILABLE,
+                           IREED_SHUTTING_DOWN "; no new invocations");
+  }
+  if (conn->ring_closed) {
+    return irt_make_status(IRT_STATUS_CANCELLED, "the connection is closing");
+  }
+  ireed_model_entry_t* entry = ireed_server_find_model(server, request->model);
+  if (!entry) {
+    return irt_make_status(IRT_STATUS_NOT_FOUND,
+                           "no model named '%s' is loaded", request->model);
+  }
+  if (entry->state != IREED_MODEL_READY) {
+    return irt_make_status(
+        IRT_STATUS_UNAVAILABLE, "model '%s' is %s", request->model,
+        entry->state == IREED_MODEL_LOADING ? "still loading"
+                                            : "being unloaded");
+  }
+  if (from_socket) {
+    irt_status_t status = ireed_server_check_busy(conn);
+    if (!irt_status_is_ok(status)) {
+      ireed_model_stats_count(&entry->stats.busy_rejections, 1);
+      return status;
+    }
+  }
+  const irsess_function_t* function = NULL;
+  IRT_RETURN_IF_ERROR(irsess_model_find_function(
+      entry->model, irt_make_cstring_view(request->function), &function));
+  // Room for the most regions a valid request can name (prepare refuses
+  // requests with more inputs or outputs before using the slots).
+  size_t slots = function->arguments.size + function->results.size;
+  size_t regions_end = irt_align_size(
+      header_size + slots * sizeof(ireed_region_t*), alignof(max_align_t));
+  uint8_t* block = NULL;
+  IRT_RETURN_IF_ERROR(irt_allocator_malloc(
+      server->allocator, regions_end + slots * sizeof(irvm_variant_t),
+      (void**)&block));
+  ireed_region_t** regions = (ireed_region_t**)(block + header_size);
+  irt_status_t status =
+      ireed_invocation_prepare(request, function, &conn->regions, regions);
+  if (!irt_status_is_ok(status)) {
+    irt_allocator_free(server->allocator, block);
+    return status;
+  }
+  ++entry->in_flight;
+  entry->last_used_ns = ireed_now_ns();
+  *out = (ireed_resolved_t){entry, function, block, regions,
+                            (irvm_variant_t*)(block + regions_end)};
+  return IRT_OK;
+}
+
+static irt_status_t ireed_invoke_resolve(ireed_conn_t* conn,
+                                         const Ireed__InvokeRequest* request,
+                                         bool from_socket, size_t header_size,
+                                         ireed_resolved_t* out) {
+  pthread_mutex_lock(&conn->server->shared_mutex);
+  irt_status_t status = ireed_invoke_resolve_locked(conn, request, from_socket,
+                                                    header_size, out);
+  pthread_mutex_unlock(&conn->server->shared_mutex);
+  return status;
+}
+
 // Takes |frame|.
 static void ireed_handle_invoke(ireed_conn_t* conn, Ireed__Frame* frame) {
   ireed_server_t* server = conn->server;
   const Ireed__InvokeRequest* request = frame->invoke;
   uint64_t request_id = frame->request_id;
   if (ireed_server_park_invoke(conn, frame)) return;
-  ireed_model_entry_t* entry = ireed_server_find_model(server, request->model);
-  irt_status_t status = IRT_OK;
-  if (server->stopping) {
-    status = irt_make_status(IRT_STATUS_UNAVAILABLE,
-                             IREED_SHUTTING_DOWN "; no new invocations");
-  } else if (!entry) {
-    status = irt_make_status(IRT_STATUS_NOT_FOUND,
-                             "no model named '%s' is loaded", request->model);
-  } else if (entry->state != IREED_MODEL_READY) {
-    status = irt_make_status(
-        IRT_STATUS_UNAVAILABLE, "model '%s' is %s", request->model,
-        entry->state == IREED_MODEL_LOADING ? "still loading"
-                                            : "being unloaded");
-  } else {
-    status = ireed_server_check_busy(conn);
-    if (!irt_status_is_ok(status)) {
-      ireed_model_stats_count(&entry->stats.busy_rejections, 1);
-    }
-  }
-  const irsess_function_t* function = NULL;
-  if (irt_status_is_ok(status)) {
-    status = irsess_model_find_function(
-        entry->model, irt_make_cstring_view(request->function), &function);
-  }
-  ireed_invoke_job_t* job = NULL;
-  irvm_variant_t* variants = NULL;
-  if (irt_status_is_ok(status)) {
-    // One allocation: room for the most regions a valid request can name
-    // (prepare refuses requests with more inputs or outputs before using
-    // the slots), then the argument and result variants.
-    size_t slots = function->arguments.size + function->results.size;
-    size_t regions_end = irt_align_size(
-        sizeof(*job) + slots * sizeof(job->regions[0]), alignof(max_align_t));
-    status = irt_allocator_malloc(server->allocator,
-                                  regions_end + slots * sizeof(irvm_variant_t),
-                                  (void**)&job);
-    if (irt_status_is_ok(status)) {
-      variants = (irvm_variant_t*)((uint8_t*)job + regions_end);
-    }
-  }
-  if (irt_status_is_ok(status)) {
-    status = ireed_invocation_prepare(request, function, &conn->regions,
-                                      job->regions);
-  }
+  ireed_resolved_t resolved;
+  irt_status_t status =
+      ireed_invoke_resolve(conn, request, true,
+                           offsetof(ireed_invoke_job_t, regions), &resolved);
   if (!irt_status_is_ok(status)) {
-    irt_allocator_free(server->allocator, job);
     ireed__frame__free_unpacked(frame, NULL);
     ireed_conn_send_error(conn, request_id, status);
     return;
   }
+  ireed_invoke_job_t* job = resolved.block;
   job->conn = conn;
-  job->entry = entry;
+  job->entry = resolved.entry;
   job->frame = frame;
   job->failure = IRT_OK;
   job->invocation = (ireed_invocation_t){
       .request_id = request_id,
       .max_frame_size = server->max_frame_size,
-      .model = entry->model,
-      .stats = &entry->stats,
-      .function = function,
+      .model = resolved.entry->model,
+      .stats = &resolved.entry->stats,
+      .function = resolved.function,
       .request = request,
-      .regions = job->regions,
-      .arguments = variants,
-      .results = variants + function->arguments.size,
+      .regions = resolved.regions,
+      .arguments = resolved.variants,
+      .results = resolved.variants + resolved.function->arguments.size,
       .on_ready = ireed_invoke_on_ready,
       .queued_ns = ireed_now_ns(),
   };
   ireed_conn_ref(conn);
   ++conn->in_flight;
-  ++entry->in_flight;
   atomic_fetch_add_explicit(&server->queued, 1, memory_order_relaxed);
-  entry->last_used_ns = job->invocation.queued_ns;
   ireed_server_submit(server, &job->job, ireed_invoke_run,
                       ireed_invoke_complete);
 }
@@ -1915,6 +2008,180 @@ static void ireed_conn_deny(ireed_conn_t* conn, const Ireed__Frame* frame) {
                       "role (access.admin in the config)",
                       (unsigned)conn->uid, ireed_role_name(conn->role),
                       request));
+}
+
+//===----------------------------------------------------------------------===//
+// Submission rings
+//===----------------------------------------------------------------------===//
+
+// A ring's thread hands the loop an idle entry, a reply, or its own exit.
+typedef struct ireed_ring_post_s {
+  ireed_server_job_t job;
+  ireed_conn_t* conn;
+  uint8_t* data;
+  size_t size;
+} ireed_ring_post_t;
+
+static irt_status_t ireed_ring_host_begin(void* user_data,
+                                          const Ireed__InvokeRequest* request,
+                                          ireed_ring_call_t* call) {
+  ireed_resolved_t resolved;
+  IRT_RETURN_IF_ERROR(
+      ireed_invoke_resolve(user_data, request, false, 0, &resolved));
+  call->pin = resolved.entry;
+  call->model = resolved.entry->model;
+  call->stats = &resolved.entry->stats;
+  call->function = resolved.function;
+  call->regions = resolved.regions;
+  call->arguments = resolved.variants;
+  call->results = resolved.variants + resolved.function->arguments.size;
+  return IRT_OK;
+}
+
+static void ireed_ring_idle_complete(ireed_server_job_t* base) {
+  ireed_model_job_t* job = (ireed_model_job_t*)base;
+  ireed_server_entry_idle(base->server, job->entry);
+}
+
+static void ireed_ring_host_end(void* user_data, ireed_ring_call_t* call) {
+  ireed_conn_t* conn = user_data;
+  ireed_server_t* server = conn->server;
+  ireed_model_entry_t* entry = call->pin;
+  pthread_mutex_lock(&server->shared_mutex);
+  bool idle = --entry->in_flight == 0 && entry->state == IREED_MODEL_UNLOADING;
+  pthread_mutex_unlock(&server->shared_mutex);
+  irt_allocator_free(server->allocator, call->regions);  // the block
+  if (idle) {
+    // The unload waits for this: the entry's own job (idle until the
+    // release is submitted) carries it to the loop.
+    ireed_model_job_t* job = entry->job;
+    job->entry = entry;
+    job->job.server = server;
+    job->job.complete = ireed_ring_idle_complete;
+    ireed_server_post(&job->job);
+  }
+}
+
+static void ireed_ring_send_complete(ireed_server_job_t* base) {
+  ireed_ring_post_t* post = (ireed_ring_post_t*)base;
+  ireed_conn_send_bytes(post->conn, post->data, post->size);
+  irt_allocator_free(base->server->allocator, post);
+}
+
+static void ireed_ring_defer_complete(ireed_server_job_t* base) {
+  ireed_ring_post_t* post = (ireed_ring_post_t*)base;
+  ireed_conn_t* conn = post->conn;
+  Ireed__Frame* frame = NULL;
+  irt_status_t status = ireed_frame_decode_payload(
+      post->data + IREED_FRAME_HEADER_SIZE,
+      post->size - IREED_FRAME_HEADER_SIZE, &frame);
+  irt_allocator_free(base->server->allocator, post->data);
+  irt_allocator_free(base->server->allocator, post);
+  if (!irt_status_is_ok(status) || !conn->open) {
+    irt_status_free(status);  // encoded by the ring itself: cannot fail
+    if (frame) ireed__frame__free_unpacked(frame, NULL);
+    return;
+  }
+  ireed_handle_invoke(conn, frame);
+}
+
+// Posts |data| (taken) to the loop, where |complete| handles it.
+static void ireed_ring_post(ireed_conn_t* conn, uint8_t* data, size_t size,
+                            void (*complete)(ireed_server_job_t*)) {
+  ireed_ring_post_t* post = NULL;
+  irt_status_t status = irt_allocator_calloc(conn->server->allocator,
+                                             sizeof(*post), (void**)&post);
+  if (!irt_status_is_ok(status)) {
+    irt_log_status(IRT_LOG_ERROR, IREED_LOG, "ring: queuing for the socket",
+                   status);
+    irt_status_free(status);
+    irt_allocator_free(conn->server->allocator, data);
+    return;
+  }
+  post->job.server = conn->server;
+  post->job.complete = complete;
+  post->conn = conn;
+  post->data = data;
+  post->size = size;
+  ireed_server_post(&post->job);
+}
+
+static void ireed_ring_host_send(void* user_data, uint8_t* data, size_t size) {
+  ireed_ring_post(user_data, data, size, ireed_ring_send_complete);
+}
+
+static void ireed_ring_host_defer(void* user_data, uint8_t* data,
+                                  size_t size) {
+  ireed_ring_post(user_data, data, size, ireed_ring_defer_complete);
+}
+
+static void ireed_ring_exit_complete(ireed_server_job_t* base) {
+  ireed_ring_post_t* post = (ireed_ring_post_t*)base;
+  ireed_conn_t* conn = post->conn;
+  ireed_server_t* server = base->server;
+  ireed_ring_destroy(conn->ring);
+  conn->ring = NULL;
+  conn->ring_exit_job = NULL;
+  irt_allocator_free(server->allocator, post);
+  ireed_conn_unref(conn);
+  ireed_server_job_done(server);
+}
+
+static void ireed_ring_host_exited(void* user_data) {
+  ireed_conn_t* conn = user_data;
+  ireed_server_post(conn->ring_exit_job);
+}
+
+static void ireed_handle_attach_ring(ireed_conn_t* conn,
+                                     const Ireed__Frame* frame) {
+  ireed_server_t* server = conn->server;
+  int fd = -1;
+  irt_status_t status = ireed_conn_take_fd(conn, "AttachRingRequest", &fd);
+  if (irt_status_is_ok(status) && conn->ring) {
+    status = irt_make_status(IRT_STATUS_ALREADY_EXISTS,
+                             "this connection has a submission ring already");
+  }
+  ireed_ring_post_t* exit_job = NULL;
+  if (irt_status_is_ok(status)) {
+    status = irt_allocator_calloc(server->allocator, sizeof(*exit_job),
+                                  (void**)&exit_job);
+  }
+  if (irt_status_is_ok(status)) {
+    exit_job->job.server = server;
+    exit_job->job.complete = ireed_ring_exit_complete;
+    exit_job->conn = conn;
+    conn->ring_exit_job = exit_job;  // before the thread can exit
+    ireed_ring_host_t host = {
+        .user_data = conn,
+        .begin = ireed_ring_host_begin,
+        .end = ireed_ring_host_end,
+        .send = ireed_ring_host_send,
+        .defer = ireed_ring_host_defer,
+        .exited = ireed_ring_host_exited,
+    };
+    status = ireed_ring_create(fd, frame->attach_ring->size, &host,
+                               server->max_frame_size, server->allocator,
+                               &conn->ring);
+    if (!irt_status_is_ok(status)) {
+      conn->ring_exit_job = NULL;
+      irt_allocator_free(server->allocator, exit_job);
+    }
+  }
+  if (fd >= 0) close(fd);  // the mapping keeps the memory
+  if (!irt_status_is_ok(status)) {
+    ireed_conn_send_error(
+        conn, frame->request_id,
+        irt_status_annotate(status, "attaching a submission ring"));
+    return;
+  }
+  ireed_conn_ref(conn);      // dropped when the thread has exited
+  ++server->jobs_in_flight;  // the thread counts as a job
+  Ireed__AttachRingReply reply = IREED__ATTACH_RING_REPLY__INIT;
+  Ireed__Frame out = IREED__FRAME__INIT;
+  out.request_id = frame->request_id;
+  out.body_case = IREED__FRAME__BODY_ATTACH_RING_REPLY;
+  out.attach_ring_reply = &reply;
+  ireed_conn_send_frame(conn, &out);
 }
 
 // Takes |frame|.
@@ -1962,6 +2229,9 @@ static void ireed_conn_handle(ireed_conn_t* conn, Ireed__Frame* frame) {
       break;
     case IREED__FRAME__BODY_UNREGISTER_SHM:
       ireed_handle_unregister(conn, frame);
+      break;
+    case IREED__FRAME__BODY_ATTACH_RING:
+      ireed_handle_attach_ring(conn, frame);
       break;
     default:
       ireed_conn_send_error(
@@ -2104,6 +2374,7 @@ static void ireed_server_free(ireed_server_t* server) {
   }
   ireed_config_deinitialize(&server->config);
   pthread_mutex_destroy(&server->completed_mutex);
+  pthread_mutex_destroy(&server->shared_mutex);
   irt_allocator_free(server->allocator, server->read_buffer);
   irt_allocator_free(server->allocator, server->socket_path);
   ireed_access_deinitialize(&server->access, server->allocator);
@@ -2142,6 +2413,7 @@ irt_status_t ireed_server_create(uv_loop_t* loop, irsess_runtime_t* runtime,
   server->on_config = options->on_config;
   server->on_config_user_data = options->on_config_user_data;
   pthread_mutex_init(&server->completed_mutex, NULL);
+  pthread_mutex_init(&server->shared_mutex, NULL);
   size_t path_length = strlen(options->socket_path);
   status = irt_allocator_malloc(allocator, path_length + 1,
                                 (void**)&server->socket_path);
@@ -2247,7 +2519,14 @@ static void ireed_server_on_drain_timeout(uv_timer_t* timer) {
 
 void ireed_server_stop(ireed_server_t* server) {
   if (server->stopping) return;
+  pthread_mutex_lock(&server->shared_mutex);  // ring threads read it
   server->stopping = true;
+  pthread_mutex_unlock(&server->shared_mutex);
+  // Ring threads count as jobs until they exit: stop them now (what their
+  // clients still submit fails once the connection closes).
+  for (ireed_conn_t* conn = server->connections; conn; conn = conn->next) {
+    if (conn->ring) ireed_ring_stop(conn->ring);
+  }
   irt_log(IRT_LOG_INFO, IREED_LOG,
           "draining: %u connection%s, %u job%s in flight (up to %u s)",
           server->connection_count, server->connection_count == 1 ? "" : "s",

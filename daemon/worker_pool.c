@@ -77,12 +77,20 @@ void* ireed_worker_scratch(ireed_worker_t* worker, size_t size) {
   return memory;
 }
 
-static void ireed_worker_rewind(ireed_worker_t* worker) {
+void ireed_worker_initialize(ireed_worker_t* worker, uint32_t index,
+                             irt_allocator_t allocator) {
+  memset(worker, 0, sizeof(*worker));
+  worker->index = index;
+  worker->allocator = allocator;
+  irvm_stack_initialize(&worker->stack, allocator, 0);
+}
+
+void ireed_worker_rewind(ireed_worker_t* worker) {
   worker->current = worker->blocks;
   if (worker->current) worker->current->used = 0;
 }
 
-static void ireed_worker_deinitialize(ireed_worker_t* worker) {
+void ireed_worker_deinitialize(ireed_worker_t* worker) {
   while (worker->blocks) {
     ireed_scratch_block_t* next = worker->blocks->next;
     irt_allocator_free(worker->allocator, worker->blocks);
@@ -133,12 +141,10 @@ irt_status_t ireed_worker_pool_create(uint32_t worker_count,
   for (uint32_t i = 0; i < worker_count && irt_status_is_ok(status); ++i) {
     ireed_worker_slot_t* slot = &pool->slots[i];
     slot->pool = pool;
-    slot->worker.index = i;
-    slot->worker.allocator = allocator;
-    irvm_stack_initialize(&slot->worker.stack, allocator, 0);
+    ireed_worker_initialize(&slot->worker, i, allocator);
     int error = pthread_create(&slot->thread, NULL, ireed_worker_thread, slot);
     if (error) {
-      irvm_stack_deinitialize(&slot->worker.stack);
+      ireed_worker_deinitialize(&slot->worker);
       status = irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
                                "cannot start worker thread %u of %u: %s", i,
                                worker_count, strerror(error));

@@ -32,6 +32,13 @@ typedef struct ireed_worker_s {
 // valid until the job returns; NULL when out of memory.
 void* ireed_worker_scratch(ireed_worker_t* worker, size_t size);
 
+// A worker's state for a thread of another owner (a submission ring's):
+// initialize once, rewind after each job, deinitialize at the end.
+void ireed_worker_initialize(ireed_worker_t* worker, uint32_t index,
+                             irt_allocator_t allocator);
+void ireed_worker_rewind(ireed_worker_t* worker);
+void ireed_worker_deinitialize(ireed_worker_t* worker);
+
 typedef struct ireed_job_s ireed_job_t;
 struct ireed_job_s {
   ireed_job_t* next;  // queue link (the pool's, then the owner's)

@@ -104,7 +104,13 @@ irt_status_t ireed_frame_reader_append(ireed_frame_reader_t* reader,
 
 irt_status_t ireed_frame_decode_payload(const uint8_t* data, size_t size,
                                         Ireed__Frame** out_frame) {
-  *out_frame = ireed__frame__unpack(NULL, size, data);
+  return ireed_frame_decode_payload_in(data, size, NULL, out_frame);
+}
+
+irt_status_t ireed_frame_decode_payload_in(const uint8_t* data, size_t size,
+                                           ProtobufCAllocator* allocator,
+                                           Ireed__Frame** out_frame) {
+  *out_frame = ireed__frame__unpack(allocator, size, data);
   if (!*out_frame) {
     return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
                            "frame payload of %zu bytes is not a valid "

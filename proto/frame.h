@@ -56,5 +56,11 @@ irt_status_t ireed_frame_reader_next(ireed_frame_reader_t* reader,
 // Decodes one frame payload (without the header); for fuzzing and tests.
 irt_status_t ireed_frame_decode_payload(const uint8_t* data, size_t size,
                                         Ireed__Frame** out_frame) IRT_MUST_USE;
+// The same with the frame's memory from |allocator| (NULL: malloc); free
+// it with ireed__frame__free_unpacked(frame, allocator), or drop it with an
+// arena.
+irt_status_t ireed_frame_decode_payload_in(
+    const uint8_t* data, size_t size, ProtobufCAllocator* allocator,
+    Ireed__Frame** out_frame) IRT_MUST_USE;
 
 #endif  // IREED_PROTO_FRAME_H

@@ -57,6 +57,7 @@ void ireeclient_connection_retain(ireeclient_connection_t* connection) {
 void ireeclient_connection_release(ireeclient_connection_t* connection) {
   if (!connection || !irt_ref_count_release(&connection->ref_count)) return;
   ireeclient_staging_drain(connection);
+  ireeclient_ring_free(connection->ring);
   if (connection->fd >= 0) close(connection->fd);
   irt_status_free(connection->broken);
   free(connection->last_error);
@@ -141,15 +142,14 @@ static bool ireeclient_unlink_locked(ireeclient_connection_t* connection,
   return false;
 }
 
-irt_status_t ireeclient_connection_send(ireeclient_connection_t* connection,
-                                        Ireed__Frame* frame, int fd,
+irt_status_t ireeclient_connection_link(ireeclient_connection_t* connection,
+                                        Ireed__Frame* frame,
                                         Ireed__Frame__BodyCase reply_case,
                                         ireeclient_request_t* request) {
   request->reply_case = reply_case;
   request->done = false;
   request->status = IRT_OK;
   request->reply = NULL;
-  // Linked before sending: the reply may arrive before send returns.
   pthread_mutex_lock(&connection->mutex);
   if (connection->broken) {
     irt_status_t status = irt_status_clone(connection->broken);
@@ -160,19 +160,31 @@ irt_status_t ireeclient_connection_send(ireeclient_connection_t* connection,
   request->next = connection->pending;
   connection->pending = request;
   pthread_mutex_unlock(&connection->mutex);
-
   frame->request_id = request->id;
+  return IRT_OK;
+}
+
+bool ireeclient_connection_unlink(ireeclient_connection_t* connection,
+                                  ireeclient_request_t* request) {
+  pthread_mutex_lock(&connection->mutex);
+  bool unlinked = ireeclient_unlink_locked(connection, request);
+  pthread_mutex_unlock(&connection->mutex);
+  return unlinked;
+}
+
+irt_status_t ireeclient_connection_send(ireeclient_connection_t* connection,
+                                        Ireed__Frame* frame, int fd,
+                                        Ireed__Frame__BodyCase reply_case,
+                                        ireeclient_request_t* request) {
+  // Linked before sending: the reply may arrive before send returns.
+  IRT_RETURN_IF_ERROR(
+      ireeclient_connection_link(connection, frame, reply_case, request));
   irt_status_t status = ireeclient_send_frame(connection, frame, fd);
-  if (status) {
-    pthread_mutex_lock(&connection->mutex);
-    bool unlinked = ireeclient_unlink_locked(connection, request);
-    pthread_mutex_unlock(&connection->mutex);
-    if (!unlinked) {
-      // The receive thread failed it already (the connection broke): the
-      // request completes through the normal path with that failure.
-      irt_status_free(status);
-      return IRT_OK;
-    }
+  if (status && !ireeclient_connection_unlink(connection, request)) {
+    // The receive thread failed it already (the connection broke): the
+    // request completes through the normal path with that failure.
+    irt_status_free(status);
+    return IRT_OK;
   }
   return status;
 }
@@ -240,6 +252,31 @@ static void ireeclient_request_complete(ireeclient_connection_t* connection,
   pthread_mutex_unlock(&connection->mutex);
 }
 
+void ireeclient_connection_complete(ireeclient_connection_t* connection,
+                                    ireeclient_request_t* request,
+                                    irt_status_t status, Ireed__Frame* reply) {
+  if (status) {
+    ireeclient_request_complete(connection, request, status, NULL);
+  } else if (reply->body_case == IREED__FRAME__BODY_ERROR && reply->error) {
+    status = ireeclient_status_from_error(reply->error);
+    ireed__frame__free_unpacked(reply, NULL);
+    ireeclient_request_complete(connection, request, status, NULL);
+  } else if (reply->body_case != request->reply_case) {
+    int body = (int)reply->body_case;
+    ireed__frame__free_unpacked(reply, NULL);
+    ireeclient_request_complete(
+        connection, request,
+        irt_make_status(IRT_STATUS_INTERNAL,
+                        "ireed answered request %llu with a frame of body "
+                        "%d where body %d was expected",
+                        (unsigned long long)request->id, body,
+                        (int)request->reply_case),
+        NULL);
+  } else {
+    ireeclient_request_complete(connection, request, IRT_OK, reply);
+  }
+}
+
 // Completes every pending request with a copy of |status| and refuses new
 // ones. Takes |status|.
 static void ireeclient_fail_all(ireeclient_connection_t* connection,
@@ -254,6 +291,7 @@ static void ireeclient_fail_all(ireeclient_connection_t* connection,
   connection->pending = NULL;
   irt_status_t broken = connection->broken;
   pthread_mutex_unlock(&connection->mutex);
+  ireeclient_ring_fail(connection->ring);
   while (pending) {
     ireeclient_request_t* next = pending->next;
     pending->next = NULL;
@@ -293,24 +331,7 @@ static irt_status_t ireeclient_dispatch(ireeclient_connection_t* connection,
                            "pending",
                            (unsigned long long)request_id);
   }
-  if (frame->body_case == IREED__FRAME__BODY_ERROR && frame->error) {
-    irt_status_t status = ireeclient_status_from_error(frame->error);
-    ireed__frame__free_unpacked(frame, NULL);
-    ireeclient_request_complete(connection, request, status, NULL);
-  } else if (frame->body_case != request->reply_case) {
-    int body = (int)frame->body_case;
-    ireed__frame__free_unpacked(frame, NULL);
-    ireeclient_request_complete(
-        connection, request,
-        irt_make_status(IRT_STATUS_INTERNAL,
-                        "ireed answered request %llu with a frame of body "
-                        "%d where body %d was expected",
-                        (unsigned long long)request_id, body,
-                        (int)request->reply_case),
-        NULL);
-  } else {
-    ireeclient_request_complete(connection, request, IRT_OK, frame);
-  }
+  ireeclient_connection_complete(connection, request, IRT_OK, frame);
   return IRT_OK;
 }
 
@@ -478,6 +499,7 @@ static irt_status_t ireeclient_handshake(ireeclient_connection_t* connection,
           limit ? IREED_FRAME_ABSOLUTE_MAX_SIZE : IREED_FRAME_DEFAULT_MAX_SIZE;
     }
     connection->max_frame_size = limit;
+    connection->server_minor = reply->hello->protocol_minor;
     status =
         ireeclient_strdup(reply->hello->software, &connection->server_software);
   }
@@ -514,6 +536,7 @@ irt_status_t ireeclient_connect_fd(int fd, const ireeclient_options_t* options,
                                strerror(error));
     } else {
       connection->receive_thread_started = true;
+      ireeclient_ring_attach(connection);
     }
   }
   if (status) {

@@ -9,6 +9,8 @@
 #include "proto/frame.h"
 #include "runtime/base/ref_count.h"
 
+typedef struct ireeclient_ring_s ireeclient_ring_t;
+
 // A request waiting for its reply. Owned by whoever sent it; the connection
 // only links it into its table until completion.
 typedef struct ireeclient_request_s ireeclient_request_t;
@@ -32,6 +34,7 @@ struct ireeclient_connection_s {
   int fd;
   uint64_t inline_threshold;
   uint32_t max_frame_size;  // the daemon's
+  uint32_t server_minor;    // the daemon's protocol minor version
   char* server_software;
 
   pthread_t receive_thread;
@@ -52,6 +55,8 @@ struct ireeclient_connection_s {
   // Staging regions not in use by any invocation.
   ireeclient_shm_t* staging_free;
   size_t staging_free_count;
+  // The shared-memory submission ring (ring.c), or NULL: set at connect.
+  ireeclient_ring_t* ring;
 };
 
 struct ireeclient_shm_s {
@@ -75,6 +80,23 @@ irt_status_t ireeclient_connection_send(
     Ireed__Frame__BodyCase reply_case,
     ireeclient_request_t* request) IRT_MUST_USE;
 
+// Gives |request| a fresh id (also set in |frame|) and links it into the
+// table, so that a reply on the socket finds it. Fails when the connection
+// is broken.
+irt_status_t ireeclient_connection_link(
+    ireeclient_connection_t* connection, Ireed__Frame* frame,
+    Ireed__Frame__BodyCase reply_case,
+    ireeclient_request_t* request) IRT_MUST_USE;
+// Removes |request| from the table; false when the receive thread took it
+// (it completes the request).
+bool ireeclient_connection_unlink(ireeclient_connection_t* connection,
+                                  ireeclient_request_t* request);
+// Completes an unlinked |request| with |status| (taken) or, when OK, with
+// |reply| (taken), which may be an Error of the daemon or the wrong body.
+void ireeclient_connection_complete(ireeclient_connection_t* connection,
+                                    ireeclient_request_t* request,
+                                    irt_status_t status, Ireed__Frame* reply);
+
 // Blocks until |request| is done.
 void ireeclient_connection_wait(ireeclient_connection_t* connection,
                                 ireeclient_request_t* request);
@@ -90,6 +112,23 @@ irt_status_t ireeclient_connection_call(ireeclient_connection_t* connection,
 void ireeclient_connection_send_detached(ireeclient_connection_t* connection,
                                          Ireed__Frame* frame,
                                          Ireed__Frame__BodyCase reply_case);
+
+// The submission ring (ring.c). attach: creates one and registers it after
+// the handshake; on any failure the connection keeps to the socket. fail:
+// the connection broke; waiters on the ring give up. free: at release.
+void ireeclient_ring_attach(ireeclient_connection_t* connection);
+void ireeclient_ring_fail(ireeclient_ring_t* ring);
+void ireeclient_ring_free(ireeclient_ring_t* ring);
+// Sends |frame| (an InvokeRequest) through the ring and waits: |request| is
+// completed exactly once (its on_complete called), here when the reply came
+// in the ring, else by the receive thread (a reply on the socket, or the
+// connection broke). *out_used false: the ring could not take it (no ring,
+// every slot busy, too large); nothing happened.
+irt_status_t ireeclient_ring_call(ireeclient_connection_t* connection,
+                                  Ireed__Frame* frame,
+                                  Ireed__Frame__BodyCase reply_case,
+                                  ireeclient_request_t* request,
+                                  bool* out_used) IRT_MUST_USE;
 
 // A staging region of at least |size| bytes (from the pool, or a new one).
 irt_status_t ireeclient_staging_acquire(

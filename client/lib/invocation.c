@@ -381,9 +381,13 @@ static void ireeclient_invocation_complete(ireeclient_request_t* request) {
   if (destroy) ireeclient_invocation_free(invocation);
 }
 
-irt_status_t ireeclient_invoke_async(ireeclient_invocation_t* invocation,
-                                     ireeclient_completion_fn_t callback,
-                                     void* user_data) {
+// Starts the invocation: through the submission ring when |through_ring|
+// (the caller then waits: ireeclient_ring_call returns after completion),
+// else, or when the ring cannot take it, on the socket.
+static irt_status_t ireeclient_invoke_start(ireeclient_invocation_t* invocation,
+                                            ireeclient_completion_fn_t callback,
+                                            void* user_data,
+                                            bool through_ring) {
   ireeclient_connection_t* connection = invocation->connection;
   pthread_mutex_lock(&connection->mutex);
   if (invocation->in_flight || invocation->callback_running) {
@@ -428,9 +432,17 @@ irt_status_t ireeclient_invoke_async(ireeclient_invocation_t* invocation,
     frame.body_case = IREED__FRAME__BODY_INVOKE;
     frame.invoke = &request;
     invocation->request.on_complete = ireeclient_invocation_complete;
-    status = ireeclient_connection_send(connection, &frame, -1,
-                                        IREED__FRAME__BODY_INVOKE_REPLY,
-                                        &invocation->request);
+    bool used = false;
+    if (through_ring) {
+      status = ireeclient_ring_call(connection, &frame,
+                                    IREED__FRAME__BODY_INVOKE_REPLY,
+                                    &invocation->request, &used);
+    }
+    if (!status && !used) {
+      status = ireeclient_connection_send(connection, &frame, -1,
+                                          IREED__FRAME__BODY_INVOKE_REPLY,
+                                          &invocation->request);
+    }
   }
   free(values);
   free(targets);
@@ -443,8 +455,14 @@ irt_status_t ireeclient_invoke_async(ireeclient_invocation_t* invocation,
   return status;
 }
 
+irt_status_t ireeclient_invoke_async(ireeclient_invocation_t* invocation,
+                                     ireeclient_completion_fn_t callback,
+                                     void* user_data) {
+  return ireeclient_invoke_start(invocation, callback, user_data, false);
+}
+
 irt_status_t ireeclient_invoke(ireeclient_invocation_t* invocation) {
-  IRT_RETURN_IF_ERROR(ireeclient_invoke_async(invocation, NULL, NULL));
+  IRT_RETURN_IF_ERROR(ireeclient_invoke_start(invocation, NULL, NULL, true));
   return ireeclient_invocation_wait(invocation);
 }
 

@@ -28,7 +28,7 @@
 #define OVERHEAD_TARGET_NS 100.0
 
 typedef struct shape_s {
-  const char *label;
+  const char* label;
   uint32_t elements;
   uint32_t tile;
   uint32_t repetitions;  // per timed run
@@ -40,13 +40,13 @@ static const shape_t kShapes[] = {
 };
 
 typedef struct buffers_s {
-  float *in;
-  float *out;
+  float* in;
+  float* out;
   uint32_t elements;
 } buffers_t;
 
-static void *aligned_zeroed(size_t size) {
-  void *p = NULL;
+static void* aligned_zeroed(size_t size) {
+  void* p = NULL;
   if (posix_memalign(&p, 64, size) != 0) exit(1);
   memset(p, 0, size);
   return p;
@@ -57,36 +57,36 @@ static void *aligned_zeroed(size_t size) {
 //===----------------------------------------------------------------------===//
 
 // The export's function pointer from the ELF loaded in this process.
-static irhal_executable_dispatch_v0_t load_direct(const uint8_t *elf,
+static irhal_executable_dispatch_v0_t load_direct(const uint8_t* elf,
                                                   size_t size,
-                                                  irhal_elf_module_t **out) {
+                                                  irhal_elf_module_t** out) {
   BENCH_CHECK(
       irhal_elf_module_load(irt_allocator_system(), elf, size, NULL, out));
-  void *query = NULL;
+  void* query = NULL;
   BENCH_CHECK(irhal_elf_module_lookup(*out, "iree_hal_executable_library_query",
                                       &query));
   irhal_executable_environment_v0_t environment;
   memset(&environment, 0, sizeof(environment));
-  typedef const irhal_executable_library_header_t **(*query_fn_t)(
-      uint32_t, const irhal_executable_environment_v0_t *);
+  typedef const irhal_executable_library_header_t** (*query_fn_t)(
+      uint32_t, const irhal_executable_environment_v0_t*);
   query_fn_t query_fn;
   memcpy(&query_fn, &query, sizeof(query_fn));  // ISO C: no direct cast
-  const irhal_executable_library_header_t **header =
+  const irhal_executable_library_header_t** header =
       query_fn(IRHAL_EXECUTABLE_LIBRARY_VERSION_0_6, &environment);
   if (!header) {
     fprintf(stderr, "bench_compute: the kernel library refused the query\n");
     exit(1);
   }
-  const irhal_executable_library_v0_t *library =
-      (const irhal_executable_library_v0_t *)header;
+  const irhal_executable_library_v0_t* library =
+      (const irhal_executable_library_v0_t*)header;
   return library->exports.ptrs[0];
 }
 
 static double direct_seconds(irhal_executable_dispatch_v0_t fn,
-                             const shape_t *shape, buffers_t *b) {
+                             const shape_t* shape, buffers_t* b) {
   uint32_t count = shape->elements / shape->tile;
   uint32_t constants[1] = {shape->tile};
-  void *ptrs[2] = {b->in, b->out};
+  void* ptrs[2] = {b->in, b->out};
   size_t lengths[2] = {(size_t)shape->elements * 4,
                        (size_t)shape->elements * 4};
   irhal_executable_environment_v0_t environment;
@@ -122,19 +122,19 @@ static double direct_seconds(irhal_executable_dispatch_v0_t fn,
 //===----------------------------------------------------------------------===//
 
 typedef struct hal_run_s {
-  irhal_device_t *device;
-  irhal_command_buffer_t *cb;
-  irhal_buffer_t *in;
-  irhal_buffer_t *out;
+  irhal_device_t* device;
+  irhal_command_buffer_t* cb;
+  irhal_buffer_t* in;
+  irhal_buffer_t* out;
 } hal_run_t;
 
-static void hal_prepare(hal_run_t *run, const char *device_name,
-                        const char *format, const uint8_t *elf, size_t size,
-                        const shape_t *shape, buffers_t *b) {
+static void hal_prepare(hal_run_t* run, const char* device_name,
+                        const char* format, const uint8_t* elf, size_t size,
+                        const shape_t* shape, buffers_t* b) {
   irt_allocator_t allocator = irt_allocator_system();
   BENCH_CHECK(irhal_cpu_device_create_by_name(
       irt_make_cstring_view(device_name), 0, allocator, &run->device));
-  irhal_executable_t *executable = NULL;
+  irhal_executable_t* executable = NULL;
   BENCH_CHECK(run->device->vtable->create_executable(
       run->device, irt_make_cstring_view(format), elf, size, NULL, NULL, 0,
       &executable));
@@ -169,18 +169,18 @@ static void hal_prepare(hal_run_t *run, const char *device_name,
   irhal_executable_release(executable);  // the command buffer retains it
 }
 
-static void hal_release(hal_run_t *run) {
+static void hal_release(hal_run_t* run) {
   irhal_command_buffer_release(run->cb);
   irhal_buffer_release(run->in);
   irhal_buffer_release(run->out);
   irhal_device_release(run->device);
 }
 
-static double hal_seconds(hal_run_t *run, const shape_t *shape) {
+static double hal_seconds(hal_run_t* run, const shape_t* shape) {
   irt_allocator_t allocator = irt_allocator_system();
   uint64_t start = bench_now_ns();
   for (uint32_t r = 0; r < shape->repetitions; ++r) {
-    irhal_fence_t *fence = NULL;
+    irhal_fence_t* fence = NULL;
     BENCH_CHECK(irhal_fence_create_single(allocator, &fence));
     BENCH_CHECK(irhal_device_queue_execute(run->device, (uint64_t)-1, NULL,
                                            fence, run->cb, NULL));
@@ -194,8 +194,8 @@ static double hal_seconds(hal_run_t *run, const shape_t *shape) {
 // Main
 //===----------------------------------------------------------------------===//
 
-static bool read_file(const char *path, uint8_t **out_data, size_t *out_size) {
-  FILE *file = fopen(path, "rb");
+static bool read_file(const char* path, uint8_t** out_data, size_t* out_size) {
+  FILE* file = fopen(path, "rb");
   if (!file) return false;
   fseek(file, 0, SEEK_END);
   long size = ftell(file);
@@ -208,33 +208,33 @@ static bool read_file(const char *path, uint8_t **out_data, size_t *out_size) {
   return ok;
 }
 
-static bool check_output(const buffers_t *b) {
+static bool check_output(const buffers_t* b) {
   for (uint32_t i = 0; i < b->elements; i += 997) {
     if (b->out[i] != b->in[i] * 3.0f + 1.0f) return false;
   }
   return true;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: bench_compute KERNEL_ELF ELF_FORMAT\n");
     return 2;
   }
   setvbuf(stdout, NULL, _IOLBF, 0);
-  uint8_t *elf = NULL;
+  uint8_t* elf = NULL;
   size_t elf_size = 0;
   if (!read_file(argv[1], &elf, &elf_size)) {
     fprintf(stderr, "bench_compute: cannot read %s\n", argv[1]);
     return 1;
   }
-  irhal_elf_module_t *module = NULL;
+  irhal_elf_module_t* module = NULL;
   irhal_executable_dispatch_v0_t fn = load_direct(elf, elf_size, &module);
   printf("compute: out = in * 3 + 1 over f32 tiles, median of %d runs\n",
          BENCH_RUNS);
   bool ok = true;
-  static const char *kDevices[] = {"local-sync", "local-task"};
+  static const char* kDevices[] = {"local-sync", "local-task"};
   for (size_t s = 0; s < sizeof(kShapes) / sizeof(kShapes[0]); ++s) {
-    const shape_t *shape = &kShapes[s];
+    const shape_t* shape = &kShapes[s];
     uint32_t workgroups = shape->elements / shape->tile;
     buffers_t b = {aligned_zeroed((size_t)shape->elements * 4),
                    aligned_zeroed((size_t)shape->elements * 4),

@@ -11,9 +11,9 @@
 #define BENCH_EXPORT __attribute__((visibility("default")))
 
 static int bench_scale_tile(
-    const irhal_executable_environment_v0_t *environment,
-    const irhal_executable_dispatch_state_v0_t *dispatch,
-    const irhal_executable_workgroup_state_v0_t *workgroup) {
+    const irhal_executable_environment_v0_t* environment,
+    const irhal_executable_dispatch_state_v0_t* dispatch,
+    const irhal_executable_workgroup_state_v0_t* workgroup) {
   (void)environment;
   size_t tile = dispatch->constants[0];
   size_t first = (size_t)workgroup->workgroup_id_x * tile;
@@ -21,8 +21,8 @@ static int bench_scale_tile(
   if (dispatch->binding_lengths[1] / sizeof(float) < count) return 1;
   if (first >= count) return 0;
   size_t end = first + tile < count ? first + tile : count;
-  const float *in = dispatch->binding_ptrs[0];
-  float *out = dispatch->binding_ptrs[1];
+  const float* in = dispatch->binding_ptrs[0];
+  float* out = dispatch->binding_ptrs[1];
   for (size_t i = first; i < end; ++i) out[i] = in[i] * 3.0f + 1.0f;
   return 0;
 }
@@ -39,7 +39,7 @@ static const irhal_executable_dispatch_attrs_v0_t kAttrs[] = {
      .workgroup_size_y = 1,
      .workgroup_size_z = 1},
 };
-static const char *const kNames[] = {"bench_dispatch_0_scale_tile"};
+static const char* const kNames[] = {"bench_dispatch_0_scale_tile"};
 
 static const irhal_executable_library_v0_t kLibrary = {
     .header = &kHeader,
@@ -49,15 +49,15 @@ static const irhal_executable_library_v0_t kLibrary = {
                 .names = kNames},
 };
 
-BENCH_EXPORT const irhal_executable_library_header_t **
+BENCH_EXPORT const irhal_executable_library_header_t**
 iree_hal_executable_library_query(
-    uint32_t max_version, const irhal_executable_environment_v0_t *environment);
+    uint32_t max_version, const irhal_executable_environment_v0_t* environment);
 
-BENCH_EXPORT const irhal_executable_library_header_t **
+BENCH_EXPORT const irhal_executable_library_header_t**
 iree_hal_executable_library_query(
     uint32_t max_version,
-    const irhal_executable_environment_v0_t *environment) {
+    const irhal_executable_environment_v0_t* environment) {
   (void)environment;
   if (max_version < IRHAL_EXECUTABLE_LIBRARY_VERSION_0_6) return NULL;
-  return (const irhal_executable_library_header_t **)&kLibrary;
+  return (const irhal_executable_library_header_t**)&kLibrary;
 }

@@ -49,13 +49,13 @@ typedef struct sparse_file_s {
   off_t offset;
 } sparse_file_t;
 
-static bool all_zero(const char *bytes, size_t size) {
+static bool all_zero(const char* bytes, size_t size) {
   static const char kZeros[4096];
   return memcmp(bytes, kZeros, size) == 0;
 }
 
-static ssize_t sparse_write(void *cookie, const char *buffer, size_t size) {
-  sparse_file_t *file = cookie;
+static ssize_t sparse_write(void* cookie, const char* buffer, size_t size) {
+  sparse_file_t* file = cookie;
   enum { kBlock = 4096 };
   for (size_t done = 0; done < size;) {
     size_t n = size - done < kBlock ? size - done : kBlock;
@@ -69,8 +69,8 @@ static ssize_t sparse_write(void *cookie, const char *buffer, size_t size) {
   return (ssize_t)size;
 }
 
-static int sparse_close(void *cookie) {
-  sparse_file_t *file = cookie;
+static int sparse_close(void* cookie) {
+  sparse_file_t* file = cookie;
   int result = ftruncate(file->fd, file->offset);
   result |= close(file->fd);
   free(file);
@@ -78,7 +78,7 @@ static int sparse_close(void *cookie) {
 }
 
 static bool write_archive(uint64_t length) {
-  sparse_file_t *cookie = malloc(sizeof(*cookie));
+  sparse_file_t* cookie = malloc(sizeof(*cookie));
   if (!cookie) return false;
   cookie->fd =
       open(g_irpa_path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
@@ -87,7 +87,7 @@ static bool write_archive(uint64_t length) {
     free(cookie);
     return false;
   }
-  FILE *file = fopencookie(
+  FILE* file = fopencookie(
       cookie, "w",
       (cookie_io_functions_t){.write = sparse_write, .close = sparse_close});
   if (!file) {
@@ -96,7 +96,7 @@ static bool write_archive(uint64_t length) {
     return false;
   }
   // Zero pages of an untouched anonymous mapping: read, never resident.
-  void *zeros = mmap(NULL, length, PROT_READ,
+  void* zeros = mmap(NULL, length, PROT_READ,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   bool ok = zeros != MAP_FAILED;
   if (ok) {
@@ -118,10 +118,10 @@ static bool write_archive(uint64_t length) {
 
 static bool write_module(uint64_t length) {
   irt_allocator_t allocator = irt_allocator_system();
-  uint8_t *data = NULL;
+  uint8_t* data = NULL;
   size_t size = 0;
   BENCH_CHECK(params_module_build(allocator, length, &data, &size));
-  FILE *file = fopen(g_vmfb_path, "wb");
+  FILE* file = fopen(g_vmfb_path, "wb");
   bool ok = file && fwrite(data, 1, size, file) == size;
   if (file) ok &= fclose(file) == 0;
   irt_allocator_free(allocator, data);
@@ -140,19 +140,19 @@ typedef struct load_s {
 // A model over the archive: its own parameter index (the archive's mapping
 // is process-wide) and the builder-made module whose __init loads the
 // parameter.
-static irsess_model_t *load_model(irsess_runtime_t *runtime, load_t *out) {
+static irsess_model_t* load_model(irsess_runtime_t* runtime, load_t* out) {
   uint64_t rss = bench_rss_bytes();
   uint64_t start = bench_now_ns();
-  irio_parameter_index_t *index = NULL;
+  irio_parameter_index_t* index = NULL;
   BENCH_CHECK(irio_parameter_index_create(irt_allocator_system(), &index));
   BENCH_CHECK(irio_parameter_index_add_file(
       index, irt_make_cstring_view("model"), g_irpa_path, IRIO_FILE_MODE_READ));
-  const char *paths[] = {g_vmfb_path};
+  const char* paths[] = {g_vmfb_path};
   irsess_model_options_t options = {.device = "local-task",
                                     .module_paths = paths,
                                     .module_count = 1,
                                     .parameters = index};
-  irsess_model_t *model = NULL;
+  irsess_model_t* model = NULL;
   BENCH_CHECK(
       irsess_model_load(runtime, &options, irt_allocator_system(), &model));
   irio_parameter_index_release(index);  // the model keeps it
@@ -162,8 +162,8 @@ static irsess_model_t *load_model(irsess_runtime_t *runtime, load_t *out) {
 }
 
 // Reads 4 bytes of the loaded parameter back (the archive is all zeros).
-static bool probe_model(irsess_model_t *model, uint64_t offset) {
-  const irsess_function_t *probe = NULL;
+static bool probe_model(irsess_model_t* model, uint64_t offset) {
+  const irsess_function_t* probe = NULL;
   BENCH_CHECK(irsess_model_find_function(model, irt_make_cstring_view("probe"),
                                          &probe));
   irvm_variant_t arg =
@@ -177,12 +177,12 @@ static bool probe_model(irsess_model_t *model, uint64_t offset) {
 
 static double as_mib(double bytes) { return bytes / (double)MIB; }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   uint64_t mib = argc > 1 ? strtoull(argv[1], NULL, 10) : 1024;
   if (mib == 0) mib = 1;
   uint64_t length = mib * MIB;
-  const char *base = getenv("TMPDIR");
+  const char* base = getenv("TMPDIR");
   snprintf(g_dir, sizeof(g_dir), "%s/ireed-bench-load-XXXXXX",
            base && *base ? base : "/tmp");
   if (!mkdtemp(g_dir)) {
@@ -203,10 +203,10 @@ int main(int argc, char **argv) {
          "local-task, median of %d runs\n",
          mib, (double)(bench_now_ns() - start) * 1e-6, BENCH_RUNS);
 
-  irsess_runtime_t *runtime = NULL;
+  irsess_runtime_t* runtime = NULL;
   BENCH_CHECK(irsess_runtime_create(irt_allocator_system(), &runtime));
   // The device is the daemon's long before any model: create it first.
-  irhal_device_t *device = NULL;
+  irhal_device_t* device = NULL;
   BENCH_CHECK(irsess_runtime_device(
       runtime, irt_make_cstring_view("local-task"), &device));
   irhal_device_release(device);
@@ -214,8 +214,8 @@ int main(int argc, char **argv) {
   double first_rss[BENCH_RUNS], second_rss[BENCH_RUNS];
   for (int run = 0; run < BENCH_RUNS; ++run) {
     load_t first, second;
-    irsess_model_t *a = load_model(runtime, &first);
-    irsess_model_t *b = load_model(runtime, &second);
+    irsess_model_t* a = load_model(runtime, &first);
+    irsess_model_t* b = load_model(runtime, &second);
     first_ms[run] = first.ms;
     second_ms[run] = second.ms;
     first_rss[run] = (double)first.rss_delta;

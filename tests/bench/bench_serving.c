@@ -45,9 +45,9 @@
 
 // One benchmarked call: a module, a function and its f32 inputs.
 typedef struct bench_case_s {
-  const char *label;
+  const char* label;
   char path[PATH_MAX];
-  const char *function;
+  const char* function;
   size_t input_count;
   struct {
     uint32_t rank;
@@ -55,7 +55,7 @@ typedef struct bench_case_s {
   } inputs[MAX_INPUTS];
 } bench_case_t;
 
-static uint64_t bench_case_elements(const bench_case_t *c, size_t input) {
+static uint64_t bench_case_elements(const bench_case_t* c, size_t input) {
   uint64_t n = 1;
   for (uint32_t d = 0; d < c->inputs[input].rank; ++d) {
     n *= c->inputs[input].shape[d];
@@ -63,15 +63,15 @@ static uint64_t bench_case_elements(const bench_case_t *c, size_t input) {
   return n;
 }
 
-static const char *g_device = "local-sync";
+static const char* g_device = "local-sync";
 
-static const char *bench_device(void) { return g_device; }
+static const char* bench_device(void) { return g_device; }
 
 // The device(s) of a suite: $IREED_BENCH_DEVICE, else |defaults|.
-static size_t bench_devices(const char **defaults, size_t count,
-                            const char ***out_devices) {
-  static const char *chosen[1];
-  const char *device = getenv("IREED_BENCH_DEVICE");
+static size_t bench_devices(const char** defaults, size_t count,
+                            const char*** out_devices) {
+  static const char* chosen[1];
+  const char* device = getenv("IREED_BENCH_DEVICE");
   if (device && *device) {
     chosen[0] = device;
     *out_devices = chosen;
@@ -82,7 +82,7 @@ static size_t bench_devices(const char **defaults, size_t count,
 }
 
 // Models are loaded in the daemon as "<label>-<device>".
-static void model_name(const bench_case_t *c, char *name, size_t capacity) {
+static void model_name(const bench_case_t* c, char* name, size_t capacity) {
   snprintf(name, capacity, "%s-%s", c->label, bench_device());
 }
 
@@ -91,22 +91,22 @@ static void model_name(const bench_case_t *c, char *name, size_t capacity) {
 //===----------------------------------------------------------------------===//
 
 typedef struct local_s {
-  irsess_runtime_t *runtime;
-  irsess_model_t *model;
-  const irsess_function_t *function;
-  irhal_device_t *device;
+  irsess_runtime_t* runtime;
+  irsess_model_t* model;
+  const irsess_function_t* function;
+  irhal_device_t* device;
   irvm_stack_t stack;
-  const bench_case_t *c;
+  const bench_case_t* c;
   _Alignas(64) float inputs[MAX_INPUTS][MAX_ELEMENTS];
   float output[MAX_ELEMENTS];
 } local_t;
 
-static void local_open(local_t *local, const bench_case_t *c) {
+static void local_open(local_t* local, const bench_case_t* c) {
   irt_allocator_t allocator = irt_allocator_system();
   memset(local, 0, sizeof(*local));
   local->c = c;
   BENCH_CHECK(irsess_runtime_create(allocator, &local->runtime));
-  const char *paths[] = {c->path};
+  const char* paths[] = {c->path};
   irsess_model_options_t options = {
       .device = bench_device(), .module_paths = paths, .module_count = 1};
   BENCH_CHECK(
@@ -122,7 +122,7 @@ static void local_open(local_t *local, const bench_case_t *c) {
   }
 }
 
-static void local_close(local_t *local) {
+static void local_close(local_t* local) {
   irvm_stack_deinitialize(&local->stack);
   irsess_model_release(local->model);
   irsess_runtime_destroy(local->runtime);
@@ -130,18 +130,18 @@ static void local_close(local_t *local) {
 
 // What the daemon does for one request, minus the IPC: inputs imported from
 // host memory as buffer views, the call, the result copied out.
-static void local_invoke(local_t *local) {
-  const bench_case_t *c = local->c;
+static void local_invoke(local_t* local) {
+  const bench_case_t* c = local->c;
   irt_allocator_t allocator = irt_allocator_system();
   irvm_variant_t arguments[MAX_INPUTS];
   for (size_t i = 0; i < c->input_count; ++i) {
-    irhal_buffer_t *buffer = NULL;
+    irhal_buffer_t* buffer = NULL;
     bool imported = false;
     BENCH_CHECK(irsess_buffer_import(local->device, local->inputs[i],
                                      bench_case_elements(c, i) * sizeof(float),
                                      (irhal_release_callback_t){0}, &buffer,
                                      &imported));
-    irhal_buffer_view_t *view = NULL;
+    irhal_buffer_view_t* view = NULL;
     BENCH_CHECK(irhal_buffer_view_create(
         buffer, c->inputs[i].rank, c->inputs[i].shape,
         IRHAL_ELEMENT_TYPE_FLOAT_32, IRHAL_ENCODING_TYPE_DENSE_ROW_MAJOR,
@@ -174,15 +174,15 @@ static void local_invoke(local_t *local) {
 //===----------------------------------------------------------------------===//
 
 typedef struct remote_s {
-  ireeclient_connection_t *connection;
-  ireeclient_shm_t *shm;
-  ireeclient_invocation_t *invocation;
-  const bench_case_t *c;
+  ireeclient_connection_t* connection;
+  ireeclient_shm_t* shm;
+  ireeclient_invocation_t* invocation;
+  const bench_case_t* c;
   float output[MAX_ELEMENTS];
 } remote_t;
 
-static void remote_open(remote_t *remote, const char *socket_path,
-                        const bench_case_t *c, bool load) {
+static void remote_open(remote_t* remote, const char* socket_path,
+                        const bench_case_t* c, bool load) {
   memset(remote, 0, sizeof(*remote));
   remote->c = c;
   char name[128];
@@ -190,7 +190,7 @@ static void remote_open(remote_t *remote, const char *socket_path,
   ireeclient_options_t options = {.socket_path = socket_path};
   BENCH_CHECK(ireeclient_connect(&options, &remote->connection));
   if (load) {
-    const char *paths[] = {c->path};
+    const char* paths[] = {c->path};
     ireeclient_load_options_t load_options = {.name = name,
                                               .module_paths = paths,
                                               .module_count = 1,
@@ -200,12 +200,12 @@ static void remote_open(remote_t *remote, const char *socket_path,
   BENCH_CHECK(ireeclient_shm_create(remote->connection, 4096, &remote->shm));
   BENCH_CHECK(ireeclient_invocation_create(remote->connection, name,
                                            c->function, &remote->invocation));
-  float *data = ireeclient_shm_data(remote->shm);
+  float* data = ireeclient_shm_data(remote->shm);
   for (size_t i = 0; i < c->input_count; ++i) {
     uint64_t length = bench_case_elements(c, i) * sizeof(float);
     uint64_t offset = 0;
     BENCH_CHECK(ireeclient_shm_allocate(remote->shm, length, &offset));
-    float *values = (float *)((uint8_t *)data + offset);
+    float* values = (float*)((uint8_t*)data + offset);
     for (uint64_t e = 0; e < bench_case_elements(c, i); ++e) {
       values[e] = (float)(e + 1);
     }
@@ -215,13 +215,13 @@ static void remote_open(remote_t *remote, const char *socket_path,
   }
 }
 
-static void remote_close(remote_t *remote) {
+static void remote_close(remote_t* remote) {
   ireeclient_invocation_destroy(remote->invocation);
   ireeclient_shm_release(remote->shm);
   ireeclient_disconnect(remote->connection);
 }
 
-static void remote_invoke(remote_t *remote) {
+static void remote_invoke(remote_t* remote) {
   BENCH_CHECK(ireeclient_invoke(remote->invocation));
   ireeclient_value_t value;
   BENCH_CHECK(ireeclient_invocation_result(remote->invocation, 0, &value));
@@ -239,30 +239,39 @@ typedef struct latency_s {
   double p50_us, p99_us;
 } latency_t;
 
+// Calls per run: LATENCY_ITERATIONS, or fewer from $IREED_BENCH_ITERATIONS
+// (for profiling under valgrind).
+static int latency_iterations(void) {
+  const char* text = getenv("IREED_BENCH_ITERATIONS");
+  int n = text ? atoi(text) : 0;
+  return n > 0 && n < LATENCY_ITERATIONS ? n : LATENCY_ITERATIONS;
+}
+
 // Median over BENCH_RUNS runs of each run's p50 and p99.
-static latency_t measure_latency(void (*invoke)(void *), void *state) {
+static latency_t measure_latency(void (*invoke)(void*), void* state) {
   static double samples[LATENCY_ITERATIONS];
   double p50[BENCH_RUNS], p99[BENCH_RUNS];
-  for (int i = 0; i < LATENCY_WARMUP; ++i) invoke(state);
+  int iterations = latency_iterations();
+  for (int i = 0; i < LATENCY_WARMUP && i < iterations; ++i) invoke(state);
   for (int run = 0; run < BENCH_RUNS; ++run) {
-    for (int i = 0; i < LATENCY_ITERATIONS; ++i) {
+    for (int i = 0; i < iterations; ++i) {
       uint64_t start = bench_now_ns();
       invoke(state);
       samples[i] = (double)(bench_now_ns() - start) * 1e-3;
     }
-    p50[run] = bench_quantile(samples, LATENCY_ITERATIONS, 0.5);
-    p99[run] = bench_quantile(samples, LATENCY_ITERATIONS, 0.99);
+    p50[run] = bench_quantile(samples, (size_t)iterations, 0.5);
+    p99[run] = bench_quantile(samples, (size_t)iterations, 0.99);
   }
   return (latency_t){bench_median(p50, BENCH_RUNS),
                      bench_median(p99, BENCH_RUNS)};
 }
 
-static void local_invoke_thunk(void *state) { local_invoke(state); }
-static void remote_invoke_thunk(void *state) { remote_invoke(state); }
+static void local_invoke_thunk(void* state) { local_invoke(state); }
+static void remote_invoke_thunk(void* state) { remote_invoke(state); }
 
-static bool bench_invoke_case(const bench_daemon_t *daemon,
-                              const bench_case_t *c) {
-  local_t *local = calloc(1, sizeof(*local));
+static bool bench_invoke_case(const bench_daemon_t* daemon,
+                              const bench_case_t* c) {
+  local_t* local = calloc(1, sizeof(*local));
   local_open(local, c);
   latency_t in_process = measure_latency(local_invoke_thunk, local);
   float expected[MAX_ELEMENTS];
@@ -291,8 +300,8 @@ static bool bench_invoke_case(const bench_daemon_t *daemon,
                       INVOKE_TARGET, in_process.p50_us, ratio);
 }
 
-static void set_case(bench_case_t *c, const char *label, const char *dir,
-                     const char *file, const char *function) {
+static void set_case(bench_case_t* c, const char* label, const char* dir,
+                     const char* file, const char* function) {
   c->label = label;
   int n =
       snprintf(c->path, sizeof(c->path), "%s%s%s", dir, *dir ? "/" : "", file);
@@ -303,8 +312,8 @@ static void set_case(bench_case_t *c, const char *label, const char *dir,
   c->function = function;
 }
 
-static void make_cases(const char *sample, const char *conformance,
-                       bench_case_t *cases, size_t *out_count) {
+static void make_cases(const char* sample, const char* conformance,
+                       bench_case_t* cases, size_t* out_count) {
   size_t n = 0;
   char absolute[PATH_MAX];
   set_case(&cases[n], "sample", "",
@@ -342,8 +351,8 @@ static void make_cases(const char *sample, const char *conformance,
   *out_count = n;
 }
 
-static int bench_invoke(const char *ireed, const char *sample,
-                        const char *conformance) {
+static int bench_invoke(const char* ireed, const char* sample,
+                        const char* conformance) {
   bench_case_t cases[3];
   size_t count = 0;
   make_cases(sample, conformance, cases, &count);
@@ -352,9 +361,9 @@ static int bench_invoke(const char *ireed, const char *sample,
   printf(
       "invoke: %d runs of %d calls each (after %d warm-up), median of the "
       "runs' p50 and p99\n",
-      BENCH_RUNS, LATENCY_ITERATIONS, LATENCY_WARMUP);
-  static const char *kDevices[] = {"local-sync", "local-task"};
-  const char **devices = NULL;
+      BENCH_RUNS, latency_iterations(), LATENCY_WARMUP);
+  static const char* kDevices[] = {"local-sync", "local-task"};
+  const char** devices = NULL;
   size_t device_count = bench_devices(kDevices, 2, &devices);
   bool ok = true;
   for (size_t d = 0; d < device_count; ++d) {
@@ -374,7 +383,7 @@ static int bench_invoke(const char *ireed, const char *sample,
 // A client process (this program run as "client SOCKET SAMPLE READY_FD
 // GO_FD RESULT_FD DEVICE"): connects, warms up, says ready, waits for the go,
 // then invokes for THROUGHPUT_MS and reports its count.
-static int bench_client(char **argv) {
+static int bench_client(char** argv) {
   bench_case_t cases[3];
   size_t count = 0;
   make_cases(argv[1], NULL, cases, &count);
@@ -400,7 +409,7 @@ static int bench_client(char **argv) {
 }
 
 // Invocations per second of |clients| processes running at once.
-static double run_clients(const char *socket_path, const char *sample,
+static double run_clients(const char* socket_path, const char* sample,
                           int clients) {
   int ready[2], go[2], result[2];
   if (pipe(ready) || pipe(go) || pipe(result)) return 0;
@@ -413,7 +422,7 @@ static double run_clients(const char *socket_path, const char *sample,
     pids[i] = fork();
     if (pids[i] == 0) {
       execl("/proc/self/exe", "bench_serving", "client", socket_path, sample,
-            ready_text, go_text, result_text, bench_device(), (char *)NULL);
+            ready_text, go_text, result_text, bench_device(), (char*)NULL);
       _exit(127);
     }
   }
@@ -451,7 +460,7 @@ static double run_clients(const char *socket_path, const char *sample,
   return (double)total / seconds;
 }
 
-static double local_rate(local_t *local) {
+static double local_rate(local_t* local) {
   uint64_t invocations = 0;
   uint64_t start = bench_now_ns();
   uint64_t end = start + THROUGHPUT_MS * 1000000ull;
@@ -462,18 +471,18 @@ static double local_rate(local_t *local) {
   return (double)invocations / ((double)(bench_now_ns() - start) * 1e-9);
 }
 
-static int bench_throughput(const char *ireed, const char *sample) {
+static int bench_throughput(const char* ireed, const char* sample) {
   bench_case_t cases[3];
   size_t count = 0;
   make_cases(sample, NULL, cases, &count);
-  const bench_case_t *c = &cases[0];
-  static const char *kDevices[] = {"local-sync"};
-  const char **devices = NULL;
+  const bench_case_t* c = &cases[0];
+  static const char* kDevices[] = {"local-sync"};
+  const char** devices = NULL;
   bench_devices(kDevices, 1, &devices);
   g_device = devices[0];
 
   double rates[BENCH_RUNS];
-  local_t *local = calloc(1, sizeof(*local));
+  local_t* local = calloc(1, sizeof(*local));
   local_open(local, c);
   for (int i = 0; i < THROUGHPUT_WARMUP; ++i) local_invoke(local);
   for (int run = 0; run < BENCH_RUNS; ++run) rates[run] = local_rate(local);
@@ -516,7 +525,7 @@ static int bench_throughput(const char *ireed, const char *sample) {
   return ok ? 0 : 1;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc >= 8 && strcmp(argv[1], "client") == 0) {
     return bench_client(argv + 2);

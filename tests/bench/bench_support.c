@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-void bench_check(irt_status_t status, const char *what) {
+void bench_check(irt_status_t status, const char* what) {
   if (irt_status_is_ok(status)) return;
   char text[2048];
   irt_status_format(status, text, sizeof(text));
@@ -27,19 +27,19 @@ uint64_t bench_now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static int bench_compare_doubles(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
+static int bench_compare_doubles(const void* a, const void* b) {
+  double x = *(const double*)a, y = *(const double*)b;
   return (x > y) - (x < y);
 }
 
-double bench_quantile(double *values, size_t count, double q) {
+double bench_quantile(double* values, size_t count, double q) {
   if (count == 0) return 0;
   qsort(values, count, sizeof(double), bench_compare_doubles);
   size_t index = (size_t)(q * (double)(count - 1) + 0.5);
   return values[index < count ? index : count - 1];
 }
 
-bool bench_target(bool ok, const char *format, ...) {
+bool bench_target(bool ok, const char* format, ...) {
   char text[512];
   va_list args;
   va_start(args, format);
@@ -50,18 +50,18 @@ bool bench_target(bool ok, const char *format, ...) {
   return ok;
 }
 
-static bool bench_socket_accepts(const char *path) {
+static bool bench_socket_accepts(const char* path) {
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
   struct sockaddr_un address = {.sun_family = AF_UNIX};
   snprintf(address.sun_path, sizeof(address.sun_path), "%s", path);
-  bool ok = connect(fd, (struct sockaddr *)&address, sizeof(address)) == 0;
+  bool ok = connect(fd, (struct sockaddr*)&address, sizeof(address)) == 0;
   close(fd);
   return ok;
 }
 
-bool bench_daemon_start(bench_daemon_t *daemon, const char *binary) {
-  const char *base = getenv("TMPDIR");
+bool bench_daemon_start(bench_daemon_t* daemon, const char* binary) {
+  const char* base = getenv("TMPDIR");
   snprintf(daemon->socket_path, sizeof(daemon->socket_path),
            "%s/ireed-bench-%d.sock", base && *base ? base : "/tmp",
            (int)getpid());
@@ -71,7 +71,7 @@ bool bench_daemon_start(bench_daemon_t *daemon, const char *binary) {
            daemon->socket_path);
   daemon->pid = fork();
   if (daemon->pid == 0) {
-    execl(binary, binary, socket_flag, "--log-level=warning", (char *)NULL);
+    execl(binary, binary, socket_flag, "--log-level=warning", (char*)NULL);
     fprintf(stderr, "bench: cannot run %s: %s\n", binary, strerror(errno));
     _exit(127);
   }
@@ -88,7 +88,7 @@ bool bench_daemon_start(bench_daemon_t *daemon, const char *binary) {
   return false;
 }
 
-void bench_daemon_stop(bench_daemon_t *daemon) {
+void bench_daemon_stop(bench_daemon_t* daemon) {
   if (daemon->pid <= 0) return;
   kill(daemon->pid, SIGTERM);
   int status = 0;
@@ -98,7 +98,7 @@ void bench_daemon_stop(bench_daemon_t *daemon) {
 }
 
 uint64_t bench_rss_bytes(void) {
-  FILE *file = fopen("/proc/self/status", "r");
+  FILE* file = fopen("/proc/self/status", "r");
   if (!file) return 0;
   char line[256];
   uint64_t kib = 0;

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -447,6 +448,28 @@ static void test_permission_denied(void** state) {
   assert_int_equal(ireed_test_daemon_stop(&daemon), 0);
 }
 
+// A daemon that dies while a synchronous invocation waits in the ring (or
+// before it is submitted): the call fails instead of hanging.
+static void test_daemon_killed(void** state) {
+  (void)state;
+  void* fixture_state = NULL;
+  assert_int_equal(setup(&fixture_state), 0);
+  fixture_t* fixture = fixture_state;
+  ireeclient_invocation_t* invocation = make_mul(fixture->connection, 4);
+  check_ok(ireeclient_invoke(invocation), "invoke");
+  kill(fixture->daemon.pid, SIGKILL);
+  assert_int_equal(ireed_test_daemon_wait(&fixture->daemon), 128 + SIGKILL);
+  for (int i = 0; i < 3; ++i) {
+    irt_status_t status = ireeclient_invoke(invocation);
+    assert_true(irt_status_code(status) == IRT_STATUS_UNAVAILABLE ||
+                irt_status_code(status) == IRT_STATUS_CANCELLED);
+    irt_status_free(status);
+  }
+  ireeclient_invocation_destroy(invocation);
+  ireeclient_disconnect(fixture->connection);
+  free(fixture);
+}
+
 int main(int argc, char** argv) {
   if (argc != 4) {
     fprintf(stderr, "usage: test_client_daemon IREED SAMPLE.vmfb IREECTL\n");
@@ -471,6 +494,7 @@ int main(int argc, char** argv) {
       cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
       cmocka_unit_test(test_busy_daemon),
       cmocka_unit_test(test_permission_denied),
+      cmocka_unit_test(test_daemon_killed),
   };
   int failures = cmocka_run_group_tests(tests, NULL, NULL);
   free((char*)g_sample);

@@ -683,3 +683,25 @@ bool ireed_test_quiet_connect(ireed_test_client_t* client,
   ireed__frame__free_unpacked(reply, NULL);
   return ok || ireed_test_quiet_fail(error, error_capacity, "Hello refused");
 }
+
+void ireed_test_kill_child(void (*child_main)(int ready_fd),
+                           unsigned delay_us) {
+  int ready[2];
+  assert_int_equal(pipe(ready), 0);
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(ready[0]);
+    child_main(ready[1]);
+    _exit(0);
+  }
+  close(ready[1]);
+  char byte;
+  assert_int_equal(read(ready[0], &byte, 1), 1);
+  close(ready[0]);
+  usleep(delay_us);
+  kill(pid, SIGKILL);
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+}

@@ -139,6 +139,12 @@ void ireed_test_invoke_output_shm(ireed_test_invoke_t* invoke, size_t index,
 void ireed_test_expect_f32(const Ireed__Frame* reply, size_t index,
                            const float* expected, size_t count);
 
+// Forks a child that runs |child_main| (no cmocka asserts there), waits
+// until it writes a byte to |ready_fd|, lets it run |delay_us| longer, then
+// SIGKILLs and reaps it: a client dying in the middle of its work.
+void ireed_test_kill_child(void (*child_main)(int ready_fd),
+                           unsigned delay_us);
+
 // A memfd of |size| bytes sealed with |seals|, mapped read-write at
 // *out_data.
 int ireed_test_memfd(size_t size, int seals, uint8_t** out_data);

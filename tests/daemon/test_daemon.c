@@ -845,6 +845,28 @@ static void test_concurrent_clients(void** state) {
   ireed_test_client_close(&client);
 }
 
+// The victim of test_client_killed: 256 invocations in flight, their
+// inputs and outputs in its region.
+static void flood_invocations(int ready_fd) {
+  ireed_test_client_t victim;
+  ireed_test_client_connect(&victim, &g_daemon);
+  uint8_t* memory = NULL;
+  int fd = ireed_test_memfd(1 << 20, F_SEAL_SHRINK, &memory);
+  uint64_t region = ireed_test_register(&victim, fd, 1 << 20);
+  for (int i = 0; i < 256; ++i) {
+    ireed_test_tensor_t inputs[2];
+    ireed_test_tensor_shm(&inputs[0], 4, region, (uint64_t)i * 64);
+    ireed_test_tensor_shm(&inputs[1], 4, region, (uint64_t)i * 64);
+    ireed_test_invoke_t invoke;
+    ireed_test_invoke_init(&invoke, "mul", "simple_mul", inputs, 2);
+    ireed_test_invoke_output_shm(&invoke, 0, region,
+                                 (1 << 19) + (uint64_t)i * 64, 16);
+    ireed_test_client_send(&victim, &invoke.frame, -1);
+    if (i == 16) (void)!write(ready_fd, "x", 1);
+  }
+  for (;;) pause();
+}
+
 // A client killed with invocations in flight (and its region in use) leaves
 // the daemon serving everyone else.
 static void test_client_killed(void** state) {
@@ -855,41 +877,8 @@ static void test_client_killed(void** state) {
     ireed_test_client_close(&client);
     skip();
   }
-  for (int round = 0; round < 4; ++round) {
-    int ready[2];
-    assert_int_equal(pipe(ready), 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-      // The child: no cmocka asserts; it is killed from outside.
-      close(ready[0]);
-      ireed_test_client_t victim;
-      ireed_test_client_connect(&victim, &g_daemon);
-      uint8_t* memory = NULL;
-      int fd = ireed_test_memfd(1 << 20, F_SEAL_SHRINK, &memory);
-      uint64_t region = ireed_test_register(&victim, fd, 1 << 20);
-      for (int i = 0; i < 256; ++i) {
-        ireed_test_tensor_t inputs[2];
-        ireed_test_tensor_shm(&inputs[0], 4, region, (uint64_t)i * 64);
-        ireed_test_tensor_shm(&inputs[1], 4, region, (uint64_t)i * 64);
-        ireed_test_invoke_t invoke;
-        ireed_test_invoke_init(&invoke, "mul", "simple_mul", inputs, 2);
-        ireed_test_invoke_output_shm(&invoke, 0, region,
-                                     (1 << 19) + (uint64_t)i * 64, 16);
-        ireed_test_client_send(&victim, &invoke.frame, -1);
-        if (i == 16) (void)!write(ready[1], "x", 1);
-      }
-      for (;;) pause();
-    }
-    close(ready[1]);
-    char byte;
-    assert_int_equal(read(ready[0], &byte, 1), 1);
-    close(ready[0]);
-    usleep(1000 * (unsigned)round);
-    kill(pid, SIGKILL);
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
+  for (unsigned round = 0; round < 4; ++round) {
+    ireed_test_kill_child(flood_invocations, 1000 * round);
     static const float a[4] = {1, 2, 3, 4}, squares[4] = {1, 4, 9, 16};
     Ireed__Frame* reply = invoke_simple_mul(&client, "mul", a, a);
     ireed_test_expect_f32(reply, 0, squares, 4);
