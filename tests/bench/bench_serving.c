@@ -284,6 +284,13 @@ static bool bench_invoke_case(const bench_daemon_t* daemon,
   latency_t through_daemon = measure_latency(remote_invoke_thunk, &remote);
   bool same = memcmp(expected, remote.output, sizeof(expected)) == 0;
   remote_close(&remote);
+  // The socket path for comparison (no target): a connection without ring.
+  setenv("IREECLIENT_RING", "0", 1);
+  remote_open(&remote, daemon->socket_path, c, false);
+  unsetenv("IREECLIENT_RING");
+  latency_t socket = measure_latency(remote_invoke_thunk, &remote);
+  same &= memcmp(expected, remote.output, sizeof(expected)) == 0;
+  remote_close(&remote);
 
   double ratio = through_daemon.p50_us / in_process.p50_us;
   printf(
@@ -292,6 +299,10 @@ static bool bench_invoke_case(const bench_daemon_t* daemon,
       c->label, bench_device(), in_process.p50_us, in_process.p99_us,
       through_daemon.p50_us, through_daemon.p99_us, ratio,
       through_daemon.p99_us / in_process.p99_us);
+  printf("invoke %-10s %-10s socket path (no ring) p50 %7.2f us p99 %7.2f us "
+         "(%.2fx)\n",
+         c->label, bench_device(), socket.p50_us, socket.p99_us,
+         socket.p50_us / in_process.p50_us);
   if (!same) printf("invoke %s: the daemon's result differs\n", c->label);
   return bench_target(same && ratio <= INVOKE_TARGET,
                       "invoke %s on %s daemon p50 %.2f us <= %.1fx in-process "
