@@ -1835,8 +1835,8 @@ static bool ireed_server_park_invoke(ireed_conn_t* conn, Ireed__Frame* frame) {
         ireed_server_load_configured(server, &server->config, model, &entry);
   }
   if (irt_status_is_ok(status)) {
-    status = ireed_waiter_push((ireed_waiter_t**)&entry->parked, conn,
-                               request_id);
+    status =
+        ireed_waiter_push((ireed_waiter_t**)&entry->parked, conn, request_id);
   }
   if (!irt_status_is_ok(status)) {
     ireed__frame__free_unpacked(frame, NULL);
@@ -1864,8 +1864,7 @@ static void ireed_server_unpark(ireed_server_t* server, ireed_waiter_t* parked,
       ireed_handle_invoke(conn, parked->frame);
     } else {
       ireed__frame__free_unpacked(parked->frame, NULL);
-      ireed_conn_send_error(conn, parked->request_id,
-                            irt_status_clone(status));
+      ireed_conn_send_error(conn, parked->request_id, irt_status_clone(status));
     }
     ireed_conn_unref(conn);
     irt_allocator_free(server->allocator, parked);

@@ -82,11 +82,14 @@ static void write_config(fixture_t* f, const char* format, ...) {
   assert_int_equal(rename(temporary, f->config), 0);
 }
 
-static void start(fixture_t* f) {
+// Starts ireed on the fixture's config, with |log_flag| (NULL: none).
+static void start_logging(fixture_t* f, const char* log_flag) {
   char flag[PATH_MAX + 16];
   snprintf(flag, sizeof(flag), "--config=%s", f->config);
-  ireed_test_daemon_start(&f->daemon, g_ireed, flag, "--log-level=debug", NULL);
+  ireed_test_daemon_start(&f->daemon, g_ireed, flag, log_flag, NULL);
 }
+
+static void start(fixture_t* f) { start_logging(f, "--log-level=debug"); }
 
 static Ireed__Frame* list_models(ireed_test_client_t* client) {
   Ireed__ListModelsRequest list = IREED__LIST_MODELS_REQUEST__INIT;
@@ -192,6 +195,32 @@ static void test_preload(void** state) {
   ireed_test_client_close(&client);
   assert_true(log_contains(f, "model.load_failed model=broken"));
   assert_true(log_contains(f, "failed=1"));
+  assert_int_equal(ireed_test_daemon_stop(&f->daemon), 0);
+}
+
+// socket.group owns the socket file; logging.level and logging.format
+// apply (here: warnings and errors only, as JSON lines).
+static void test_socket_group_and_logging(void** state) {
+  fixture_t* f = *state;
+  write_config(f,
+               "socket:\n  mode: \"0640\"\n  group: %u\n"
+               "logging:\n  level: warning\n  format: json\n"
+               "models:\n"
+               "  - name: sample\n    module: %s\n"
+               "  - name: broken\n    module: missing.vmfb\n",
+               (unsigned)getgid(), g_sample);
+  start_logging(f, NULL);
+  struct stat info;
+  assert_int_equal(stat(f->daemon.socket_path, &info), 0);
+  assert_int_equal(info.st_mode & 0777, 0640);
+  assert_int_equal(info.st_gid, getgid());
+  ireed_test_client_t client;
+  ireed_test_client_connect(&client, &f->daemon);
+  expect_invoke(&client, "sample");
+  ireed_test_client_close(&client);
+  assert_true(log_contains(f, "\"event\":\"model.load_failed\""));
+  assert_true(log_contains(f, "\"model\":\"broken\""));
+  assert_false(log_contains(f, "model.loaded"));  // info
   assert_int_equal(ireed_test_daemon_stop(&f->daemon), 0);
 }
 
@@ -516,12 +545,13 @@ int main(int argc, char** argv) {
   }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_preload, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_socket_group_and_logging, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_idle_unload, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reload_under_load, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reload_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_ireectl_reload, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_reload_needs_admin, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(test_reload_needs_admin, setup, teardown),
       cmocka_unit_test_setup_teardown(test_socket_activation, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
