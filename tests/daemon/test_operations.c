@@ -116,6 +116,47 @@ static Ireed__Frame* hello_answer(const ireed_test_daemon_t* daemon,
   return ireed_test_client_receive(client);
 }
 
+static Ireed__Frame* request_stats(ireed_test_client_t* client) {
+  Ireed__StatsRequest request = IREED__STATS_REQUEST__INIT;
+  Ireed__Frame frame = IREED__FRAME__INIT;
+  frame.body_case = IREED__FRAME__BODY_STATS;
+  frame.stats = &request;
+  return ireed_test_client_call(client, &frame, -1);
+}
+
+static const Ireed__ModelStats* find_model_stats(const Ireed__StatsReply* reply,
+                                                 const char* name) {
+  for (size_t i = 0; i < reply->n_models; ++i) {
+    if (strcmp(reply->models[i]->name, name) == 0) return reply->models[i];
+  }
+  fail_msg("no stats for model '%s'", name);
+  return NULL;
+}
+
+// Waits (up to 10 s, asking through a connection of its own) until |model| has
+// |in_flight| invocations of which |queued| wait for a worker.
+static void wait_for_invocations(const ireed_test_daemon_t* daemon,
+                                 const char* model, uint32_t in_flight,
+                                 uint32_t queued) {
+  ireed_test_client_t observer;
+  ireed_test_client_connect(&observer, daemon);
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    Ireed__Frame* reply = request_stats(&observer);
+    assert_int_equal(reply->body_case, IREED__FRAME__BODY_STATS_REPLY);
+    bool reached =
+        reply->stats_reply->queued == queued &&
+        find_model_stats(reply->stats_reply, model)->in_flight == in_flight;
+    ireed__frame__free_unpacked(reply, NULL);
+    if (reached) {
+      ireed_test_client_close(&observer);
+      return;
+    }
+    usleep(10 * 1000);
+  }
+  fail_msg("'%s' never had %u invocations in flight, %u queued", model,
+           in_flight, queued);
+}
+
 //===----------------------------------------------------------------------===//
 // Backpressure
 //===----------------------------------------------------------------------===//
@@ -216,7 +257,7 @@ static void test_queue_depth(void** state) {
   load_spin(&a, daemon);
   int32_t long_spin = spin_iterations(&a, 1000);
   uint64_t running = send_spin(&a, long_spin);
-  usleep(200 * 1000);  // the worker took it: nothing waits
+  wait_for_invocations(daemon, "spin", 1, 0);  // the worker took it
   uint64_t waiting = send_spin(&a, 1);
   Ireed__Frame* reply = NULL;
   send_spin(&b, 2);
@@ -239,23 +280,6 @@ static void test_queue_depth(void** state) {
 // Stats
 //===----------------------------------------------------------------------===//
 
-static Ireed__Frame* request_stats(ireed_test_client_t* client) {
-  Ireed__StatsRequest request = IREED__STATS_REQUEST__INIT;
-  Ireed__Frame frame = IREED__FRAME__INIT;
-  frame.body_case = IREED__FRAME__BODY_STATS;
-  frame.stats = &request;
-  return ireed_test_client_call(client, &frame, -1);
-}
-
-static const Ireed__ModelStats* find_model_stats(const Ireed__StatsReply* reply,
-                                                 const char* name) {
-  for (size_t i = 0; i < reply->n_models; ++i) {
-    if (strcmp(reply->models[i]->name, name) == 0) return reply->models[i];
-  }
-  fail_msg("no stats for model '%s'", name);
-  return NULL;
-}
-
 // Invocations, busy rejections, latency percentiles, zero-copy vs staged
 // input bytes and device memory, as the StatsReply reports them.
 static void test_stats(void** state) {
@@ -276,13 +300,14 @@ static void test_stats(void** state) {
     ireed__frame__free_unpacked(reply, NULL);
   }
   // One in flight at most: the second is busy.
-  send_spin(&client, iterations);
+  int32_t long_spin = spin_iterations(&client, 500);
+  send_spin(&client, long_spin);
   send_spin(&client, 1);
   ireed_test_expect_error(ireed_test_client_receive(&client),
                           IRT_STATUS_RESOURCE_EXHAUSTED,
                           "limits.max_inflight_per_client");
   Ireed__Frame* reply = ireed_test_client_receive(&client);
-  expect_spun(reply, iterations);
+  expect_spun(reply, long_spin);
   ireed__frame__free_unpacked(reply, NULL);
 
   // Tensor inputs: inline (staged) and an aligned region slice (imported).
@@ -322,12 +347,13 @@ static void test_stats(void** state) {
   assert_true(stats->workers >= 1);
   const Ireed__ModelStats* spin = find_model_stats(stats, "spin");
   assert_string_equal(spin->device, "local-sync");
-  assert_int_equal(spin->invocations, 7);  // 3 probes, 3, and 1 of 2
+  // 2 x 3 probes, 3, and 1 of 2.
+  assert_int_equal(spin->invocations, 10);
   assert_int_equal(spin->errors, 0);
   assert_int_equal(spin->busy_rejections, 1);
   assert_int_equal(spin->in_flight, 0);
-  assert_int_equal(spin->execute->count, 7);
-  assert_int_equal(spin->queue->count, 7);
+  assert_int_equal(spin->execute->count, 10);
+  assert_int_equal(spin->queue->count, 10);
   assert_true(spin->execute->p50_ns > 0);
   assert_true(spin->execute->p50_ns <= spin->execute->p90_ns);
   assert_true(spin->execute->p90_ns <= spin->execute->p99_ns);
@@ -584,11 +610,11 @@ static void test_sigterm_drains(void** state) {
   ireed_test_client_t client;
   ireed_test_client_connect(&client, &daemon);
   load_spin(&client, &daemon);
-  int32_t iterations = spin_iterations(&client, 1000);
+  int32_t iterations = spin_iterations(&client, 1500);
   enum { kInFlight = 4 };  // two running, two waiting for a worker
   uint64_t ids[kInFlight];
   for (int i = 0; i < kInFlight; ++i) ids[i] = send_spin(&client, iterations);
-  usleep(100 * 1000);
+  wait_for_invocations(&daemon, "spin", kInFlight, kInFlight - 2);
   assert_int_equal(kill(daemon.pid, SIGTERM), 0);
   // Once the signal is handled, new connections are refused.
   bool refused = false;
@@ -659,7 +685,7 @@ static void test_drain_timeout(void** state) {
   load_spin(&client, &configured);
   int32_t iterations = spin_iterations(&client, 5000);
   send_spin(&client, iterations);
-  usleep(100 * 1000);
+  wait_for_invocations(&configured, "spin", 1, 0);
   assert_int_equal(kill(configured.pid, SIGTERM), 0);
   assert_true(ireed_test_client_at_eof(&client));
   ireed_test_client_close(&client);
