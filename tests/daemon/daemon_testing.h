@@ -62,7 +62,8 @@ void ireed_test_client_open(ireed_test_client_t* client,
 // Connects as another user: a child process takes |uid|, |gid| and the
 // supplementary |groups|, connects (the daemon reads credentials at
 // connect) and hands the socket back. Only root can do this: false (the
-// caller skips) otherwise. The daemon's directory and socket must let that
+// caller skips, a message says why) otherwise, or when root may not switch
+// users here. The daemon's directory and socket must let that
 // user in (ireed_test_daemon_open_to_all).
 bool ireed_test_client_open_as(ireed_test_client_t* client,
                                const ireed_test_daemon_t* daemon, uid_t uid,
