@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -151,14 +152,20 @@ static void ireed_on_hangup(uv_signal_t* handle, int signum) {
   ireed_signals_t* signals = handle->data;
   irt_log(IRT_LOG_INFO, "ireed", "%s received: reloading the config",
           strsignal(signum));
+  // systemd shows the unit reloading until READY=1 follows (ireed_on_ready).
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+             (unsigned long long)now.tv_sec * 1000000ull +
+                 (unsigned long long)now.tv_nsec / 1000u);
   ireed_server_reload(signals->server);
 }
 
+// After the preloads, and after each reload.
 static void ireed_on_ready(void* user_data) {
-  bool* notified = user_data;
-  if (*notified) return;
-  *notified = true;
-  irt_log(IRT_LOG_INFO, "ireed", "ready");
+  bool* started = user_data;
+  if (!*started) irt_log(IRT_LOG_INFO, "ireed", "ready");
+  *started = true;
   sd_notify(0, "READY=1");
 }
 
@@ -210,8 +217,8 @@ static int ireed_serve(ireed_server_options_t* options) {
   uv_signal_start(&signals.interrupt, ireed_on_signal, SIGINT);
   uv_signal_start(&signals.terminate, ireed_on_signal, SIGTERM);
   uv_signal_start(&signals.hangup, ireed_on_hangup, SIGHUP);
-  bool notified = false;
-  ireed_server_preload(server, ireed_on_ready, &notified);
+  bool started = false;
+  ireed_server_preload(server, ireed_on_ready, &started);
   uv_run(&loop, UV_RUN_DEFAULT);
   if (ireed_server_drain_forced(server)) {
     // Workers may be stuck in device work: nothing can be torn down safely.

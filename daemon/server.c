@@ -1320,6 +1320,8 @@ static void ireed_server_start_reload(ireed_server_t* server,
                    "reload: the access rules stay as they were", status);
     irt_status_free(status);
   }
+  server->reload->on_settled = server->on_ready;
+  server->reload->user_data = server->on_ready_user_data;
   if (conn) {
     status = ireed_waiter_push(&server->reload->waiters, conn, request_id);
     // The reload goes on; only its reply is lost.

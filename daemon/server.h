@@ -112,7 +112,7 @@ irt_status_t ireed_server_set_access(
 // accepting connections (until then they wait in the socket's backlog) and
 // runs |on_ready| on the loop thread: every load finished by then, failed
 // or not (a failure is logged with the model's name). ireed then tells
-// systemd it is ready.
+// systemd it is ready. |on_ready| runs again each time a reload finished.
 void ireed_server_preload(ireed_server_t* server, void (*on_ready)(void*),
                           void* user_data);
 

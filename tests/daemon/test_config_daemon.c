@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -510,6 +511,52 @@ static void test_reload_needs_admin(void** state) {
   assert_int_equal(ireed_test_daemon_stop(&f->daemon), 0);
 }
 
+// The next sd_notify message on |fd| (up to 20 s), NUL-terminated.
+static void receive_notification(int fd, char* buffer, size_t capacity) {
+  struct pollfd poll_fd = {.fd = fd, .events = POLLIN};
+  assert_int_equal(poll(&poll_fd, 1, 20000), 1);
+  ssize_t size = recv(fd, buffer, capacity - 1, 0);
+  assert_true(size > 0);
+  buffer[size] = '\0';
+}
+
+// systemd readiness (NOTIFY_SOCKET): READY=1 once the preloads are done;
+// a SIGHUP reload is RELOADING=1, then READY=1 when it finished.
+static void test_sd_notify(void** state) {
+  fixture_t* f = *state;
+  char notify_path[sizeof(f->directory) + 8];
+  snprintf(notify_path, sizeof(notify_path), "%s/notify", f->directory);
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  assert_true(fd >= 0);
+  struct sockaddr_un address = {.sun_family = AF_UNIX};
+  snprintf(address.sun_path, sizeof(address.sun_path), "%s", notify_path);
+  assert_int_equal(bind(fd, (struct sockaddr*)&address, sizeof(address)), 0);
+  write_config(f, "models:\n  - name: m\n    module: %s\n", g_sample);
+  setenv("NOTIFY_SOCKET", notify_path, 1);
+  start(f);
+  unsetenv("NOTIFY_SOCKET");
+  char message[256];
+  receive_notification(fd, message, sizeof(message));
+  assert_string_equal(message, "READY=1");
+  // Logged before READY=1.
+  assert_true(log_contains(f, "model.loaded model=m"));
+  write_config(f,
+               "models:\n  - name: m\n    module: %s\n"
+               "  - name: n\n    module: %s\n",
+               g_sample, f->copy);
+  assert_int_equal(kill(f->daemon.pid, SIGHUP), 0);
+  receive_notification(fd, message, sizeof(message));
+  assert_non_null(strstr(message, "RELOADING=1\nMONOTONIC_USEC="));
+  receive_notification(fd, message, sizeof(message));
+  assert_string_equal(message, "READY=1");
+  assert_true(log_contains(f, "model.loaded model=n"));
+  assert_int_equal(ireed_test_daemon_stop(&f->daemon), 0);
+  receive_notification(fd, message, sizeof(message));
+  assert_string_equal(message, "STOPPING=1");
+  close(fd);
+  unlink(notify_path);
+}
+
 //===----------------------------------------------------------------------===//
 // Socket activation
 //===----------------------------------------------------------------------===//
@@ -552,6 +599,7 @@ int main(int argc, char** argv) {
       cmocka_unit_test_setup_teardown(test_reload_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_ireectl_reload, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reload_needs_admin, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sd_notify, setup, teardown),
       cmocka_unit_test_setup_teardown(test_socket_activation, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
