@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon/invocation.h"
 #include "daemon/protocol.h"
@@ -215,10 +216,32 @@ static void ireed_ring_sleep(ireed_ring_t* ring, uint32_t tail) {
   atomic_store(&header->daemon_sleeping, 0);
 }
 
+// Ring threads polling at once, and how many may: pollers beyond the CPUs
+// that can run them only take time from the threads doing work (on a busy
+// 2-CPU machine one poller is plenty; the others sleep on their futex).
+static atomic_uint g_ireed_ring_pollers;
+
+static bool ireed_ring_start_polling(void) {
+  static unsigned limit;
+  if (!limit) {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    limit = cpus >= 4 ? (unsigned)cpus / 2 : 1;
+  }
+  if (atomic_fetch_add(&g_ireed_ring_pollers, 1) < limit) return true;
+  atomic_fetch_sub(&g_ireed_ring_pollers, 1);
+  return false;
+}
+
+static void ireed_ring_stop_polling(bool* polling) {
+  if (*polling) atomic_fetch_sub(&g_ireed_ring_pollers, 1);
+  *polling = false;
+}
+
 static void* ireed_ring_main(void* arg) {
   ireed_ring_t* ring = arg;
   uint32_t tail = 0;
   uint64_t idle_since = ireed_now_ns();
+  bool polling = false;
   while (!atomic_load_explicit(&ring->stopping, memory_order_relaxed)) {
     uint32_t index = IREED_RING_NO_SLOT, size = 0;
     bool taken = false;
@@ -234,14 +257,19 @@ static void* ireed_ring_main(void* arg) {
     }
     if (!taken) {
       uint64_t idle = ireed_now_ns() - idle_since;
-      if (idle < IREED_RING_SPIN_NS) {
+      if (!polling && idle < IREED_RING_SPIN_NS) {
+        polling = ireed_ring_start_polling();
+      }
+      if (polling && idle < IREED_RING_SPIN_NS) {
         ireed_ring_backoff(idle);
       } else {
+        ireed_ring_stop_polling(&polling);
         ireed_ring_sleep(ring, tail);
         idle_since = ireed_now_ns();
       }
       continue;
     }
+    ireed_ring_stop_polling(&polling);
     if (index == IREED_RING_NO_SLOT) {
       irt_log_status(IRT_LOG_WARNING, IREED_LOG, "submission ring", status);
       irt_status_free(status);
@@ -250,6 +278,7 @@ static void* ireed_ring_main(void* arg) {
     }
     idle_since = ireed_now_ns();
   }
+  ireed_ring_stop_polling(&polling);
   ring->host.exited(ring->host.user_data);
   return NULL;
 }
