@@ -6,7 +6,9 @@
 //   bench_serving invoke IREED SAMPLE_VMFB [CONFORMANCE_DIR]
 //       round-trip latency (p50, p99) of the sample model and of the shared
 //       conformance simple_mul and matmul (skipped with a message when the
-//       directory is absent); target: daemon p50 <= 2.0x in process.
+//       directory is absent); target: daemon p50 <= 2.0x in process. The
+//       daemon is reached through the submission ring (libireeclient's
+//       default); the socket path (IREECLIENT_RING=0) is reported too.
 //   bench_serving throughput IREED SAMPLE_VMFB
 //       1, 2, 8 and 32 client processes invoking one model as fast as they
 //       can; target: invocations/s at 8 clients >= 0.8x one in-process
