@@ -713,6 +713,16 @@ static ireed_model_entry_t* ireed_server_find_model(ireed_server_t* server,
   return NULL;
 }
 
+// The entry loading to take |entry|'s name, or NULL.
+static ireed_model_entry_t* ireed_server_find_replacement(
+    ireed_server_t* server, const ireed_model_entry_t* entry) {
+  for (ireed_model_entry_t* other = server->models; other;
+       other = other->next) {
+    if (other->replaces == entry) return other;
+  }
+  return NULL;
+}
+
 static void ireed_server_remove_model(ireed_server_t* server,
                                       ireed_model_entry_t* entry) {
   pthread_mutex_lock(&server->shared_mutex);
@@ -1142,6 +1152,12 @@ static void ireed_reload_apply_model(ireed_server_t* server,
                                      const ireed_model_config_t* model) {
   ireed_reload_t* reload = server->reload;
   ireed_model_entry_t* entry = ireed_server_find_model(server, model->name);
+  if (entry && entry->state == IREED_MODEL_UNLOADING) {
+    // An invocation may already be loading the model again.
+    ireed_model_entry_t* replacement =
+        ireed_server_find_replacement(server, entry);
+    if (replacement) entry = replacement;
+  }
   Ireed__LoadModelRequest request;
   void* storage = NULL;
   irt_status_t status =
@@ -1348,12 +1364,12 @@ static void ireed_server_on_idle_timer(uv_timer_t* timer) {
        entry = entry->next) {
     // Ring threads count invocations and use times too.
     pthread_mutex_lock(&server->shared_mutex);
-    bool idle =
-        entry->configured && !entry->pinned && entry->idle_unload_seconds &&
-        entry->state == IREED_MODEL_READY && !entry->in_flight &&
-        !entry->retired &&
-        now - entry->last_used_ns >=
-            (uint64_t)entry->idle_unload_seconds * 1000000000u;
+    bool idle = entry->configured && !entry->pinned &&
+                entry->idle_unload_seconds &&
+                entry->state == IREED_MODEL_READY && !entry->in_flight &&
+                !entry->retired &&
+                now - entry->last_used_ns >=
+                    (uint64_t)entry->idle_unload_seconds * 1000000000u;
     if (idle) entry->state = IREED_MODEL_UNLOADING;
     pthread_mutex_unlock(&server->shared_mutex);
     if (!idle) continue;
@@ -1818,34 +1834,45 @@ static void ireed_handle_invoke(ireed_conn_t* conn, Ireed__Frame* frame);
 
 // Invocations of a model that is loading wait for the load (parked) rather
 // than fail; the first invocation of a configured model that is not loaded
-// (unloaded for idleness) loads it again. Parked invocations count as in
-// flight for the connection's limit. True when |frame| was taken.
+// (or being unloaded, e.g. for idleness) loads it again. Parked invocations
+// count as in flight for the connection's limit. True when |frame| was
+// taken.
 static bool ireed_server_park_invoke(ireed_conn_t* conn, Ireed__Frame* frame) {
   ireed_server_t* server = conn->server;
   const char* name = frame->invoke->model;
   ireed_model_entry_t* entry = ireed_server_find_model(server, name);
   const ireed_model_config_t* model =
-      entry ? NULL : ireed_config_find_model(&server->config, name);
-  if (server->stopping ||
-      (entry ? entry->state != IREED_MODEL_LOADING : !model)) {
-    return false;
+      ireed_config_find_model(&server->config, name);
+  // The load to wait for; NULL with |load| set: one to start.
+  ireed_model_entry_t* target = NULL;
+  bool load = false;
+  if (entry && entry->state == IREED_MODEL_LOADING) {
+    target = entry;
+  } else if (entry && entry->state == IREED_MODEL_UNLOADING && model) {
+    target = ireed_server_find_replacement(server, entry);
+    load = !target;
+  } else {
+    load = !entry && model;
   }
+  if (server->stopping || (!target && !load)) return false;
   uint64_t request_id = frame->request_id;
   irt_status_t status = ireed_server_check_busy(conn);
-  if (irt_status_is_ok(status) && !entry) {
+  if (irt_status_is_ok(status) && load) {
     status =
-        ireed_server_load_configured(server, &server->config, model, &entry);
+        ireed_server_load_configured(server, &server->config, model, &target);
+    // Invisible by name until loaded: the unloading version keeps it.
+    if (irt_status_is_ok(status)) target->replaces = entry;
   }
   if (irt_status_is_ok(status)) {
     status =
-        ireed_waiter_push((ireed_waiter_t**)&entry->parked, conn, request_id);
+        ireed_waiter_push((ireed_waiter_t**)&target->parked, conn, request_id);
   }
   if (!irt_status_is_ok(status)) {
     ireed__frame__free_unpacked(frame, NULL);
     ireed_conn_send_error(conn, request_id, status);
     return true;
   }
-  ireed_waiter_t* waiter = entry->parked;
+  ireed_waiter_t* waiter = target->parked;
   while (waiter->next) waiter = waiter->next;
   waiter->frame = frame;
   ++conn->in_flight;
@@ -1949,8 +1976,8 @@ static irt_status_t ireed_invoke_resolve(ireed_conn_t* conn,
                                          bool from_socket, size_t header_size,
                                          ireed_resolved_t* out) {
   pthread_mutex_lock(&conn->server->shared_mutex);
-  irt_status_t status = ireed_invoke_resolve_locked(conn, request, from_socket,
-                                                    header_size, out);
+  irt_status_t status =
+      ireed_invoke_resolve_locked(conn, request, from_socket, header_size, out);
   pthread_mutex_unlock(&conn->server->shared_mutex);
   return status;
 }
@@ -1962,9 +1989,8 @@ static void ireed_handle_invoke(ireed_conn_t* conn, Ireed__Frame* frame) {
   uint64_t request_id = frame->request_id;
   if (ireed_server_park_invoke(conn, frame)) return;
   ireed_resolved_t resolved;
-  irt_status_t status =
-      ireed_invoke_resolve(conn, request, true,
-                           offsetof(ireed_invoke_job_t, regions), &resolved);
+  irt_status_t status = ireed_invoke_resolve(
+      conn, request, true, offsetof(ireed_invoke_job_t, regions), &resolved);
   if (!irt_status_is_ok(status)) {
     ireed__frame__free_unpacked(frame, NULL);
     ireed_conn_send_error(conn, request_id, status);
@@ -2073,9 +2099,9 @@ static void ireed_ring_defer_complete(ireed_server_job_t* base) {
   ireed_ring_post_t* post = (ireed_ring_post_t*)base;
   ireed_conn_t* conn = post->conn;
   Ireed__Frame* frame = NULL;
-  irt_status_t status = ireed_frame_decode_payload(
-      post->data + IREED_FRAME_HEADER_SIZE,
-      post->size - IREED_FRAME_HEADER_SIZE, &frame);
+  irt_status_t status =
+      ireed_frame_decode_payload(post->data + IREED_FRAME_HEADER_SIZE,
+                                 post->size - IREED_FRAME_HEADER_SIZE, &frame);
   irt_allocator_free(base->server->allocator, post->data);
   irt_allocator_free(base->server->allocator, post);
   if (!irt_status_is_ok(status) || !conn->open) {
@@ -2111,8 +2137,7 @@ static void ireed_ring_host_send(void* user_data, uint8_t* data, size_t size) {
   ireed_ring_post(user_data, data, size, ireed_ring_send_complete);
 }
 
-static void ireed_ring_host_defer(void* user_data, uint8_t* data,
-                                  size_t size) {
+static void ireed_ring_host_defer(void* user_data, uint8_t* data, size_t size) {
   ireed_ring_post(user_data, data, size, ireed_ring_defer_complete);
 }
 
