@@ -28,7 +28,29 @@ struct ireed_ring_s {
   ProtobufCAllocator scratch;
   pthread_t thread;
   atomic_bool stopping;
+  atomic_uint posts;  // sends and defers the host has not handled yet
 };
+
+// Hands |data| to the host's |post| (send or defer), counted.
+static void ireed_ring_post(ireed_ring_t* ring,
+                            bool (*post)(void*, uint8_t*, size_t),
+                            uint8_t* data, size_t size) {
+  atomic_fetch_add(&ring->posts, 1);
+  if (!post(ring->host.user_data, data, size)) ireed_ring_post_done(ring);
+}
+
+void ireed_ring_post_done(ireed_ring_t* ring) {
+  atomic_fetch_sub(&ring->posts, 1);
+}
+
+// Waits while the host has slot_count posts to handle (it handles them
+// quickly unless the client stopped reading its socket).
+static void ireed_ring_wait_for_host(ireed_ring_t* ring) {
+  while (atomic_load(&ring->posts) >= ring->layout.slot_count &&
+         !atomic_load(&ring->stopping)) {
+    usleep(1000);
+  }
+}
 
 // The slot being answered: encode_reply writes into it directly.
 typedef struct ireed_ring_reply_s {
@@ -70,14 +92,14 @@ static irt_status_t ireed_ring_defer(ireed_ring_t* ring, uint64_t request_id,
   frame.invoke = (Ireed__InvokeRequest*)request;
   uint8_t* data = NULL;
   size_t size = 0;
-  irt_status_t status = ireed_frame_encode(&frame, IREED_FRAME_ABSOLUTE_MAX_SIZE,
-                                           ring->allocator, &data, &size);
+  irt_status_t status = ireed_frame_encode(
+      &frame, IREED_FRAME_ABSOLUTE_MAX_SIZE, ring->allocator, &data, &size);
   if (!irt_status_is_ok(status)) {
     irt_status_free(status);
     return begin_status;
   }
   irt_status_free(begin_status);
-  ring->host.defer(ring->host.user_data, data, size);
+  ireed_ring_post(ring, ring->host.defer, data, size);
   *out_deferred = true;
   return IRT_OK;
 }
@@ -152,7 +174,7 @@ static void ireed_ring_answer(ireed_ring_t* ring, ireed_ring_reply_t* target,
                             memory_order_relaxed);
       irt_allocator_free(ring->allocator, reply);
     } else {
-      ring->host.send(ring->host.user_data, reply, reply_size);
+      ireed_ring_post(ring, ring->host.send, reply, reply_size);
       state = IREED_RING_SLOT_REPLIED_ON_SOCKET;
     }
   }
@@ -243,6 +265,7 @@ static void* ireed_ring_main(void* arg) {
   uint64_t idle_since = ireed_now_ns();
   bool polling = false;
   while (!atomic_load_explicit(&ring->stopping, memory_order_relaxed)) {
+    ireed_ring_wait_for_host(ring);
     uint32_t index = IREED_RING_NO_SLOT, size = 0;
     bool taken = false;
     irt_status_t status =
@@ -311,6 +334,7 @@ irt_status_t ireed_ring_create(int fd, uint64_t size,
   ring->host = *host;
   ring->max_frame_size = max_frame_size;
   atomic_init(&ring->stopping, false);
+  atomic_init(&ring->posts, 0);
   ireed_worker_initialize(&ring->worker, UINT32_MAX, allocator);
   ring->scratch = (ProtobufCAllocator){ireed_ring_scratch_alloc,
                                        ireed_ring_scratch_free, &ring->worker};

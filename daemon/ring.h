@@ -58,14 +58,16 @@ typedef struct ireed_ring_host_s {
   // Drops what begin took (the regions were released already).
   void (*end)(void* user_data, ireed_ring_call_t* call);
   // Sends an encoded reply frame (length prefix included) on the socket,
-  // taking |data|: replies too large for their slot go this way.
-  void (*send)(void* user_data, uint8_t* data, size_t size);
+  // taking |data|: replies too large for their slot go this way. False
+  // when it could not even be queued (out of memory; |data| is freed).
+  bool (*send)(void* user_data, uint8_t* data, size_t size);
   // Hands an encoded InvokeRequest frame (length prefix included, taken)
   // to the socket's path, which answers on the socket: requests begin
   // refused with NOT_FOUND or UNAVAILABLE go this way, so that a model
   // that is loading, or configured but unloaded, is waited for or loaded
   // exactly as for the socket (and errors read the same).
-  void (*defer)(void* user_data, uint8_t* data, size_t size);
+  // Returns as send does.
+  bool (*defer)(void* user_data, uint8_t* data, size_t size);
   // The thread finished (after ireed_ring_stop, or when the ring broke);
   // the host then calls ireed_ring_destroy from its own thread.
   void (*exited)(void* user_data);
@@ -82,6 +84,11 @@ irt_status_t ireed_ring_create(int fd, uint64_t size,
 // Asks the thread to finish (after the request it is running); exited
 // follows. Any thread.
 void ireed_ring_stop(ireed_ring_t* ring);
+
+// The host handled one send or defer (any thread). At most slot_count of
+// them wait for the host at a time; the thread waits for the rest, so a
+// client cannot queue work or replies in the daemon without bound.
+void ireed_ring_post_done(ireed_ring_t* ring);
 
 // Joins the finished thread and unmaps the ring.
 void ireed_ring_destroy(ireed_ring_t* ring);

@@ -2089,14 +2089,36 @@ static void ireed_ring_host_end(void* user_data, ireed_ring_call_t* call) {
   }
 }
 
+// A ring's post reached the loop: counted done, and refused (closing the
+// connection) when the client leaves IREED_CONNECTION_MAX_QUEUED_BYTES of
+// replies unread: its ring would otherwise pile them up here.
+static bool ireed_ring_post_accepted(ireed_ring_post_t* post) {
+  ireed_conn_t* conn = post->conn;
+  ireed_ring_post_done(conn->ring);
+  if (conn->open && ireed_conn_paused(conn)) {
+    ireed_conn_fail(conn, 0,
+                    irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
+                                    "the client does not read its replies "
+                                    "(%zu bytes unread) while its "
+                                    "submission ring asks for more",
+                                    conn->write_bytes));
+  }
+  if (conn->open) return true;
+  irt_allocator_free(post->job.server->allocator, post->data);
+  irt_allocator_free(post->job.server->allocator, post);
+  return false;
+}
+
 static void ireed_ring_send_complete(ireed_server_job_t* base) {
   ireed_ring_post_t* post = (ireed_ring_post_t*)base;
+  if (!ireed_ring_post_accepted(post)) return;
   ireed_conn_send_bytes(post->conn, post->data, post->size);
   irt_allocator_free(base->server->allocator, post);
 }
 
 static void ireed_ring_defer_complete(ireed_server_job_t* base) {
   ireed_ring_post_t* post = (ireed_ring_post_t*)base;
+  if (!ireed_ring_post_accepted(post)) return;
   ireed_conn_t* conn = post->conn;
   Ireed__Frame* frame = NULL;
   irt_status_t status =
@@ -2113,7 +2135,7 @@ static void ireed_ring_defer_complete(ireed_server_job_t* base) {
 }
 
 // Posts |data| (taken) to the loop, where |complete| handles it.
-static void ireed_ring_post(ireed_conn_t* conn, uint8_t* data, size_t size,
+static bool ireed_ring_post(ireed_conn_t* conn, uint8_t* data, size_t size,
                             void (*complete)(ireed_server_job_t*)) {
   ireed_ring_post_t* post = NULL;
   irt_status_t status = irt_allocator_calloc(conn->server->allocator,
@@ -2123,7 +2145,7 @@ static void ireed_ring_post(ireed_conn_t* conn, uint8_t* data, size_t size,
                    status);
     irt_status_free(status);
     irt_allocator_free(conn->server->allocator, data);
-    return;
+    return false;
   }
   post->job.server = conn->server;
   post->job.complete = complete;
@@ -2131,14 +2153,16 @@ static void ireed_ring_post(ireed_conn_t* conn, uint8_t* data, size_t size,
   post->data = data;
   post->size = size;
   ireed_server_post(&post->job);
+  return true;
 }
 
-static void ireed_ring_host_send(void* user_data, uint8_t* data, size_t size) {
-  ireed_ring_post(user_data, data, size, ireed_ring_send_complete);
+static bool ireed_ring_host_send(void* user_data, uint8_t* data, size_t size) {
+  return ireed_ring_post(user_data, data, size, ireed_ring_send_complete);
 }
 
-static void ireed_ring_host_defer(void* user_data, uint8_t* data, size_t size) {
-  ireed_ring_post(user_data, data, size, ireed_ring_defer_complete);
+static bool ireed_ring_host_defer(void* user_data, uint8_t* data,
+                                  size_t size) {
+  return ireed_ring_post(user_data, data, size, ireed_ring_defer_complete);
 }
 
 static void ireed_ring_exit_complete(ireed_server_job_t* base) {
