@@ -1861,7 +1861,11 @@ static bool ireed_server_park_invoke(ireed_conn_t* conn, Ireed__Frame* frame) {
     status =
         ireed_server_load_configured(server, &server->config, model, &target);
     // Invisible by name until loaded: the unloading version keeps it.
-    if (irt_status_is_ok(status)) target->replaces = entry;
+    if (irt_status_is_ok(status)) {
+      pthread_mutex_lock(&server->shared_mutex);
+      target->replaces = entry;
+      pthread_mutex_unlock(&server->shared_mutex);
+    }
   }
   if (irt_status_is_ok(status)) {
     status =
