@@ -42,7 +42,11 @@ typedef struct irhal_staging_ring_s {
   // and depth - 1 helpers) so file reads keep up with fast copy engines.
   // Guards the slots' |value|, |stats| and |failure| while they run.
   pthread_mutex_t mutex;
-  irt_status_t failure;  // the first reader's failure
+  // The failure of the earliest chunk that failed (readers stop at later
+  // chunks but finish earlier ones, so the report does not depend on
+  // timing), and that chunk's index (UINT64_MAX: none).
+  irt_status_t failure;
+  uint64_t failed_chunk;
 } irhal_staging_ring_t;
 
 //===----------------------------------------------------------------------===//
@@ -266,11 +270,27 @@ typedef struct irhal_staging_reader_s {
   pthread_t thread;
 } irhal_staging_reader_t;
 
-static bool irhal_staging_failed(irhal_staging_ring_t* ring) {
+// True once a chunk before |index| failed.
+static bool irhal_staging_failed_before(irhal_staging_ring_t* ring,
+                                        uint64_t index) {
   pthread_mutex_lock(&ring->mutex);
-  bool failed = ring->failure != IRT_OK;
+  bool failed = ring->failed_chunk < index;
   pthread_mutex_unlock(&ring->mutex);
   return failed;
+}
+
+// Keeps |status| (taken over) when chunk |index| is the earliest failure.
+static void irhal_staging_record_failure(irhal_staging_ring_t* ring,
+                                         uint64_t index, irt_status_t status) {
+  pthread_mutex_lock(&ring->mutex);
+  if (index < ring->failed_chunk) {
+    irt_status_free(ring->failure);
+    ring->failure = status;
+    ring->failed_chunk = index;
+    status = IRT_OK;
+  }
+  pthread_mutex_unlock(&ring->mutex);
+  irt_status_free(status);
 }
 
 static void* irhal_staging_reader_main(void* arg) {
@@ -278,17 +298,11 @@ static void* irhal_staging_reader_main(void* arg) {
   irhal_staging_ring_t* ring = reader->ring;
   for (uint64_t k = reader->first; k < ring->stats.chunk_count;
        k += ring->stats.depth) {
-    if (irhal_staging_failed(ring)) break;
+    if (irhal_staging_failed_before(ring, k)) break;
     irt_status_t status = irhal_staging_file_io(ring, k);
     if (!status) status = irhal_staging_copy(ring, k, NULL);
     if (status) {
-      pthread_mutex_lock(&ring->mutex);
-      if (!ring->failure) {
-        ring->failure = status;
-      } else {
-        irt_status_free(status);
-      }
-      pthread_mutex_unlock(&ring->mutex);
+      irhal_staging_record_failure(ring, k, status);
       break;
     }
   }
@@ -311,12 +325,11 @@ static irt_status_t irhal_staging_run_read(irhal_staging_ring_t* ring,
   for (; started < ring->stats.depth; ++started) {
     if (pthread_create(&readers[started].thread, NULL,
                        irhal_staging_reader_main, &readers[started]) != 0) {
-      pthread_mutex_lock(&ring->mutex);
-      if (!ring->failure) {
-        ring->failure = irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
-                                        "cannot start a staging reader");
-      }
-      pthread_mutex_unlock(&ring->mutex);
+      // Its first chunk would be missing.
+      irhal_staging_record_failure(
+          ring, started,
+          irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
+                          "cannot start a staging reader"));
       break;
     }
   }
@@ -326,6 +339,7 @@ static irt_status_t irhal_staging_run_read(irhal_staging_ring_t* ring,
   }
   irt_status_t failure = ring->failure;
   ring->failure = IRT_OK;
+  ring->failed_chunk = UINT64_MAX;
   return failure;
 }
 
@@ -369,6 +383,7 @@ static irt_status_t irhal_staging_transfer(
         irhal_device_queue_barrier(device, affinity, wait, signal));
   } else {
     pthread_mutex_init(&ring.mutex, NULL);
+    ring.failed_chunk = UINT64_MAX;
     irt_status_t status = irhal_staging_ring_allocate(&ring);
     if (!status) {
       // From here on failures fail |signal| instead of being returned.
