@@ -2093,21 +2093,21 @@ static void ireed_ring_host_end(void* user_data, ireed_ring_call_t* call) {
   }
 }
 
-// A ring's post reached the loop: counted done, and refused (closing the
-// connection) when the client leaves IREED_CONNECTION_MAX_QUEUED_BYTES of
-// replies unread: its ring would otherwise pile them up here.
+// A ring's post reached the loop: counted done, and refused when the
+// connection is going away, or closed at once (dropping what it queued)
+// when the client leaves IREED_CONNECTION_MAX_QUEUED_BYTES of replies
+// unread: its ring would otherwise pile them up here, and a client that
+// does not read would never see an Error either.
 static bool ireed_ring_post_accepted(ireed_ring_post_t* post) {
   ireed_conn_t* conn = post->conn;
   ireed_ring_post_done(conn->ring);
-  if (conn->open && ireed_conn_paused(conn)) {
-    ireed_conn_fail(conn, 0,
-                    irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
-                                    "the client does not read its replies "
-                                    "(%zu bytes unread) while its "
-                                    "submission ring asks for more",
-                                    conn->write_bytes));
+  if (conn->open && !conn->failing && ireed_conn_paused(conn)) {
+    IRT_LOG_EVENT(IRT_LOG_WARNING, IREED_LOG, "connection.unread",
+                  IRT_LOG_U64("conn", conn->id),
+                  IRT_LOG_U64("unread_bytes", conn->write_bytes));
+    ireed_conn_close(conn);
   }
-  if (conn->open) return true;
+  if (conn->open && !conn->failing) return true;
   irt_allocator_free(post->job.server->allocator, post->data);
   irt_allocator_free(post->job.server->allocator, post);
   return false;

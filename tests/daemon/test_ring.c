@@ -129,16 +129,25 @@ static void submit(test_ring_t* ring, uint32_t index,
   submit_bytes(ring, index, bytes, (uint32_t)size);
 }
 
-// Waits (up to 20 s) for slot |index| to leave SUBMITTED; returns its state.
-static uint32_t wait_slot(test_ring_t* ring, uint32_t index) {
+// Waits up to |ms| for slot |index| to leave SUBMITTED; returns its state
+// (SUBMITTED after the time).
+static uint32_t poll_slot(test_ring_t* ring, uint32_t index, int ms) {
   ireed_ring_slot_t* slot = slot_at(ring, index);
-  for (int i = 0; i < 200000; ++i) {
+  for (int i = 0; i < ms * 10; ++i) {
     uint32_t state = atomic_load(&slot->state);
     if (state != IREED_RING_SLOT_SUBMITTED) return state;
     usleep(100);
   }
-  fail_msg("ring slot %u was never answered", index);
-  return 0;
+  return IREED_RING_SLOT_SUBMITTED;
+}
+
+// Waits (up to 20 s) for slot |index| to leave SUBMITTED; returns its state.
+static uint32_t wait_slot(test_ring_t* ring, uint32_t index) {
+  uint32_t state = poll_slot(ring, index, 20000);
+  if (state == IREED_RING_SLOT_SUBMITTED) {
+    fail_msg("ring slot %u was never answered", index);
+  }
+  return state;
 }
 
 // The reply in slot |index| (asserting it is DONE).
@@ -355,6 +364,38 @@ static void test_hostile_ring(void** state) {
   session_close(&session);
 }
 
+// A client that never reads its socket while its ring sends replies there
+// (results too large for a slot) is disconnected once 64 MiB of them wait
+// (and they are dropped); the daemon serves everyone else.
+static void test_unread_replies(void** state) {
+  (void)state;
+  enum { kCount = 2048 };  // 8 KiB of results: on the socket
+  session_t session;
+  session_open(&session, kCount, 2.0f);
+  bool stopped = false;
+  for (uint64_t i = 0; i < 20000 && !stopped; ++i) {
+    uint32_t index = (uint32_t)(i % SLOTS);
+    if (i >= SLOTS) {
+      stopped =
+          poll_slot(&session.ring, index, 2000) == IREED_RING_SLOT_SUBMITTED;
+    }
+    if (!stopped) submit(&session.ring, index, &session.invoke, i + 1);
+  }
+  assert_true(stopped);
+  // The replies the socket holds, then the end.
+  for (Ireed__Frame* frame;
+       (frame = ireed_test_client_receive(&session.client));) {
+    ireed__frame__free_unpacked(frame, NULL);
+  }
+  session_close(&session);
+  session_open(&session, 4, 7.0f);
+  submit(&session.ring, 0, &session.invoke, 1);
+  Ireed__Frame* reply = reply_at(&session.ring, 0);
+  expect_mul(reply, 4, 7.0f);
+  ireed__frame__free_unpacked(reply, NULL);
+  session_close(&session);
+}
+
 static void test_bad_attach(void** state) {
   (void)state;
   ireed_test_client_t client;
@@ -423,6 +464,7 @@ int main(int argc, char** argv) {
       cmocka_unit_test(test_invocations),
       cmocka_unit_test(test_large_reply_on_socket),
       cmocka_unit_test(test_hostile_ring),
+      cmocka_unit_test(test_unread_replies),
       cmocka_unit_test(test_bad_attach),
       cmocka_unit_test(test_client_killed),
   };
