@@ -2,9 +2,10 @@
 // against a real daemon, driven by hand so that the tests control every
 // byte the daemon reads: invocations through the ring (several in flight,
 // inputs and outputs in regions, errors in the slot, replies too large for
-// a slot on the socket), and a hostile client (bad slot indices, sizes and
-// bytes, a queue head far ahead, a second ring, a bad header, a client
-// killed with requests queued) that costs nobody else anything.
+// a slot and requests for models that are not ready on the socket), and a
+// hostile client (bad slot indices, sizes and bytes, a queue head far
+// ahead, a second ring, a bad header, replies left unread, a client killed
+// with requests queued) that costs nobody else anything.
 //
 // usage: test_ring PATH/TO/ireed   (uses the bundled sample model)
 // cmocka.h needs <setjmp.h>, <stdarg.h>, <stddef.h> and <stdint.h> first.
