@@ -248,7 +248,7 @@ static void irhal_vulkan_buffer_abort(irhal_vulkan_device_t* device,
 // Binds the allocation and wraps |memory| into a root buffer.
 static irt_status_t irhal_vulkan_buffer_finish(
     irhal_vulkan_device_t* device, irhal_vulkan_memory_t* memory,
-    uint32_t memory_type_index, uint32_t usage, uint32_t access,
+    VkMemoryPropertyFlags flags, uint32_t usage, uint32_t access,
     irhal_device_size_t size, irhal_buffer_t** out_buffer) {
   VkResult result =
       vkBindBufferMemory(device->device, memory->buffer, memory->memory, 0);
@@ -258,8 +258,6 @@ static irt_status_t irhal_vulkan_buffer_finish(
   irhal_buffer_t* buffer = NULL;
   IRT_RETURN_IF_ERROR(irt_allocator_calloc(
       device->base.host_allocator, sizeof(*buffer), (void**)&buffer));
-  VkMemoryPropertyFlags flags =
-      device->memory_properties.memoryTypes[memory_type_index].propertyFlags;
   uint32_t allowed_usage = usage | IRHAL_VULKAN_HAL_USAGE;
   if (memory->host_ptr) allowed_usage |= IRHAL_VULKAN_HAL_MAPPING_USAGE;
   irhal_buffer_initialize_root(buffer, &irhal_vulkan_buffer_vtable,
@@ -305,8 +303,16 @@ irt_status_t irhal_vulkan_allocate_buffer(irhal_device_t* base,
   } else if (result != VK_SUCCESS) {
     memory->memory = VK_NULL_HANDLE;
     status = irhal_vulkan_result_status(result, "vkAllocateMemory");
-  } else if (device->memory_properties.memoryTypes[chosen].propertyFlags &
-             VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) {
+  }
+  VkMemoryPropertyFlags flags =
+      device->memory_properties.memoryTypes[chosen].propertyFlags;
+  if (device->emulate_discrete_memory &&
+      !(memory_type & IRHAL_MEMORY_TYPE_HOST_VISIBLE)) {
+    flags &= ~(VkMemoryPropertyFlags)(VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+                                      VK_MEMORY_PROPERTY_HOST_COHERENT_BIT |
+                                      VK_MEMORY_PROPERTY_HOST_CACHED_BIT);
+  }
+  if (!status && (flags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)) {
     void* mapped = NULL;
     result = vkMapMemory(device->device, memory->memory, 0, VK_WHOLE_SIZE, 0,
                          &mapped);
@@ -318,7 +324,7 @@ irt_status_t irhal_vulkan_allocate_buffer(irhal_device_t* base,
     }
   }
   if (!status) {
-    status = irhal_vulkan_buffer_finish(device, memory, chosen, usage,
+    status = irhal_vulkan_buffer_finish(device, memory, flags, usage,
                                         IRHAL_MEMORY_ACCESS_ALL, size,
                                         out_buffer);
   }
@@ -404,8 +410,10 @@ irt_status_t irhal_vulkan_import_host_buffer(
   }
   if (!status) {
     memory->host_ptr = data;
-    status = irhal_vulkan_buffer_finish(device, memory, index, usage, access,
-                                        length, out_buffer);
+    status = irhal_vulkan_buffer_finish(
+        device, memory,
+        device->memory_properties.memoryTypes[index].propertyFlags, usage,
+        access, length, out_buffer);
   }
   if (status) {
     irhal_vulkan_buffer_abort(device, memory);

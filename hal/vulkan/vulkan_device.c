@@ -450,6 +450,11 @@ irt_status_t irhal_vulkan_device_create(
   pthread_mutex_init(&device->cache_mutex, NULL);
   pthread_cond_init(&device->cond, NULL);
   device->physical_device = physical;
+  // The environment can ask for it too, so tests of whole programs
+  // (ireectl, ireed) run the discrete-GPU paths on lavapipe.
+  const char* emulate = getenv("IREED_VULKAN_EMULATE_DISCRETE");
+  device->emulate_discrete_memory =
+      options->emulate_discrete_memory || (emulate && strcmp(emulate, "1") == 0);
   vkGetPhysicalDeviceProperties(physical, &device->properties);
   vkGetPhysicalDeviceMemoryProperties(physical, &device->memory_properties);
   irt_status_t status =

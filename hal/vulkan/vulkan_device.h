@@ -38,6 +38,12 @@ typedef struct irhal_vulkan_device_options_s {
   // Refuse VK_EXT_external_memory_host imports even when supported (tests
   // and benchmarks of the staged path).
   bool disable_host_import;
+  // Tests: buffers that did not ask for host visibility are never mapped
+  // and report no host access, even where the memory is host-visible
+  // (lavapipe), so the paths of discrete GPUs (downloads of device-only
+  // memory) run on any device. IREED_VULKAN_EMULATE_DISCRETE=1 in the
+  // environment sets it for every Vulkan device of the process.
+  bool emulate_discrete_memory;
 } irhal_vulkan_device_options_t;
 
 // Creates the device with one reference. NOT_FOUND (naming the devices

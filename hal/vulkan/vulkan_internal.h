@@ -24,6 +24,7 @@ typedef struct irhal_vulkan_device_s {
   // VK_EXT_external_memory_host (0 alignment: unavailable or disabled).
   VkDeviceSize host_import_alignment;
   PFN_vkGetMemoryHostPointerPropertiesEXT get_host_pointer_properties;
+  bool emulate_discrete_memory;  // see irhal_vulkan_device_options_t
   VkPipelineCache pipeline_cache;
   char* pipeline_cache_path;  // NULL: not persisted
   pthread_mutex_t cache_mutex;  // one save at a time
