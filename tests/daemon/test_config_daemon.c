@@ -70,6 +70,8 @@ static int teardown(void** state) {
 }
 
 // Replaces the config file (atomically, as editors and tools do).
+static void write_config(fixture_t* f, const char* format, ...)
+    IRT_PRINTF_LIKE(2, 3);
 static void write_config(fixture_t* f, const char* format, ...) {
   char temporary[PATH_MAX + 8];
   snprintf(temporary, sizeof(temporary), "%s.new", f->config);
