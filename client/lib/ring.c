@@ -35,6 +35,9 @@ struct ireeclient_ring_s {
   uint32_t free_count;
   uint32_t head;
   atomic_bool broken;
+  // Recent round trips (a moving average, ns): calls that take longer than
+  // the spin budget anyway sleep at once, leaving the CPU to the daemon.
+  atomic_uint_fast64_t recent_ns;
 };
 
 static uint64_t ireeclient_now_ns(void) {
@@ -165,12 +168,17 @@ static void ireeclient_ring_submit(ireeclient_ring_t* ring, uint32_t index) {
 // IREED_RING_SLOT_SUBMITTED when the connection broke first.
 static uint32_t ireeclient_ring_wait(ireeclient_ring_t* ring, uint32_t index) {
   ireed_ring_slot_t* slot = ireed_ring_slot(ring->base, &ring->layout, index);
-  uint64_t spin_start = ireeclient_now_ns();
+  uint64_t start = ireeclient_now_ns();
+  uint64_t budget = atomic_load_explicit(&ring->recent_ns,
+                                         memory_order_relaxed) <
+                            IREECLIENT_RING_SPIN_NS
+                        ? IREECLIENT_RING_SPIN_NS
+                        : IREED_RING_PAUSE_NS;
   uint32_t state;
   while ((state = atomic_load_explicit(&slot->state, memory_order_acquire)) ==
          IREED_RING_SLOT_SUBMITTED) {
-    uint64_t spun = ireeclient_now_ns() - spin_start;
-    if (spun >= IREECLIENT_RING_SPIN_NS) break;
+    uint64_t spun = ireeclient_now_ns() - start;
+    if (spun >= budget) break;
     ireed_ring_backoff(spun);
   }
   while (state == IREED_RING_SLOT_SUBMITTED && !atomic_load(&ring->broken)) {
@@ -181,6 +189,10 @@ static uint32_t ireeclient_ring_wait(ireeclient_ring_t* ring, uint32_t index) {
                      IREECLIENT_RING_SLEEP_NS);
     state = atomic_load_explicit(&slot->state, memory_order_acquire);
   }
+  uint64_t took = ireeclient_now_ns() - start;
+  uint64_t recent = atomic_load_explicit(&ring->recent_ns, memory_order_relaxed);
+  atomic_store_explicit(&ring->recent_ns, recent - recent / 8 + took / 8,
+                        memory_order_relaxed);
   return state;
 }
 
