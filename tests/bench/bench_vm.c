@@ -12,9 +12,10 @@
 #include "runtime/vm/invoke.h"
 #include "tests/bench/bench_support.h"
 
-// A regression guard for the interpreter's dispatch loop (about 1.7 ns on
-// the 2-core machine of docs/benchmarks.md).
-#define VM_TARGET_NS 5.0
+// A regression guard for the interpreter's dispatch loop: about 1.7 ns on
+// the 2-core machine of docs/benchmarks.md when it is quiet, up to 6 ns
+// when other work shares it.
+#define VM_TARGET_NS 8.0
 
 // Instructions executed per loop iteration: add, add, cmp.lt, cond_br
 // (with its remap) and the block marker the branch lands after.
