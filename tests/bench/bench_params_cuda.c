@@ -20,41 +20,19 @@
 #include "hal/api.h"
 #include "hal/cuda/cuda_device.h"
 #include "hal/file_transfer.h"
+#include "tests/bench/bench_support.h"
 
 #define MIB ((uint64_t)1 << 20)
-#define RUNS 3
 #define RING_LIMIT (64 * MIB)
-
-#define CHECK(expr)                                                 \
-  do {                                                              \
-    irt_status_t status_ = (expr);                                  \
-    if (!irt_status_is_ok(status_)) {                               \
-      char text_[2048];                                             \
-      irt_status_format(status_, text_, sizeof(text_));             \
-      fprintf(stderr, "bench_params_cuda: %s: %s\n", #expr, text_); \
-      exit(1);                                                      \
-    }                                                               \
-  } while (0)
 
 static char g_path[256];
 static void cleanup(void) {
   if (g_path[0]) unlink(g_path);
 }
 
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int compare_doubles(const void* a, const void* b) {
-  double x = *(const double*)a, y = *(const double*)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double* values) {
-  qsort(values, RUNS, sizeof(double), compare_doubles);
-  return values[RUNS / 2];
+// Seconds of the median of BENCH_RUNS runs -> GB/s for |size| bytes.
+static double gbps(uint64_t size, double* seconds) {
+  return (double)size / bench_median(seconds, BENCH_RUNS) / 1e9;
 }
 
 static uint32_t pattern(uint64_t index) {
@@ -64,12 +42,12 @@ static uint32_t pattern(uint64_t index) {
 
 static irhal_fence_t* new_fence(void) {
   irhal_fence_t* fence = NULL;
-  CHECK(irhal_fence_create_single(irt_allocator_system(), &fence));
+  BENCH_CHECK(irhal_fence_create_single(irt_allocator_system(), &fence));
   return fence;
 }
 
 static void wait_release(irhal_fence_t* fence) {
-  CHECK(irhal_fence_wait(fence, INT64_MAX));
+  BENCH_CHECK(irhal_fence_wait(fence, INT64_MAX));
   irhal_fence_release(fence);
 }
 
@@ -77,75 +55,75 @@ static void wait_release(irhal_fence_t* fence) {
 static double bench_pinned_h2d(irhal_device_t* device, irhal_buffer_t* target,
                                uint64_t size) {
   irhal_buffer_t* pinned = NULL;
-  CHECK(device->vtable->allocate_buffer(
+  BENCH_CHECK(device->vtable->allocate_buffer(
       device, IRHAL_MEMORY_TYPE_HOST_LOCAL | IRHAL_MEMORY_TYPE_DEVICE_VISIBLE,
       IRHAL_BUFFER_USAGE_TRANSFER | IRHAL_BUFFER_USAGE_MAPPING, RING_LIMIT,
       &pinned));
-  double seconds[RUNS];
-  for (int run = 0; run < RUNS; ++run) {
+  double seconds[BENCH_RUNS];
+  for (int run = 0; run < BENCH_RUNS; ++run) {
     irhal_fence_t* done = new_fence();
-    double start = now_seconds();
+    uint64_t start = bench_now_ns();
     for (uint64_t offset = 0; offset < size; offset += RING_LIMIT) {
       uint64_t length = size - offset < RING_LIMIT ? size - offset : RING_LIMIT;
       bool last = offset + length >= size;
-      CHECK(irhal_device_queue_copy(device, UINT64_MAX, NULL,
-                                    last ? done : NULL, pinned, 0, target,
-                                    offset, length));
+      BENCH_CHECK(irhal_device_queue_copy(device, UINT64_MAX, NULL,
+                                          last ? done : NULL, pinned, 0, target,
+                                          offset, length));
     }
     wait_release(done);
-    seconds[run] = now_seconds() - start;
+    seconds[run] = (double)(bench_now_ns() - start) * 1e-9;
   }
   irhal_buffer_release(pinned);
-  return (double)size / median(seconds) / 1e9;
+  return gbps(size, seconds);
 }
 
 // Streams the file into |target| RUNS times; GB/s of the median run.
 static double bench_stream(irhal_device_t* device, irhal_file_t* file,
                            irhal_buffer_t* target, uint64_t size,
                            const irhal_staging_options_t* options) {
-  double seconds[RUNS];
-  for (int run = 0; run < RUNS; ++run) {
+  double seconds[BENCH_RUNS];
+  for (int run = 0; run < BENCH_RUNS; ++run) {
     irhal_fence_t* done = new_fence();
-    double start = now_seconds();
-    CHECK(irhal_file_transfer_read(device, UINT64_MAX, NULL, done, file, 0,
-                                   target, 0, size, options));
+    uint64_t start = bench_now_ns();
+    BENCH_CHECK(irhal_file_transfer_read(device, UINT64_MAX, NULL, done, file,
+                                         0, target, 0, size, options));
     wait_release(done);
-    seconds[run] = now_seconds() - start;
+    seconds[run] = (double)(bench_now_ns() - start) * 1e-9;
   }
-  return (double)size / median(seconds) / 1e9;
+  return gbps(size, seconds);
 }
 
 // irhal_device_queue_read of the whole file RUNS times (the device decides
 // the path); GB/s of the median run.
 static double bench_queue_read(irhal_device_t* device, irhal_file_t* file,
                                irhal_buffer_t* target, uint64_t size) {
-  double seconds[RUNS];
-  for (int run = 0; run < RUNS; ++run) {
+  double seconds[BENCH_RUNS];
+  for (int run = 0; run < BENCH_RUNS; ++run) {
     irhal_fence_t* done = new_fence();
-    double start = now_seconds();
-    CHECK(irhal_device_queue_read(device, UINT64_MAX, NULL, done, file, 0,
-                                  target, 0, size));
+    uint64_t start = bench_now_ns();
+    BENCH_CHECK(irhal_device_queue_read(device, UINT64_MAX, NULL, done, file, 0,
+                                        target, 0, size));
     wait_release(done);
-    seconds[run] = now_seconds() - start;
+    seconds[run] = (double)(bench_now_ns() - start) * 1e-9;
   }
-  return (double)size / median(seconds) / 1e9;
+  return gbps(size, seconds);
 }
 
 // Samples the streamed bytes: a 4-byte read back every 1 MiB.
 static bool check_contents(irhal_device_t* device, irhal_buffer_t* target,
                            uint64_t size) {
   irhal_buffer_t* host = NULL;
-  CHECK(device->vtable->allocate_buffer(
+  BENCH_CHECK(device->vtable->allocate_buffer(
       device, IRHAL_MEMORY_TYPE_HOST_LOCAL | IRHAL_MEMORY_TYPE_DEVICE_VISIBLE,
       IRHAL_BUFFER_USAGE_TRANSFER | IRHAL_BUFFER_USAGE_MAPPING, 4096, &host));
   uint32_t* mapped = NULL;
-  CHECK(irhal_buffer_map(host, IRHAL_MEMORY_ACCESS_READ, 0, 4096,
-                         (void**)&mapped));
+  BENCH_CHECK(irhal_buffer_map(host, IRHAL_MEMORY_ACCESS_READ, 0, 4096,
+                               (void**)&mapped));
   bool ok = true;
   for (uint64_t offset = 0; ok && offset < size; offset += MIB + 4) {
     irhal_fence_t* done = new_fence();
-    CHECK(irhal_device_queue_copy(device, UINT64_MAX, NULL, done, target,
-                                  offset & ~3ull, host, 0, 4));
+    BENCH_CHECK(irhal_device_queue_copy(device, UINT64_MAX, NULL, done, target,
+                                        offset & ~3ull, host, 0, 4));
     wait_release(done);
     ok = mapped[0] == pattern((offset & ~3ull) / 4);
   }
@@ -185,13 +163,13 @@ int main(int argc, char** argv) {
   void* data = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
   if (data == MAP_FAILED) return 77;
   irhal_file_t* file = NULL;
-  CHECK(irhal_file_create_from_memory(data, size, IRHAL_MEMORY_ACCESS_READ,
-                                      (irhal_release_callback_t){0}, allocator,
-                                      &file));
+  BENCH_CHECK(irhal_file_create_from_memory(
+      data, size, IRHAL_MEMORY_ACCESS_READ, (irhal_release_callback_t){0},
+      allocator, &file));
   irhal_buffer_t* target = NULL;
-  CHECK(device->vtable->allocate_buffer(device, IRHAL_MEMORY_TYPE_DEVICE_LOCAL,
-                                        IRHAL_BUFFER_USAGE_DEFAULT, size,
-                                        &target));
+  BENCH_CHECK(device->vtable->allocate_buffer(
+      device, IRHAL_MEMORY_TYPE_DEVICE_LOCAL, IRHAL_BUFFER_USAGE_DEFAULT, size,
+      &target));
   double h2d = bench_pinned_h2d(device, target, size);
 
   // Other 64 MiB rings, for information: more, smaller slots mean more
@@ -208,19 +186,21 @@ int main(int argc, char** argv) {
   double staged = bench_stream(device, file, target, size, &options);
   bool contents_ok = check_contents(device, target, size);
   bool peak_ok = stats.peak_staging_bytes <= RING_LIMIT;
-  printf("params(cuda): pinned H2D %.2f GB/s (64 MiB pinned -> device, "
-         "median of %d)\n",
-         h2d, RUNS);
-  printf("params(cuda): staged: %.2f GB/s = %.0f%% of pinned H2D; peak "
-         "staging %.0f MiB (%" PRIu32 " x %" PRIu64 " MiB, up to %" PRIu32
-         " copies in flight)\n",
-         staged, 100.0 * staged / h2d, (double)stats.peak_staging_bytes / MIB,
-         stats.depth, stats.chunk_size / MIB, stats.max_copies_in_flight);
+  printf(
+      "params(cuda): pinned H2D %.2f GB/s (64 MiB pinned -> device, "
+      "median of %d)\n",
+      h2d, BENCH_RUNS);
+  printf(
+      "params(cuda): staged: %.2f GB/s = %.0f%% of pinned H2D; peak "
+      "staging %.0f MiB (%" PRIu32 " x %" PRIu64 " MiB, up to %" PRIu32
+      " copies in flight)\n",
+      staged, 100.0 * staged / h2d, (double)stats.peak_staging_bytes / MIB,
+      stats.depth, stats.chunk_size / MIB, stats.max_copies_in_flight);
 
   // cuFile: an fd file read by the device itself when libcufile opened.
   irhal_file_t* fd_file = NULL;
-  CHECK(irhal_file_create_from_fd(fd, size, IRHAL_MEMORY_ACCESS_READ,
-                                  allocator, &fd_file));
+  BENCH_CHECK(irhal_file_create_from_fd(fd, size, IRHAL_MEMORY_ACCESS_READ,
+                                        allocator, &fd_file));
   bool cufile = device->vtable->transfers_file_directly(device, fd_file);
   double fd_speed = bench_queue_read(device, fd_file, target, size);
   printf("params(cuda): fd file via %s: %.2f GB/s = %.0f%% of pinned H2D\n",
@@ -230,32 +210,34 @@ int main(int argc, char** argv) {
 
   // The mapping pinned once (as ireed pins client regions), then each
   // stream is one DMA copy from the page cache: no staging at all.
-  double start = now_seconds();
+  uint64_t start = bench_now_ns();
   bool registered = false;
-  CHECK(irhal_device_register_host_memory(device, data, size, &registered));
-  double pin_seconds = now_seconds() - start;
+  BENCH_CHECK(
+      irhal_device_register_host_memory(device, data, size, &registered));
+  double pin_seconds = (double)(bench_now_ns() - start) * 1e-9;
   double direct = bench_queue_read(device, file, target, size);
   bool direct_ok = check_contents(device, target, size);
-  double first = (double)size / (pin_seconds + (double)size / direct / 1e9) / 1e9;
+  double first =
+      (double)size / (pin_seconds + (double)size / direct / 1e9) / 1e9;
   irhal_device_unregister_host_memory(device, data);
   bool speed_ok = direct >= 0.9 * h2d;
-  printf("params(cuda): pinned mapping: pinning %.0f ms once, then %.2f "
-         "GB/s (%.2f GB/s counting the pinning); peak staging 0 MiB\n",
-         pin_seconds * 1e3, direct, first);
-  printf("params(cuda): %" PRIu64 " MiB archive streamed at %.2f GB/s = "
-         "%.0f%% of pinned H2D (target >= 90%%): %s\n",
-         mib, direct, 100.0 * direct / h2d, speed_ok ? "PASS" : "FAIL");
-  printf("params(cuda): peak staging <= 64 MiB: %s\n",
-         peak_ok ? "PASS" : "FAIL");
-  printf("params(cuda): contents %s\n",
-         contents_ok && direct_ok ? "PASS" : "FAIL");
-  contents_ok &= direct_ok;
+  printf(
+      "params(cuda): pinned mapping: pinning %.0f ms once, then %.2f "
+      "GB/s (%.2f GB/s counting the pinning); peak staging 0 MiB\n",
+      pin_seconds * 1e3, direct, first);
+  bool ok = bench_target(speed_ok,
+                         "params(cuda): %" PRIu64
+                         " MiB archive streamed at %.2f GB/s = %.0f%% of "
+                         "pinned H2D %.2f GB/s (>= 90%%)",
+                         mib, direct, 100.0 * direct / h2d, h2d);
+  ok &= bench_target(peak_ok, "params(cuda): peak staging %.0f MiB <= 64 MiB",
+                     (double)stats.peak_staging_bytes / MIB);
+  ok &= bench_target(contents_ok && direct_ok,
+                     "params(cuda): streamed bytes intact");
   irhal_buffer_release(target);
   irhal_file_release(file);
   munmap(data, size);
   close(fd);
   irhal_device_release(device);
-  bool ok = speed_ok && peak_ok && contents_ok;
-  printf("params(cuda): %s\n", ok ? "PASS" : "FAIL");
   return ok ? 0 : 1;
 }
