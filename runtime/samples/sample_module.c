@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/vm/builder/hal_imports.h"
 #include "runtime/vm/builder/module_builder.h"
 
 #define I32(n) irvm_reg_i32(n)
@@ -28,10 +29,11 @@
 #define REGS(...) \
   (const irvm_reg_t[]) { __VA_ARGS__ }
 #define REG_COUNT(...) (sizeof(REGS(__VA_ARGS__)) / sizeof(irvm_reg_t))
-// vm.call of import |import| with the given argument and result lists.
+// vm.call of hal import IRVM_HAL_|import| with the given argument and
+// result lists, in a function whose module types are |types|.
 #define CALL(fn, import, args, results)                                   \
-  irvm_fn_call((fn), irvm_opnd_import(import), (args).regs, (args).count, \
-               (results).regs, (results).count)
+  irvm_fn_call((fn), irvm_hal_import(&types->imports, IRVM_HAL_##import), \
+               (args).regs, (args).count, (results).regs, (results).count)
 #define ARGS(...) ((reg_list_t){REGS(__VA_ARGS__), REG_COUNT(__VA_ARGS__)})
 #define NONE ((reg_list_t){NULL, 0})
 
@@ -40,51 +42,9 @@ typedef struct reg_list_s {
   size_t count;
 } reg_list_t;
 
-// The `hal` imports, in ordinal order.
+// Rodata ordinals after the executable's (irvm_hal_add_executable_rodata).
 enum {
-  kBufferViewAssert,
-  kBufferViewBuffer,
-  kBufferViewCreate,
-  kBufferViewDim,
-  kCommandBufferCreate,
-  kCommandBufferDispatch,
-  kCommandBufferFinalize,
-  kDeviceQueryI64,
-  kDeviceQueueAlloca,
-  kDeviceQueueExecute,
-  kDevicesGet,
-  kExecutableCreate,
-  kFenceCreate,
-  kFenceAwait,
-  kImportCount,
-};
-static const struct {
-  const char* name;
-  const char* cconv;
-} kImports[kImportCount] = {
-    [kBufferViewAssert] = {"hal.buffer_view.assert", "0rriiCID_v"},
-    [kBufferViewBuffer] = {"hal.buffer_view.buffer", "0r_r"},
-    [kBufferViewCreate] = {"hal.buffer_view.create", "0rIIiiCID_r"},
-    [kBufferViewDim] = {"hal.buffer_view.dim", "0ri_I"},
-    [kCommandBufferCreate] = {"hal.command_buffer.create", "0riiIi_r"},
-    [kCommandBufferDispatch] = {"hal.command_buffer.dispatch",
-                                "0rriiiiICiDCiirIID_v"},
-    [kCommandBufferFinalize] = {"hal.command_buffer.finalize", "0r_v"},
-    [kDeviceQueryI64] = {"hal.device.query.i64", "0rrr_iI"},
-    [kDeviceQueueAlloca] = {"hal.device.queue.alloca", "0rIrrIiiII_r"},
-    [kDeviceQueueExecute] = {"hal.device.queue.execute", "0rIrrrI_v"},
-    [kDevicesGet] = {"hal.devices.get", "0i_r"},
-    [kExecutableCreate] = {"hal.executable.create", "0rIrrr_r"},
-    [kFenceCreate] = {"hal.fence.create", "0rI_r"},
-    [kFenceAwait] = {"hal.fence.await", "0iICrD_i"},
-};
-
-// Rodata ordinals.
-enum {
-  kFormatCategory,
-  kFormat,
-  kKernel,
-  kInput0,
+  kInput0 = 3,
   kInput1,
 };
 
@@ -94,61 +54,27 @@ enum { kGlobalDevice, kGlobalExecutable, kGlobalCount };
 typedef struct sample_types_s {
   irvm_type_t device;
   irvm_type_t executable;
+  irvm_hal_imports_t imports;
 } sample_types_t;
 
+// __init: the standard prologue (device 0 must run |format|, the kernel
+// becomes the executable), nothing else.
 static irt_status_t define_init(irvm_module_builder_t* b,
                                 const sample_types_t* types,
+                                const irvm_hal_executable_rodata_t* rodata,
                                 const char* format) {
+  const irvm_hal_init_t init = {
+      .imports = &types->imports,
+      .rodata = *rodata,
+      .format = format,
+      .device_global = kGlobalDevice,
+      .executable_global = kGlobalExecutable,
+      .requirement = "the sample needs a CPU device",
+  };
   irvm_function_builder_t* fn = NULL;
-  IRT_RETURN_IF_ERROR(
-      irvm_module_builder_begin_exported_function(b, "__init", "0v_v", &fn));
-  irvm_label_t found, missing;
-  IRT_RETURN_IF_ERROR(irvm_fn_new_label(fn, &found));
-  IRT_RETURN_IF_ERROR(irvm_fn_new_label(fn, &missing));
-  // %r0 = devices.get(0); (%i1, %i2:3) = query(%r0, "hal.executable.format",
-  // FORMAT); found when both are non-zero.
-  IRT_RETURN_IF_ERROR(irvm_fn_op1(fn, IRVM_INSN_CONST_I32_ZERO, I32(0)));
-  IRT_RETURN_IF_ERROR(CALL(fn, kDevicesGet, ARGS(I32(0)), ARGS(REF(0))));
-  IRT_RETURN_IF_ERROR(IRVM_EMIT(fn, IRVM_INSN_CONST_REF_RODATA,
-                                irvm_opnd_rodata(kFormatCategory),
-                                irvm_opnd_ref(1)));
-  IRT_RETURN_IF_ERROR(IRVM_EMIT(fn, IRVM_INSN_CONST_REF_RODATA,
-                                irvm_opnd_rodata(kFormat), irvm_opnd_ref(2)));
-  IRT_RETURN_IF_ERROR(CALL(fn, kDeviceQueryI64, ARGS(REF(0), MOVE(1), REF(2)),
-                           ARGS(I32(1), I64(2))));
-  IRT_RETURN_IF_ERROR(irvm_fn_op2(fn, IRVM_INSN_CMP_NZ_I64, I32(4), I64(2)));
-  IRT_RETURN_IF_ERROR(
-      irvm_fn_op3(fn, IRVM_INSN_AND_I32, I32(1), I32(1), I32(4)));
-  IRT_RETURN_IF_ERROR(irvm_fn_cond_br(fn, I32(1), found, missing));
-
-  // Stores the device, creates the executable from the kernel rodata.
-  IRT_RETURN_IF_ERROR(irvm_fn_bind_label(fn, found));
-  IRT_RETURN_IF_ERROR(IRVM_EMIT(
-      fn, IRVM_INSN_GLOBAL_STORE_REF, irvm_opnd_global_ref(kGlobalDevice),
-      irvm_opnd_type(types->device), irvm_opnd_ref(0)));
-  IRT_RETURN_IF_ERROR(irvm_fn_const_i64(fn, I64(6), -1));
-  IRT_RETURN_IF_ERROR(IRVM_EMIT(fn, IRVM_INSN_CONST_REF_RODATA,
-                                irvm_opnd_rodata(kKernel), irvm_opnd_ref(3)));
-  IRT_RETURN_IF_ERROR(irvm_fn_op1(fn, IRVM_INSN_CONST_REF_ZERO, REF(4)));
-  IRT_RETURN_IF_ERROR(CALL(fn, kExecutableCreate,
-                           ARGS(MOVE(0), I64(6), MOVE(2), MOVE(3), MOVE(4)),
-                           ARGS(REF(5))));
-  IRT_RETURN_IF_ERROR(IRVM_EMIT(
-      fn, IRVM_INSN_GLOBAL_STORE_REF, irvm_opnd_global_ref(kGlobalExecutable),
-      irvm_opnd_type(types->executable), irvm_opnd_ref_move(5)));
-  IRT_RETURN_IF_ERROR(irvm_fn_return(fn, NULL, 0));
-
-  // The compiler's INCOMPATIBLE failure when no device runs the format.
-  IRT_RETURN_IF_ERROR(irvm_fn_bind_label(fn, missing));
-  IRT_RETURN_IF_ERROR(
-      IRVM_EMIT(fn, IRVM_INSN_DISCARD_REFS, IRVM_LIST(REF(0), REF(2))));
-  IRT_RETURN_IF_ERROR(irvm_fn_const_i32(fn, I32(5), 18));
-  char message[160];
-  snprintf(message, sizeof(message),
-           "HAL device `__device_0` not found or unavailable: the sample "
-           "needs a CPU device running %s",
-           format);
-  return irvm_fn_fail(fn, I32(5), message);
+  IRT_RETURN_IF_ERROR(irvm_hal_begin_init_executable(b, &init, &fn));
+  IRT_RETURN_IF_ERROR(IRVM_EMIT(fn, IRVM_INSN_DISCARD_REFS, IRVM_LIST(REF(0))));
+  return irvm_fn_return(fn, NULL, 0);
 }
 
 // Registers of simple_mul. i32 bank: constants, then 64-bit pairs at even
@@ -187,15 +113,17 @@ enum {
 };
 
 static irt_status_t emit_input_assert(irvm_function_builder_t* fn,
+                                      const sample_types_t* types,
                                       uint16_t view, uint32_t name) {
   IRT_RETURN_IF_ERROR(IRVM_EMIT(fn, IRVM_INSN_CONST_REF_RODATA,
                                 irvm_opnd_rodata(name), irvm_opnd_ref(kName)));
-  return IRVM_EMIT(fn, IRVM_INSN_CALL_VARIADIC,
-                   irvm_opnd_import(kBufferViewAssert),
-                   IRVM_SEGMENTS(-1, -1, -1, -1, 1),
-                   IRVM_LIST(REF(view), MOVE(kName), I32(kElementType),
-                             I32(kEncoding), I64(kCount)),
-                   IRVM_EMPTY_LIST);
+  return IRVM_EMIT(
+      fn, IRVM_INSN_CALL_VARIADIC,
+      irvm_hal_import(&types->imports, IRVM_HAL_BUFFER_VIEW_ASSERT),
+      IRVM_SEGMENTS(-1, -1, -1, -1, 1),
+      IRVM_LIST(REF(view), MOVE(kName), I32(kElementType), I32(kEncoding),
+                I64(kCount)),
+      IRVM_EMPTY_LIST);
 }
 
 static irt_status_t define_simple_mul(irvm_module_builder_t* b,
@@ -234,33 +162,34 @@ static irt_status_t define_simple_mul(irvm_module_builder_t* b,
 
   // Both inputs are 1-D f32 of input0's length.
   IRT_RETURN_IF_ERROR(
-      CALL(fn, kBufferViewDim, ARGS(REF(kA), I32(kZero)), ARGS(I64(kCount))));
-  IRT_RETURN_IF_ERROR(emit_input_assert(fn, kA, kInput0));
-  IRT_RETURN_IF_ERROR(emit_input_assert(fn, kB, kInput1));
+      CALL(fn, BUFFER_VIEW_DIM, ARGS(REF(kA), I32(kZero)), ARGS(I64(kCount))));
+  IRT_RETURN_IF_ERROR(emit_input_assert(fn, types, kA, kInput0));
+  IRT_RETURN_IF_ERROR(emit_input_assert(fn, types, kB, kInput1));
   IRT_RETURN_IF_ERROR(
-      CALL(fn, kBufferViewBuffer, ARGS(MOVE(kA)), ARGS(REF(kBufferA))));
+      CALL(fn, BUFFER_VIEW_BUFFER, ARGS(MOVE(kA)), ARGS(REF(kBufferA))));
   IRT_RETURN_IF_ERROR(
-      CALL(fn, kBufferViewBuffer, ARGS(MOVE(kB)), ARGS(REF(kBufferB))));
+      CALL(fn, BUFFER_VIEW_BUFFER, ARGS(MOVE(kB)), ARGS(REF(kBufferB))));
   IRT_RETURN_IF_ERROR(irvm_fn_op3(fn, IRVM_INSN_MUL_I64, I64(kBytes),
                                   I64(kCount), I64(kElementSize)));
 
   // The result buffer, allocated in queue order.
-  IRT_RETURN_IF_ERROR(CALL(fn, kFenceCreate, ARGS(REF(kDevice), I64(kZero64)),
+  IRT_RETURN_IF_ERROR(CALL(fn, FENCE_CREATE, ARGS(REF(kDevice), I64(kZero64)),
                            ARGS(REF(kAllocated))));
   IRT_RETURN_IF_ERROR(
-      CALL(fn, kDeviceQueueAlloca,
+      CALL(fn, DEVICE_QUEUE_ALLOCA,
            ARGS(REF(kDevice), I64(kAffinity), MOVE(kNoFence), REF(kAllocated),
                 I64(kZero64), I32(kMemoryTypes), I32(kUsage), I64(kBytes),
                 I64(kZero64)),
            ARGS(REF(kResult))));
 
   // One dispatch of export 0 over one workgroup: result = a * b.
-  IRT_RETURN_IF_ERROR(CALL(fn, kCommandBufferCreate,
+  IRT_RETURN_IF_ERROR(CALL(fn, COMMAND_BUFFER_CREATE,
                            ARGS(REF(kDevice), I32(kMode), I32(kCategories),
                                 I64(kAffinity), I32(kZero)),
                            ARGS(REF(kCommands))));
   IRT_RETURN_IF_ERROR(IRVM_EMIT(
-      fn, IRVM_INSN_CALL_VARIADIC, irvm_opnd_import(kCommandBufferDispatch),
+      fn, IRVM_INSN_CALL_VARIADIC,
+      irvm_hal_import(&types->imports, IRVM_HAL_COMMAND_BUFFER_DISPATCH),
       IRVM_SEGMENTS(-1, -1, -1, -1, -1, -1, -1, 0, 3),
       IRVM_LIST(REF(kCommands), MOVE(kExecutable), I32(kZero), I32(kOne),
                 I32(kOne), I32(kOne), I64(kZero64),  //
@@ -272,28 +201,30 @@ static irt_status_t define_simple_mul(irvm_module_builder_t* b,
                 I64(kBytes)),
       IRVM_EMPTY_LIST));
   IRT_RETURN_IF_ERROR(
-      CALL(fn, kCommandBufferFinalize, ARGS(REF(kCommands)), NONE));
-  IRT_RETURN_IF_ERROR(CALL(fn, kFenceCreate, ARGS(REF(kDevice), I64(kZero64)),
+      CALL(fn, COMMAND_BUFFER_FINALIZE, ARGS(REF(kCommands)), NONE));
+  IRT_RETURN_IF_ERROR(CALL(fn, FENCE_CREATE, ARGS(REF(kDevice), I64(kZero64)),
                            ARGS(REF(kDone))));
-  IRT_RETURN_IF_ERROR(CALL(fn, kDeviceQueueExecute,
+  IRT_RETURN_IF_ERROR(CALL(fn, DEVICE_QUEUE_EXECUTE,
                            ARGS(MOVE(kDevice), I64(kAffinity), MOVE(kAllocated),
                                 REF(kDone), MOVE(kCommands), I64(kZero64)),
                            NONE));
   IRT_RETURN_IF_ERROR(
       IRVM_EMIT(fn, IRVM_INSN_CALL_VARIADIC_YIELDABLE,
-                irvm_opnd_import(kFenceAwait), IRVM_SEGMENTS(-1, -1, 1),
+                irvm_hal_import(&types->imports, IRVM_HAL_FENCE_AWAIT),
+                IRVM_SEGMENTS(-1, -1, 1),
                 IRVM_LIST(I32(kTimeout), I64(kZero64), MOVE(kDone)),
                 IRVM_GOTO(resume), IRVM_LIST(I32(kWaitStatus))));
   IRT_RETURN_IF_ERROR(irvm_fn_bind_label(fn, resume));
   IRT_RETURN_IF_ERROR(irvm_fn_cond_br(fn, I32(kWaitStatus), failed, ok));
 
   IRT_RETURN_IF_ERROR(irvm_fn_bind_label(fn, ok));
-  IRT_RETURN_IF_ERROR(IRVM_EMIT(
-      fn, IRVM_INSN_CALL_VARIADIC, irvm_opnd_import(kBufferViewCreate),
-      IRVM_SEGMENTS(-1, -1, -1, -1, -1, 1),
-      IRVM_LIST(MOVE(kResult), I64(kZero64), I64(kBytes), I32(kElementType),
-                I32(kEncoding), I64(kCount)),
-      IRVM_LIST(REF(kView))));
+  IRT_RETURN_IF_ERROR(
+      IRVM_EMIT(fn, IRVM_INSN_CALL_VARIADIC,
+                irvm_hal_import(&types->imports, IRVM_HAL_BUFFER_VIEW_CREATE),
+                IRVM_SEGMENTS(-1, -1, -1, -1, -1, 1),
+                IRVM_LIST(MOVE(kResult), I64(kZero64), I64(kBytes),
+                          I32(kElementType), I32(kEncoding), I64(kCount)),
+                IRVM_LIST(REF(kView))));
   IRT_RETURN_IF_ERROR(irvm_fn_return(fn, REGS(MOVE(kView)), 1));
 
   IRT_RETURN_IF_ERROR(irvm_fn_bind_label(fn, failed));
@@ -321,33 +252,22 @@ static irt_status_t define_sample(irvm_module_builder_t* b, const char* format,
     IRT_RETURN_IF_ERROR(
         irvm_module_builder_add_type(b, other_types[i], &ignored));
   }
-  IRT_RETURN_IF_ERROR(
-      irvm_module_builder_add_dependency(b, "hal", 6, IRVM_FLAG_REQUIRED));
-  for (uint32_t i = 0; i < kImportCount; ++i) {
-    uint32_t ordinal = 0;
-    IRT_RETURN_IF_ERROR(irvm_module_builder_add_import(
-        b, kImports[i].name, kImports[i].cconv, IRVM_FLAG_REQUIRED, &ordinal));
-  }
-  const char* strings[] = {"hal.executable.format", format};
-  for (uint32_t i = 0; i < 2; ++i) {
-    uint32_t ordinal = 0;
-    IRT_RETURN_IF_ERROR(irvm_module_builder_add_rodata(
-        b, strings[i], strlen(strings[i]), NULL, &ordinal));
-  }
+  IRT_RETURN_IF_ERROR(irvm_hal_imports_declare_dispatch(b, &types.imports));
   // The kernel as the compiler stores executables: external, 16-aligned,
   // named for `unzip -l`.
   irvm_rodata_options_t kernel_options = {.name = "sample_dispatch_0",
                                           .mime_type = "application/x-elf"};
+  irvm_hal_executable_rodata_t rodata;
+  IRT_RETURN_IF_ERROR(irvm_hal_add_executable_rodata(
+      b, format, kernel, kernel_size, &kernel_options, &rodata));
   uint32_t ordinal = 0;
-  IRT_RETURN_IF_ERROR(irvm_module_builder_add_rodata(
-      b, kernel, kernel_size, &kernel_options, &ordinal));
   IRT_RETURN_IF_ERROR(
       irvm_module_builder_add_rodata(b, "input0", 6, NULL, &ordinal));
   IRT_RETURN_IF_ERROR(
       irvm_module_builder_add_rodata(b, "input1", 6, NULL, &ordinal));
   IRT_RETURN_IF_ERROR(irvm_module_builder_set_module_state(b, 0, kGlobalCount));
   IRT_RETURN_IF_ERROR(define_simple_mul(b, &types));
-  return define_init(b, &types, format);
+  return define_init(b, &types, &rodata, format);
 }
 
 // Reads all of |path| into a new buffer.

@@ -1,5 +1,6 @@
 #include "tests/hal_staging/params_module.h"
 
+#include "runtime/vm/builder/hal_imports.h"
 #include "runtime/vm/builder/module_builder.h"
 
 #define I32(n) irvm_reg_i32(n)
@@ -7,31 +8,15 @@
 #define REF(n) irvm_reg_ref(n)
 #define MOVE(n) irvm_reg_ref_move(n)
 
-enum {
-  kBufferLoad,
-  kDevicesCount,
-  kDevicesGet,
-  kFenceCreate,
-  kFenceAwait,
-  kParametersLoad,
-  kImportCount,
-};
-
-// Imports with the cconvs iree-compile v3.11 gives them (scale.vmfb).
-static const struct {
-  const char* name;
-  const char* cconv;
-} kImports[kImportCount] = {
-    [kBufferLoad] = {"hal.buffer.load", "0rIi_i"},
-    [kDevicesCount] = {"hal.devices.count", "0v_i"},
-    [kDevicesGet] = {"hal.devices.get", "0i_r"},
-    [kFenceCreate] = {"hal.fence.create", "0rI_r"},
-    [kFenceAwait] = {"hal.fence.await", "0iICrD_i"},
-    [kParametersLoad] = {"io_parameters.load", "0rIrrrIiirrr_r"},
-};
+// The hal imports, in ordinal order; io_parameters.load comes after them.
+static const irvm_hal_import_t kHalImports[] = {
+    IRVM_HAL_BUFFER_LOAD, IRVM_HAL_DEVICES_COUNT, IRVM_HAL_DEVICES_GET,
+    IRVM_HAL_FENCE_CREATE, IRVM_HAL_FENCE_AWAIT};
 
 typedef struct module_types_s {
   irvm_type_t device, buffer;
+  irvm_hal_imports_t hal;
+  uint32_t parameters_load;  // import ordinal
 } module_types_t;
 
 typedef struct module_rodata_s {
@@ -61,8 +46,9 @@ static irt_status_t define_init(irvm_module_builder_t* b,
   IRT_RETURN_IF_ERROR(irvm_fn_const_i32(fn, I32(7), 0x80C03));
   IRT_RETURN_IF_ERROR(irvm_fn_const_i32(fn, I32(8), -1));  // no timeout
   IRT_RETURN_IF_ERROR(irvm_fn_op1(fn, IRVM_INSN_CONST_REF_ZERO, REF(0)));
-  IRT_RETURN_IF_ERROR(irvm_fn_call(fn, irvm_opnd_import(kDevicesCount), NULL, 0,
-                                   (const irvm_reg_t[]){I32(1)}, 1));
+  IRT_RETURN_IF_ERROR(
+      irvm_fn_call(fn, irvm_hal_import(&types->hal, IRVM_HAL_DEVICES_COUNT),
+                   NULL, 0, (const irvm_reg_t[]){I32(1)}, 1));
   IRT_RETURN_IF_ERROR(irvm_fn_cond_br(fn, I32(1), have_device, no_device));
 
   IRT_RETURN_IF_ERROR(irvm_fn_bind_label(fn, no_device));
@@ -70,15 +56,16 @@ static irt_status_t define_init(irvm_module_builder_t* b,
   IRT_RETURN_IF_ERROR(irvm_fn_fail(fn, I32(9), "no HAL device"));
 
   IRT_RETURN_IF_ERROR(irvm_fn_bind_label(fn, have_device));
-  IRT_RETURN_IF_ERROR(irvm_fn_call(fn, irvm_opnd_import(kDevicesGet),
-                                   (const irvm_reg_t[]){I32(0)}, 1,
-                                   (const irvm_reg_t[]){REF(1)}, 1));
+  IRT_RETURN_IF_ERROR(irvm_fn_call(
+      fn, irvm_hal_import(&types->hal, IRVM_HAL_DEVICES_GET),
+      (const irvm_reg_t[]){I32(0)}, 1, (const irvm_reg_t[]){REF(1)}, 1));
   IRT_RETURN_IF_ERROR(
       IRVM_EMIT(fn, IRVM_INSN_GLOBAL_STORE_REF, irvm_opnd_global_ref(0),
                 irvm_opnd_type(types->device), irvm_opnd_ref(1)));
-  IRT_RETURN_IF_ERROR(irvm_fn_call(fn, irvm_opnd_import(kFenceCreate),
-                                   (const irvm_reg_t[]){REF(1), I64(4)}, 2,
-                                   (const irvm_reg_t[]){REF(2)}, 1));
+  IRT_RETURN_IF_ERROR(
+      irvm_fn_call(fn, irvm_hal_import(&types->hal, IRVM_HAL_FENCE_CREATE),
+                   (const irvm_reg_t[]){REF(1), I64(4)}, 2,
+                   (const irvm_reg_t[]){REF(2)}, 1));
   const uint32_t strings[4] = {rodata->scope, rodata->key_table,
                                rodata->key_data, rodata->spans};
   for (uint16_t i = 0; i < 4; ++i) {
@@ -87,7 +74,7 @@ static irt_status_t define_init(irvm_module_builder_t* b,
                                   irvm_opnd_ref((uint16_t)(3 + i))));
   }
   IRT_RETURN_IF_ERROR(irvm_fn_call(
-      fn, irvm_opnd_import(kParametersLoad),
+      fn, irvm_opnd_import(types->parameters_load),
       (const irvm_reg_t[]){MOVE(1), I64(2), MOVE(0), REF(2), MOVE(3), I64(2),
                            I32(6), I32(7), MOVE(4), MOVE(5), MOVE(6)},
       11, (const irvm_reg_t[]){REF(7)}, 1));
@@ -95,10 +82,11 @@ static irt_status_t define_init(irvm_module_builder_t* b,
                                 irvm_opnd_i32(0), irvm_opnd_type(types->buffer),
                                 irvm_opnd_ref(8)));
   IRT_RETURN_IF_ERROR(IRVM_EMIT(fn, IRVM_INSN_DISCARD_REFS, IRVM_LIST(REF(7))));
-  IRT_RETURN_IF_ERROR(IRVM_EMIT(
-      fn, IRVM_INSN_CALL_VARIADIC_YIELDABLE, irvm_opnd_import(kFenceAwait),
-      IRVM_SEGMENTS(-1, -1, 1), IRVM_LIST(I32(8), I64(4), MOVE(2)),
-      IRVM_GOTO(resume), IRVM_LIST(I32(9))));
+  IRT_RETURN_IF_ERROR(
+      IRVM_EMIT(fn, IRVM_INSN_CALL_VARIADIC_YIELDABLE,
+                irvm_hal_import(&types->hal, IRVM_HAL_FENCE_AWAIT),
+                IRVM_SEGMENTS(-1, -1, 1), IRVM_LIST(I32(8), I64(4), MOVE(2)),
+                IRVM_GOTO(resume), IRVM_LIST(I32(9))));
   IRT_RETURN_IF_ERROR(irvm_fn_bind_label(fn, resume));
   IRT_RETURN_IF_ERROR(irvm_fn_cond_br(fn, I32(9), failed, ok));
 
@@ -125,7 +113,7 @@ static irt_status_t define_probe(irvm_module_builder_t* b,
                 irvm_opnd_type(types->buffer), irvm_opnd_ref(0)));
   IRT_RETURN_IF_ERROR(irvm_fn_const_i32(fn, I32(2), 4));
   IRT_RETURN_IF_ERROR(
-      irvm_fn_call(fn, irvm_opnd_import(kBufferLoad),
+      irvm_fn_call(fn, irvm_hal_import(&types->hal, IRVM_HAL_BUFFER_LOAD),
                    (const irvm_reg_t[]){MOVE(0), I64(0), I32(2)}, 3,
                    (const irvm_reg_t[]){I32(3)}, 1));
   return irvm_fn_return(fn, (const irvm_reg_t[]){I32(3)}, 1);
@@ -158,13 +146,13 @@ static irt_status_t define_module(irvm_module_builder_t* b,
       irvm_module_builder_add_type(b, "!hal.buffer", &types.buffer));
   IRT_RETURN_IF_ERROR(irvm_module_builder_add_dependency(b, "io_parameters", 0,
                                                          IRVM_FLAG_REQUIRED));
-  IRT_RETURN_IF_ERROR(
-      irvm_module_builder_add_dependency(b, "hal", 6, IRVM_FLAG_REQUIRED));
-  for (uint32_t i = 0; i < kImportCount; ++i) {
-    uint32_t ordinal = 0;
-    IRT_RETURN_IF_ERROR(irvm_module_builder_add_import(
-        b, kImports[i].name, kImports[i].cconv, IRVM_FLAG_REQUIRED, &ordinal));
-  }
+  IRT_RETURN_IF_ERROR(irvm_hal_imports_declare(
+      b, kHalImports, sizeof(kHalImports) / sizeof(kHalImports[0]),
+      &types.hal));
+  // The cconv iree-compile v3.11 gives it (scale.vmfb).
+  IRT_RETURN_IF_ERROR(irvm_module_builder_add_import(
+      b, "io_parameters.load", "0rIrrrIiirrr_r", IRVM_FLAG_REQUIRED,
+      &types.parameters_load));
   // The io_parameters ABI buffers (HAL spec 2.2): key table {0, 6}, key
   // "weight", one span {parameter 0, buffer 0, length}.
   module_rodata_t rodata;

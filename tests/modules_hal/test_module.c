@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/vm/builder/hal_imports.h"
 #include "runtime/vm/format/module_def.h"
 #include "tests/modules_hal/hal_fixture.h"
 #include "tests/support/test_files.h"
@@ -107,6 +108,31 @@ static void test_conformance_imports_match(void** state) {
     irvm_module_def_deinit(&def);
     free(data);
   }
+}
+
+// The module builder's hal import table (runtime/vm/builder/hal_imports.c)
+// names real exports with their very cconvs, so builder-made modules load.
+static void test_builder_imports_match(void** state) {
+  hal_fixture_t* fixture = *state;
+  for (int i = 0; i < IRVM_HAL_IMPORT_COUNT; ++i) {
+    const irvm_hal_import_info_t* import =
+        irvm_hal_import_info((irvm_hal_import_t)i);
+    assert_non_null(import);
+    irt_string_view_t name = irt_make_cstring_view(import->name);
+    assert_true(irt_string_view_starts_with(name, "hal."));
+    irt_string_view_t local = {name.data + 4, name.size - 4};
+    uint32_t ordinal = 0;
+    HAL_OK(irvm_module_lookup_export(fixture->module, local, &ordinal));
+    irvm_export_info_t info;
+    HAL_OK(
+        fixture->module->vtable->export_info(fixture->module, ordinal, &info));
+    if (!irt_string_view_equal_cstring(info.calling_convention,
+                                       import->cconv)) {
+      fail_msg("builder import %s is %s but the export is %.*s", import->name,
+               import->cconv, IRT_SV_ARG(info.calling_convention));
+    }
+  }
+  assert_null(irvm_hal_import_info(IRVM_HAL_IMPORT_COUNT));
 }
 
 //===----------------------------------------------------------------------===//
@@ -448,6 +474,8 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_types_registered, setup, teardown),
       cmocka_unit_test_setup_teardown(test_conformance_imports_match, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_builder_imports_match, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_null_refs_are_rejected, setup,
                                       teardown),

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "runtime/base/math.h"
+#include "runtime/vm/builder/hal_imports.h"
 #include "runtime/vm/builder/zip_writer.h"
 #include "runtime/vm/format/flatbuffer.h"
 #include "tests/support/test_files.h"
@@ -135,6 +136,49 @@ static void test_metadata_round_trips(void** state) {
   ASSERT_OK(irvm_fb_vector_table(&vector, 0, &table));
   assert_false(irvm_fb_table_has(&table, 1));  // internal ordinal 0
   bt_module_free(&m);
+  irvm_module_builder_destroy(builder);
+}
+
+// Declared hal imports get consecutive ordinals after earlier imports, in
+// the order asked, with their table cconvs and the "hal" dependency.
+static void test_hal_imports_declare(void** state) {
+  (void)state;
+  irvm_module_builder_t* builder = new_builder("m", 0);
+  uint32_t ordinal = 0;
+  ASSERT_OK(irvm_module_builder_add_import(builder, "other.f", "0v_v",
+                                           IRVM_FLAG_REQUIRED, &ordinal));
+  static const irvm_hal_import_t kUsed[] = {IRVM_HAL_FENCE_CREATE,
+                                            IRVM_HAL_DEVICES_GET};
+  irvm_hal_imports_t hal;
+  ASSERT_OK(irvm_hal_imports_declare(builder, kUsed, 2, &hal));
+  assert_int_equal(hal.ordinals[IRVM_HAL_FENCE_CREATE], 1);
+  assert_int_equal(hal.ordinals[IRVM_HAL_DEVICES_GET], 2);
+  assert_int_equal(hal.ordinals[IRVM_HAL_FENCE_AWAIT], UINT32_MAX);
+  assert_int_equal(irvm_hal_import(&hal, IRVM_HAL_DEVICES_GET).u32,
+                   2 | IRVM_FUNCTION_IMPORT_BIT);
+  bt_module_t m;
+  bt_finish(builder, NULL, &m);
+  assert_int_equal(m.def.dependency_count, 1);
+  assert_true(irt_string_view_equal_cstring(m.def.dependencies[0].name, "hal"));
+  assert_int_equal(m.def.dependencies[0].minimum_version, 6);
+  assert_int_equal(m.def.import_count, 3);
+  assert_true(irt_string_view_equal_cstring(m.def.imports[2].full_name,
+                                            "hal.devices.get"));
+  assert_true(irt_string_view_equal_cstring(
+      m.def.imports[1].signature.calling_convention, "0rI_r"));
+  bt_module_free(&m);
+  irvm_module_builder_destroy(builder);
+
+  builder = new_builder("m", 0);
+  static const irvm_hal_import_t kTwice[] = {IRVM_HAL_DEVICES_GET,
+                                             IRVM_HAL_DEVICES_GET};
+  ASSERT_STATUS(irvm_hal_imports_declare(builder, kTwice, 2, &hal),
+                IRT_STATUS_INVALID_ARGUMENT, "hal.devices.get declared twice");
+  irvm_module_builder_destroy(builder);
+  builder = new_builder("m", 0);
+  const irvm_hal_import_t unknown[] = {IRVM_HAL_IMPORT_COUNT};
+  ASSERT_STATUS(irvm_hal_imports_declare(builder, unknown, 1, &hal),
+                IRT_STATUS_INVALID_ARGUMENT, "unknown import");
   irvm_module_builder_destroy(builder);
 }
 
@@ -813,6 +857,7 @@ int main(void) {
       cmocka_unit_test(test_crc32),
       cmocka_unit_test(test_metadata_round_trips),
       cmocka_unit_test(test_argument_errors),
+      cmocka_unit_test(test_hal_imports_declare),
       cmocka_unit_test(test_zip_container_without_rodata),
       cmocka_unit_test(test_rodata_in_both_forms),
       cmocka_unit_test(test_external_rodata_matches_the_compiler),
