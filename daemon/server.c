@@ -2191,6 +2191,12 @@ static void ireed_handle_attach_ring(ireed_conn_t* conn,
   ireed_server_t* server = conn->server;
   int fd = -1;
   irt_status_t status = ireed_conn_take_fd(conn, "AttachRingRequest", &fd);
+  if (irt_status_is_ok(status) && server->stopping) {
+    // The drain stopped the rings when it began; a ring thread started now
+    // would be a job nothing stops, holding the drain to its timeout.
+    status = irt_make_status(IRT_STATUS_UNAVAILABLE,
+                             IREED_SHUTTING_DOWN "; no new submission rings");
+  }
   if (irt_status_is_ok(status) && conn->ring) {
     status = irt_make_status(IRT_STATUS_ALREADY_EXISTS,
                              "this connection has a submission ring already");

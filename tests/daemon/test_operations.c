@@ -33,6 +33,7 @@
 // cmocka.h needs <setjmp.h>, <stdarg.h>, <stddef.h> and <stdint.h> first.
 #include <cmocka.h>
 
+#include "proto/ring.h"
 #include "runtime/base/status.h"
 #include "tests/daemon/async_module.h"
 #include "tests/daemon/daemon_testing.h"
@@ -600,6 +601,28 @@ static void test_regions_are_private(void** state) {
 // Draining
 //===----------------------------------------------------------------------===//
 
+// Sends SIGTERM's drain a moment to begin: returns once (within about a
+// second) new connections get "shutting down".
+static void wait_until_refusing(const ireed_test_daemon_t* daemon) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    ireed_test_client_t late;
+    Ireed__Frame* answer = hello_answer(daemon, &late);
+    assert_non_null(answer);
+    bool refused = answer->body_case != IREED__FRAME__BODY_HELLO;
+    if (refused) {
+      assert_int_equal(answer->request_id, 0);
+      ireed_test_expect_error(answer, IRT_STATUS_UNAVAILABLE, "shutting down");
+      assert_true(ireed_test_client_at_eof(&late));
+    } else {
+      ireed__frame__free_unpacked(answer, NULL);
+      usleep(10 * 1000);
+    }
+    ireed_test_client_close(&late);
+    if (refused) return;
+  }
+  fail_msg("ireed never refused a connection after SIGTERM");
+}
+
 // SIGTERM with invocations running and queued: new connections and new
 // invocations are refused, every invocation in flight is answered, then the
 // daemon closes the connection and exits 0.
@@ -616,24 +639,7 @@ static void test_sigterm_drains(void** state) {
   for (int i = 0; i < kInFlight; ++i) ids[i] = send_spin(&client, iterations);
   wait_for_invocations(&daemon, "spin", kInFlight, kInFlight - 2);
   assert_int_equal(kill(daemon.pid, SIGTERM), 0);
-  // Once the signal is handled, new connections are refused.
-  bool refused = false;
-  for (int attempt = 0; attempt < 100 && !refused; ++attempt) {
-    ireed_test_client_t late;
-    Ireed__Frame* answer = hello_answer(&daemon, &late);
-    assert_non_null(answer);
-    if (answer->body_case == IREED__FRAME__BODY_HELLO) {
-      ireed__frame__free_unpacked(answer, NULL);
-      usleep(10 * 1000);
-    } else {
-      assert_int_equal(answer->request_id, 0);
-      ireed_test_expect_error(answer, IRT_STATUS_UNAVAILABLE, "shutting down");
-      assert_true(ireed_test_client_at_eof(&late));
-      refused = true;
-    }
-    ireed_test_client_close(&late);
-  }
-  assert_true(refused);
+  wait_until_refusing(&daemon);
   // So are new invocations on open connections.
   uint64_t late_id = send_spin(&client, 1);
   int answered = 0;
@@ -657,6 +663,48 @@ static void test_sigterm_drains(void** state) {
   assert_int_equal(answered, kInFlight);
   assert_true(ireed_test_client_at_eof(&client));
   ireed_test_client_close(&client);
+  assert_int_equal(ireed_test_daemon_wait(&daemon), 0);
+}
+
+// A submission ring attached during the drain is refused: its thread would
+// be a job nothing stops (the drain stops the rings when it begins), and
+// the daemon would wait for it until limits.drain_timeout_seconds and exit
+// 1. The invocation in flight is still answered and the daemon exits 0.
+static void test_no_ring_while_draining(void** state) {
+  (void)state;
+  ireed_test_daemon_t daemon;
+  ireed_test_daemon_start(&daemon, g_ireed_binary, NULL);
+  ireed_test_client_t client;
+  ireed_test_client_connect(&client, &daemon);
+  load_spin(&client, &daemon);
+  int32_t iterations = spin_iterations(&client, 1500);
+  uint64_t spin_id = send_spin(&client, iterations);
+  wait_for_invocations(&daemon, "spin", 1, 0);
+  assert_int_equal(kill(daemon.pid, SIGTERM), 0);
+  wait_until_refusing(&daemon);
+  ireed_ring_layout_t layout = {4, 4096, ireed_ring_size(4, 4096)};
+  uint8_t* base = NULL;
+  int fd = ireed_test_memfd(layout.size, F_SEAL_SHRINK, &base);
+  ireed_ring_format(base, &layout);
+  Ireed__AttachRingRequest request = IREED__ATTACH_RING_REQUEST__INIT;
+  request.size = layout.size;
+  Ireed__Frame frame = IREED__FRAME__INIT;
+  frame.body_case = IREED__FRAME__BODY_ATTACH_RING;
+  frame.attach_ring = &request;
+  uint64_t attach_id = ireed_test_client_send(&client, &frame, fd);
+  close(fd);
+  Ireed__Frame* reply = ireed_test_client_receive(&client);
+  assert_non_null(reply);
+  assert_int_equal(reply->request_id, attach_id);
+  ireed_test_expect_error(reply, IRT_STATUS_UNAVAILABLE, "no new submission");
+  reply = ireed_test_client_receive(&client);
+  assert_non_null(reply);
+  assert_int_equal(reply->request_id, spin_id);
+  expect_spun(reply, iterations);
+  ireed__frame__free_unpacked(reply, NULL);
+  assert_true(ireed_test_client_at_eof(&client));
+  ireed_test_client_close(&client);
+  munmap(base, layout.size);
   assert_int_equal(ireed_test_daemon_wait(&daemon), 0);
 }
 
@@ -709,6 +757,7 @@ int main(int argc, char** argv) {
       cmocka_unit_test(test_client_role),
       cmocka_unit_test(test_regions_are_private),
       cmocka_unit_test(test_sigterm_drains),
+      cmocka_unit_test(test_no_ring_while_draining),
       cmocka_unit_test(test_sigint_idle),
       cmocka_unit_test(test_drain_timeout),
   };
