@@ -441,7 +441,46 @@ static void submit_forever(int ready_fd) {
   }
 }
 
-static void test_client_killed(void** state) {
+// Submits a full ring's worth of simple_mul on each of |count| sessions,
+// then checks every reply (an executor serves the rings in one pass).
+static void burst(session_t **sessions, size_t count, uint64_t request_id) {
+  for (uint32_t index = 0; index < SLOTS; ++index) {
+    for (size_t i = 0; i < count; ++i) {
+      submit(&sessions[i]->ring, index, &sessions[i]->invoke,
+             request_id + index);
+    }
+  }
+  for (uint32_t index = 0; index < SLOTS; ++index) {
+    for (size_t i = 0; i < count; ++i) {
+      Ireed__Frame *reply = reply_at(&sessions[i]->ring, index);
+      // b (the scale) follows a's 4 floats.
+      expect_mul(reply, 4, ((const float*)sessions[i]->memory)[4]);
+      ireed__frame__free_unpacked(reply, NULL);
+    }
+  }
+}
+
+// Rings share executors: a ring that breaks and one whose client goes
+// away are let go while the others are served, in bursts, throughout.
+static void test_shared_executors(void **state) {
+  (void)state;
+  session_t sessions[3];
+  session_t *all[3] = {&sessions[0], &sessions[1], &sessions[2]};
+  for (size_t i = 0; i < 3; ++i) session_open(&sessions[i], 4, 2.0f + i);
+  burst(all, 3, 100);
+  ireed_ring_header_t *header = (ireed_ring_header_t *)sessions[0].ring.base;
+  atomic_store(&header->submit_head, sessions[0].ring.head + 100000);
+  ireed_futex_wake(&header->submit_head, 1);
+  for (uint64_t round = 0; round < 4; ++round)
+    burst(all + 1, 2, 200 + round * SLOTS);
+  session_close(&sessions[1]);
+  for (uint64_t round = 0; round < 4; ++round)
+    burst(all + 2, 1, 300 + round * SLOTS);
+  session_close(&sessions[0]);
+  session_close(&sessions[2]);
+}
+
+static void test_client_killed(void **state) {
   (void)state;
   for (unsigned round = 0; round < 3; ++round) {
     ireed_test_kill_child(submit_forever, 1000 * round);
@@ -465,6 +504,7 @@ int main(int argc, char** argv) {
       cmocka_unit_test(test_invocations),
       cmocka_unit_test(test_large_reply_on_socket),
       cmocka_unit_test(test_hostile_ring),
+      cmocka_unit_test(test_shared_executors),
       cmocka_unit_test(test_unread_replies),
       cmocka_unit_test(test_bad_attach),
       cmocka_unit_test(test_client_killed),
