@@ -1,13 +1,9 @@
 #include "daemon/ring.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "daemon/invocation.h"
@@ -18,12 +14,6 @@
 #include "runtime/base/log.h"
 
 #define IREED_LOG "ireed"
-
-#ifndef SYS_futex_waitv
-#define SYS_futex_waitv 449  // the same number on every architecture
-#endif
-
-typedef struct ireed_ring_executor_s ireed_ring_executor_t;
 
 struct ireed_ring_s {
   irt_allocator_t allocator;
@@ -36,35 +26,9 @@ struct ireed_ring_s {
   // Decoded requests live in the worker's scratch memory, rewound after
   // each request (no malloc and free per message field).
   ProtobufCAllocator scratch;
-  ireed_ring_executor_t* executor;  // the one serving it
-  ireed_ring_t* next;               // in the executor's incoming list
-  uint32_t tail;                    // the executor's queue position
+  pthread_t thread;
   atomic_bool stopping;
   atomic_uint posts;  // sends and defers the host has not handled yet
-};
-
-// A thread serving up to IREED_RING_EXECUTOR_MAX_RINGS rings.
-struct ireed_ring_executor_s {
-  ireed_ring_pool_t* pool;
-  pthread_t thread;
-  // Bumped (and woken, a private futex) by attach, stop, a host that
-  // caught up, and the pool's stop.
-  _Atomic uint32_t kicks;
-  atomic_bool has_incoming;
-  pthread_mutex_t mutex;   // guards incoming and attached
-  ireed_ring_t* incoming;  // attached, not yet adopted by the thread
-  uint32_t attached;       // rings attached and not yet detached
-  // The thread's own.
-  ireed_ring_t* rings[IREED_RING_EXECUTOR_MAX_RINGS];
-  uint32_t count;
-};
-
-struct ireed_ring_pool_s {
-  irt_allocator_t allocator;
-  atomic_bool stopping;
-  atomic_bool no_waitv;  // the kernel lacks futex_waitv (ENOSYS)
-  uint32_t executor_count;
-  ireed_ring_executor_t executors[];
 };
 
 // Hands |data| to the host's |post| (send or defer), counted.
@@ -75,12 +39,16 @@ static void ireed_ring_post(ireed_ring_t* ring,
   if (!post(ring->host.user_data, data, size)) ireed_ring_post_done(ring);
 }
 
-static void ireed_ring_executor_kick(ireed_ring_executor_t* executor);
-
 void ireed_ring_post_done(ireed_ring_t* ring) {
-  // The ring waited for this one (ireed_ring_host_busy).
-  if (atomic_fetch_sub(&ring->posts, 1) == ring->layout.slot_count) {
-    ireed_ring_executor_kick(ring->executor);
+  atomic_fetch_sub(&ring->posts, 1);
+}
+
+// Waits while the host has slot_count posts to handle (it handles them
+// quickly unless the client stopped reading its socket).
+static void ireed_ring_wait_for_host(ireed_ring_t* ring) {
+  while (atomic_load(&ring->posts) >= ring->layout.slot_count &&
+         !atomic_load(&ring->stopping)) {
+    usleep(1000);
   }
 }
 
@@ -257,266 +225,82 @@ static void ireed_ring_serve(ireed_ring_t* ring, uint32_t index, uint32_t size,
   ireed_ring_answer(ring, &target, reply, reply_size);
 }
 
-//===----------------------------------------------------------------------===//
-// Executors
-//===----------------------------------------------------------------------===//
-
-static void ireed_ring_executor_kick(ireed_ring_executor_t* executor) {
-  atomic_fetch_add(&executor->kicks, 1);
-  syscall(SYS_futex, (uint32_t*)&executor->kicks,
-          FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, NULL, NULL, 0);
+// Sleeps until the client submits (or the ring stops). The flag tells the
+// client to wake us; the futex compares submit_head with |tail| so a
+// submission between the check and the wait is not lost.
+static void ireed_ring_sleep(ireed_ring_t* ring, uint32_t tail) {
+  ireed_ring_header_t* header = (ireed_ring_header_t*)ring->memory->data;
+  atomic_store(&header->daemon_sleeping, 1);
+  if (atomic_load(&header->submit_head) == tail &&
+      !atomic_load(&ring->stopping)) {
+    ireed_futex_wait(&header->submit_head, tail, IREED_RING_SLEEP_NS);
+  }
+  atomic_store(&header->daemon_sleeping, 0);
 }
 
-// The host has slot_count posts to handle: the ring waits (it is skipped)
-// until ireed_ring_post_done kicks its executor.
-static bool ireed_ring_host_busy(ireed_ring_t* ring) {
-  return atomic_load(&ring->posts) >= ring->layout.slot_count;
+void ireed_ring_pollers_initialize(ireed_ring_pollers_t* pollers) {
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  atomic_init(&pollers->active, 0);
+  pollers->limit = cpus >= 4 ? (unsigned)cpus / 2 : 1;
 }
 
-// Serves what |ring| has pending, at most slot_count requests so that a
-// busy client cannot starve the executor's other rings; *served counts
-// them. False when the ring must be detached (stopped or broken).
-static bool ireed_ring_run(ireed_ring_t* ring, uint32_t* served) {
-  for (uint32_t n = 0; n < ring->layout.slot_count; ++n) {
-    if (atomic_load_explicit(&ring->stopping, memory_order_relaxed)) {
-      return false;
-    }
-    if (ireed_ring_host_busy(ring)) return true;
+static bool ireed_ring_start_polling(ireed_ring_pollers_t* pollers) {
+  if (atomic_fetch_add(&pollers->active, 1) < pollers->limit) return true;
+  atomic_fetch_sub(&pollers->active, 1);
+  return false;
+}
+
+static void ireed_ring_stop_polling(ireed_ring_pollers_t* pollers,
+                                    bool* polling) {
+  if (*polling) atomic_fetch_sub(&pollers->active, 1);
+  *polling = false;
+}
+
+static void* ireed_ring_main(void* arg) {
+  ireed_ring_t* ring = arg;
+  uint32_t tail = 0;
+  uint64_t idle_since = ireed_now_ns();
+  bool polling = false;
+  while (!atomic_load_explicit(&ring->stopping, memory_order_relaxed)) {
+    ireed_ring_wait_for_host(ring);
     uint32_t index = IREED_RING_NO_SLOT, size = 0;
     bool taken = false;
     irt_status_t status =
-        ireed_ring_take(ring->memory->data, &ring->layout, &ring->tail,
-                        ring->request, &index, &size, &taken);
+        ireed_ring_take(ring->memory->data, &ring->layout, &tail, ring->request,
+                        &index, &size, &taken);
     if (!taken && !irt_status_is_ok(status)) {
       irt_log_status(IRT_LOG_WARNING, IREED_LOG,
                      "submission ring broken; it takes no more requests",
                      status);
       irt_status_free(status);
-      return false;
+      break;
     }
-    if (!taken) return true;
-    ++*served;
+    if (!taken) {
+      uint64_t idle = ireed_now_ns() - idle_since;
+      if (!polling && idle < IREED_RING_SPIN_NS) {
+        polling = ireed_ring_start_polling(ring->host.pollers);
+      }
+      if (polling && idle < IREED_RING_SPIN_NS) {
+        ireed_ring_backoff(idle);
+      } else {
+        ireed_ring_stop_polling(ring->host.pollers, &polling);
+        ireed_ring_sleep(ring, tail);
+        idle_since = ireed_now_ns();
+      }
+      continue;
+    }
+    ireed_ring_stop_polling(ring->host.pollers, &polling);
     if (index == IREED_RING_NO_SLOT) {
       irt_log_status(IRT_LOG_WARNING, IREED_LOG, "submission ring", status);
       irt_status_free(status);
     } else {
       ireed_ring_serve(ring, index, size, status);
     }
+    idle_since = ireed_now_ns();
   }
-  return true;
-}
-
-// Takes the rings attached since the last round (under the mutex).
-static void ireed_ring_executor_adopt(ireed_ring_executor_t* executor) {
-  if (!atomic_load_explicit(&executor->has_incoming, memory_order_acquire)) {
-    return;
-  }
-  pthread_mutex_lock(&executor->mutex);
-  while (executor->incoming) {
-    ireed_ring_t* ring = executor->incoming;
-    executor->incoming = ring->next;
-    executor->rings[executor->count++] = ring;
-  }
-  atomic_store_explicit(&executor->has_incoming, false, memory_order_relaxed);
-  pthread_mutex_unlock(&executor->mutex);
-}
-
-// Drops rings[i]; the host may destroy it as soon as it hears.
-static void ireed_ring_executor_detach(ireed_ring_executor_t* executor,
-                                       uint32_t i) {
-  ireed_ring_t* ring = executor->rings[i];
-  executor->rings[i] = executor->rings[--executor->count];
-  pthread_mutex_lock(&executor->mutex);
-  --executor->attached;
-  pthread_mutex_unlock(&executor->mutex);
+  ireed_ring_stop_polling(ring->host.pollers, &polling);
   ring->host.exited(ring->host.user_data);
-}
-
-// One pass over every ring; returns the requests served.
-static uint32_t ireed_ring_executor_round(ireed_ring_executor_t* executor) {
-  uint32_t served = 0;
-  for (uint32_t i = 0; i < executor->count;) {
-    if (ireed_ring_run(executor->rings[i], &served)) {
-      ++i;
-    } else {
-      ireed_ring_executor_detach(executor, i);  // rings[i] is another now
-    }
-  }
-  return served;
-}
-
-// Sleeps in |count| futex waits at once (futex_waitv, Linux 5.16), or,
-// where the kernel lacks it, on the last one alone for at most
-// IREED_RING_FALLBACK_SLEEP_NS when there are several (the rescan finds
-// what the others missed).
-static void ireed_ring_wait_any(ireed_ring_pool_t* pool,
-                                struct futex_waitv* waiters, uint32_t count) {
-  if (!atomic_load_explicit(&pool->no_waitv, memory_order_relaxed)) {
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_nsec += IREED_RING_SLEEP_NS;
-    deadline.tv_sec += deadline.tv_nsec / 1000000000;
-    deadline.tv_nsec %= 1000000000;
-    long result =
-        syscall(SYS_futex_waitv, waiters, count, 0, &deadline, CLOCK_MONOTONIC);
-    if (result >= 0 || errno != ENOSYS) return;
-    atomic_store_explicit(&pool->no_waitv, true, memory_order_relaxed);
-  }
-  struct futex_waitv* last = &waiters[count - 1];
-  ireed_futex_wait(
-      (_Atomic uint32_t*)(uintptr_t)last->uaddr, (uint32_t)last->val,
-      count > 1 ? IREED_RING_FALLBACK_SLEEP_NS : IREED_RING_SLEEP_NS);
-}
-
-// Sleeps until a client submits, or the executor is kicked (|kicks| is the
-// count before the last round). Each ring's flag tells its client to wake
-// us; the futexes compare submit_head with the tail (and the kick count),
-// so what arrives between the check and the wait is not lost.
-static void ireed_ring_executor_sleep(ireed_ring_executor_t* executor,
-                                      uint32_t kicks) {
-  struct futex_waitv waiters[IREED_RING_EXECUTOR_MAX_RINGS + 1];
-  waiters[0] = (struct futex_waitv){
-      .val = kicks,
-      .uaddr = (uintptr_t)&executor->kicks,
-      .flags = FUTEX_32 | FUTEX_PRIVATE_FLAG,
-  };
-  uint32_t count = 1;
-  bool ready = false;
-  for (uint32_t i = 0; i < executor->count && !ready; ++i) {
-    ireed_ring_t* ring = executor->rings[i];
-    if (ireed_ring_host_busy(ring)) continue;  // kicked when it is not
-    ireed_ring_header_t* header = (ireed_ring_header_t*)ring->memory->data;
-    // Sequentially consistent with the client's increment of submit_head:
-    // either we see it or the client sees the flag.
-    atomic_store(&header->daemon_sleeping, 1);
-    ready = atomic_load(&header->submit_head) != ring->tail;
-    waiters[count++] = (struct futex_waitv){
-        .val = ring->tail,
-        .uaddr = (uintptr_t)&header->submit_head,
-        .flags = FUTEX_32,  // shared with the client
-    };
-  }
-  if (!ready && !atomic_load(&executor->pool->stopping)) {
-    ireed_ring_wait_any(executor->pool, waiters, count);
-  }
-  for (uint32_t i = 0; i < executor->count; ++i) {
-    ireed_ring_header_t* header =
-        (ireed_ring_header_t*)executor->rings[i]->memory->data;
-    atomic_store(&header->daemon_sleeping, 0);
-  }
-}
-
-// Serves its rings back to back while any has requests, polls for
-// IREED_RING_SPIN_NS after the last one, then sleeps on all of them.
-static void* ireed_ring_executor_main(void* arg) {
-  ireed_ring_executor_t* executor = arg;
-  uint64_t idle_since = ireed_now_ns();
-  while (
-      !atomic_load_explicit(&executor->pool->stopping, memory_order_relaxed)) {
-    uint32_t kicks = atomic_load(&executor->kicks);
-    ireed_ring_executor_adopt(executor);
-    if (ireed_ring_executor_round(executor)) {
-      idle_since = ireed_now_ns();
-      continue;
-    }
-    uint64_t idle = ireed_now_ns() - idle_since;
-    if (idle < IREED_RING_SPIN_NS) {
-      ireed_ring_backoff(idle);
-    } else {
-      ireed_ring_executor_sleep(executor, kicks);
-      idle_since = ireed_now_ns();
-    }
-  }
   return NULL;
-}
-
-uint32_t ireed_ring_default_executor_count(void) {
-  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  return cpus >= 4 ? (uint32_t)(cpus / 2) : 1;
-}
-
-static void ireed_ring_pool_stop(ireed_ring_pool_t* pool, uint32_t started) {
-  atomic_store(&pool->stopping, true);
-  for (uint32_t i = 0; i < started; ++i) {
-    ireed_ring_executor_kick(&pool->executors[i]);
-    pthread_join(pool->executors[i].thread, NULL);
-  }
-  for (uint32_t i = 0; i < pool->executor_count; ++i) {
-    pthread_mutex_destroy(&pool->executors[i].mutex);
-  }
-  irt_allocator_free(pool->allocator, pool);
-}
-
-irt_status_t ireed_ring_pool_create(uint32_t executor_count,
-                                    irt_allocator_t allocator,
-                                    ireed_ring_pool_t** out_pool) {
-  *out_pool = NULL;
-  if (!executor_count) executor_count = 1;
-  ireed_ring_pool_t* pool = NULL;
-  IRT_RETURN_IF_ERROR(irt_allocator_calloc(
-      allocator, sizeof(*pool) + executor_count * sizeof(pool->executors[0]),
-      (void**)&pool));
-  pool->allocator = allocator;
-  pool->executor_count = executor_count;
-  atomic_init(&pool->stopping, false);
-  atomic_init(&pool->no_waitv, false);
-  for (uint32_t i = 0; i < executor_count; ++i) {
-    ireed_ring_executor_t* executor = &pool->executors[i];
-    executor->pool = pool;
-    atomic_init(&executor->kicks, 0);
-    atomic_init(&executor->has_incoming, false);
-    pthread_mutex_init(&executor->mutex, NULL);
-  }
-  for (uint32_t i = 0; i < executor_count; ++i) {
-    int error = pthread_create(&pool->executors[i].thread, NULL,
-                               ireed_ring_executor_main, &pool->executors[i]);
-    if (error) {
-      ireed_ring_pool_stop(pool, i);
-      return irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
-                             "cannot start ring executor %u of %u: %s", i,
-                             executor_count, strerror(error));
-    }
-  }
-  *out_pool = pool;
-  return IRT_OK;
-}
-
-void ireed_ring_pool_destroy(ireed_ring_pool_t* pool) {
-  if (pool) ireed_ring_pool_stop(pool, pool->executor_count);
-}
-
-// Hands |ring| to the executor serving the fewest rings.
-static irt_status_t ireed_ring_attach(ireed_ring_pool_t* pool,
-                                      ireed_ring_t* ring) {
-  ireed_ring_executor_t* best = NULL;
-  uint32_t best_attached = IREED_RING_EXECUTOR_MAX_RINGS;
-  for (uint32_t i = 0; i < pool->executor_count; ++i) {
-    ireed_ring_executor_t* executor = &pool->executors[i];
-    pthread_mutex_lock(&executor->mutex);
-    if (executor->attached < best_attached) {
-      best = executor;
-      best_attached = executor->attached;
-    }
-    pthread_mutex_unlock(&executor->mutex);
-  }
-  if (!best) {
-    return irt_make_status(
-        IRT_STATUS_RESOURCE_EXHAUSTED,
-        "the daemon is busy: its %u ring executor%s serve %u rings each, the "
-        "most one can wait on; use the socket",
-        pool->executor_count, pool->executor_count == 1 ? "" : "s",
-        IREED_RING_EXECUTOR_MAX_RINGS);
-  }
-  // Only the server's loop attaches: |best| can only have lost rings since.
-  pthread_mutex_lock(&best->mutex);
-  ++best->attached;
-  ring->executor = best;
-  ring->next = best->incoming;
-  best->incoming = ring;
-  atomic_store_explicit(&best->has_incoming, true, memory_order_release);
-  pthread_mutex_unlock(&best->mutex);
-  ireed_ring_executor_kick(best);
-  return IRT_OK;
 }
 
 static void* ireed_ring_scratch_alloc(void* worker, size_t size) {
@@ -535,7 +319,7 @@ static void ireed_ring_free(ireed_ring_t* ring) {
   irt_allocator_free(ring->allocator, ring);
 }
 
-irt_status_t ireed_ring_create(ireed_ring_pool_t* pool, int fd, uint64_t size,
+irt_status_t ireed_ring_create(int fd, uint64_t size,
                                const ireed_ring_host_t* host,
                                size_t max_frame_size, irt_allocator_t allocator,
                                ireed_ring_t** out_ring) {
@@ -566,7 +350,12 @@ irt_status_t ireed_ring_create(ireed_ring_pool_t* pool, int fd, uint64_t size,
                              (void**)&ring->request);
   }
   if (irt_status_is_ok(status)) {
-    status = ireed_ring_attach(pool, ring);
+    int error = pthread_create(&ring->thread, NULL, ireed_ring_main, ring);
+    if (error) {
+      status = irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED,
+                               "cannot start the ring's thread: %s",
+                               strerror(error));
+    }
   }
   if (!irt_status_is_ok(status)) {
     ireed_ring_free(ring);
@@ -578,9 +367,12 @@ irt_status_t ireed_ring_create(ireed_ring_pool_t* pool, int fd, uint64_t size,
 
 void ireed_ring_stop(ireed_ring_t* ring) {
   atomic_store(&ring->stopping, true);
-  ireed_ring_executor_kick(ring->executor);
+  ireed_ring_header_t* header = (ireed_ring_header_t*)ring->memory->data;
+  ireed_futex_wake(&header->submit_head, INT_MAX);
 }
 
 void ireed_ring_destroy(ireed_ring_t* ring) {
-  if (ring) ireed_ring_free(ring);
+  if (!ring) return;
+  pthread_join(ring->thread, NULL);
+  ireed_ring_free(ring);
 }

@@ -98,7 +98,7 @@ struct ireed_server_s {
   irt_allocator_t allocator;
   irsess_runtime_t* runtime;
   ireed_worker_pool_t* pool;
-  ireed_ring_pool_t* ring_pool;  // the executors of submission rings
+  ireed_ring_pollers_t ring_pollers;
   size_t max_frame_size;
   ireed_limits_config_t limits;  // zeros replaced by the defaults
   ireed_access_config_t access;  // the server's copy
@@ -1617,7 +1617,7 @@ static irt_status_t ireed_server_fill_stats(ireed_server_t* server,
     irsess_model_stats_t counts = irsess_model_stats(e->model);
     model->invocations = counts.invocations;
     model->errors = counts.errors;
-    pthread_mutex_lock(&server->shared_mutex);  // ring executors change it
+    pthread_mutex_lock(&server->shared_mutex);  // ring threads change it
     model->in_flight = e->in_flight;
     pthread_mutex_unlock(&server->shared_mutex);
     ireed_model_stats_fill(&e->stats, model, &latencies[2 * i],
@@ -1912,7 +1912,7 @@ static void ireed_server_unpark(ireed_server_t* server, ireed_waiter_t* parked,
 // allocation of |header_size| bytes followed by the region slots (the
 // regions the request names retained) and the argument and result
 // variants. Requests from the socket also pass the busy limits (a ring runs
-// one request at a time). Takes the shared lock: ring executors call it too.
+// one request at a time). Takes the shared lock: ring threads call it too.
 typedef struct ireed_resolved_s {
   ireed_model_entry_t* entry;
   const irsess_function_t* function;
@@ -2046,7 +2046,7 @@ static void ireed_conn_deny(ireed_conn_t* conn, const Ireed__Frame* frame) {
 // Submission rings
 //===----------------------------------------------------------------------===//
 
-// A ring's executor hands the loop an idle entry, a reply, or its own exit.
+// A ring's thread hands the loop an idle entry, a reply, or its own exit.
 typedef struct ireed_ring_post_s {
   ireed_server_job_t job;
   ireed_conn_t* conn;
@@ -2211,17 +2211,17 @@ static void ireed_handle_attach_ring(ireed_conn_t* conn,
     exit_job->job.server = server;
     exit_job->job.complete = ireed_ring_exit_complete;
     exit_job->conn = conn;
-    conn->ring_exit_job = exit_job;  // before the executor can let it go
+    conn->ring_exit_job = exit_job;  // before the thread can exit
     ireed_ring_host_t host = {
         .user_data = conn,
+        .pollers = &server->ring_pollers,
         .begin = ireed_ring_host_begin,
         .end = ireed_ring_host_end,
         .send = ireed_ring_host_send,
         .defer = ireed_ring_host_defer,
         .exited = ireed_ring_host_exited,
     };
-    status = ireed_ring_create(server->ring_pool, fd, frame->attach_ring->size,
-                               &host,
+    status = ireed_ring_create(fd, frame->attach_ring->size, &host,
                                server->max_frame_size, server->allocator,
                                &conn->ring);
     if (!irt_status_is_ok(status)) {
@@ -2236,8 +2236,8 @@ static void ireed_handle_attach_ring(ireed_conn_t* conn,
         irt_status_annotate(status, "attaching a submission ring"));
     return;
   }
-  ireed_conn_ref(conn);      // dropped when the executor let the ring go
-  ++server->jobs_in_flight;  // the ring counts as a job
+  ireed_conn_ref(conn);      // dropped when the thread has exited
+  ++server->jobs_in_flight;  // the thread counts as a job
   Ireed__AttachRingReply reply = IREED__ATTACH_RING_REPLY__INIT;
   Ireed__Frame out = IREED__FRAME__INIT;
   out.request_id = frame->request_id;
@@ -2420,7 +2420,6 @@ static void ireed_server_resolve_limits(const ireed_limits_config_t* given,
 }
 
 static void ireed_server_free(ireed_server_t* server) {
-  ireed_ring_pool_destroy(server->ring_pool);
   ireed_worker_pool_destroy(server->pool);
   // The loop is gone and every job finished: releasing the models here
   // (their `__deinit` may wait for the device) blocks nobody.
@@ -2458,6 +2457,7 @@ irt_status_t ireed_server_create(uv_loop_t* loop, irsess_runtime_t* runtime,
   server->listen_fd = -1;
   server->start_ns = ireed_now_ns();
   server->next_region_id = 1;
+  ireed_ring_pollers_initialize(&server->ring_pollers);
   ireed_server_resolve_limits(&options->limits, &server->limits);
   server->max_frame_size = server->limits.max_frame_size;
   // Before the config moves: options->access may point into it.
@@ -2490,10 +2490,6 @@ irt_status_t ireed_server_create(uv_loop_t* loop, irsess_runtime_t* runtime,
                                           ? options->worker_count
                                           : ireed_default_worker_count(),
                                       allocator, &server->pool);
-  }
-  if (irt_status_is_ok(status)) {
-    status = ireed_ring_pool_create(ireed_ring_default_executor_count(),
-                                    allocator, &server->ring_pool);
   }
   if (irt_status_is_ok(status) && options->listen_fd > 0) {
     server->listen_fd = options->listen_fd;  // adopted: systemd made it
@@ -2586,11 +2582,11 @@ static void ireed_server_on_drain_timeout(uv_timer_t* timer) {
 
 void ireed_server_stop(ireed_server_t* server) {
   if (server->stopping) return;
-  pthread_mutex_lock(&server->shared_mutex);  // ring executors read it
+  pthread_mutex_lock(&server->shared_mutex);  // ring threads read it
   server->stopping = true;
   pthread_mutex_unlock(&server->shared_mutex);
-  // Rings count as jobs until their executor lets them go: stop them now
-  // (what their clients still submit fails once the connection closes).
+  // Ring threads count as jobs until they exit: stop them now (what their
+  // clients still submit fails once the connection closes).
   for (ireed_conn_t* conn = server->connections; conn; conn = conn->next) {
     if (conn->ring) ireed_ring_stop(conn->ring);
   }

@@ -113,8 +113,7 @@ void ireeclient_ring_attach(ireeclient_connection_t* connection) {
     if (reply) ireed__frame__free_unpacked(reply, NULL);
   }
   if (status) {
-    // An older daemon, a busy one (its ring executors are full), or no
-    // memory for a ring: the socket serves.
+    // An older daemon, or no memory for a ring: the socket serves.
     irt_status_free(status);
     ireeclient_ring_free(ring);
     return;

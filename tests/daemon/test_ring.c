@@ -26,6 +26,7 @@
 
 #include "proto/ring.h"
 #include "tests/daemon/daemon_testing.h"
+#include "tests/daemon/spin_module.h"
 
 #define SLOTS 8u
 #define SLOT_SIZE 4096u  // replies above ~4 KiB go on the socket
@@ -282,6 +283,64 @@ static void test_invocations(void** state) {
   session_close(&session);
 }
 
+// Each ring has a thread of its own: a long invocation on one connection's
+// ring does not hold up another connection's (a shared executor running
+// requests inline did, for as long as the long one ran).
+static Ireed__Frame* spin_on_ring(test_ring_t* ring, uint32_t index,
+                                  int32_t iterations, uint64_t request_id) {
+  Ireed__Value value;
+  ireed_test_invoke_t invoke;
+  ireed_test_invoke_i32(&invoke, "spin", "spin", &value, iterations);
+  submit(ring, index, &invoke, request_id);
+  return reply_at(ring, index);
+}
+
+static void test_rings_run_concurrently(void** state) {
+  (void)state;
+  ireed_test_client_t spinner;
+  ireed_test_client_connect(&spinner, &g_daemon);
+  char path[160];
+  assert_null(spin_module_write(g_daemon.directory, path, sizeof(path)));
+  const char* modules[1] = {path};
+  Ireed__Frame* reply =
+      ireed_test_load(&spinner, "spin", "local-sync", modules, 1, NULL, NULL);
+  if (reply->body_case == IREED__FRAME__BODY_ERROR) {
+    fail_msg("loading the spin module: %s", reply->error->message);
+  }
+  ireed__frame__free_unpacked(reply, NULL);
+  test_ring_t spin_ring;
+  attach_ok(&spinner, &spin_ring);
+  // Times a probe to size a spin of about two seconds.
+  enum { kProbe = 1 << 21 };
+  reply = spin_on_ring(&spin_ring, 0, kProbe, 1);
+  uint64_t probe_ns = reply->invoke_reply->execute_ns;
+  ireed__frame__free_unpacked(reply, NULL);
+  double scaled = (double)kProbe * 2e9 / (double)(probe_ns ? probe_ns : 1);
+  int32_t long_spin = scaled > INT32_MAX ? INT32_MAX : (int32_t)scaled;
+
+  Ireed__Value value;
+  ireed_test_invoke_t invoke;
+  ireed_test_invoke_i32(&invoke, "spin", "spin", &value, long_spin);
+  submit(&spin_ring, 1, &invoke, 2);
+  session_t other;
+  session_open(&other, 8, 2.0f);
+  for (int round = 0; round < 5; ++round) {
+    submit(&other.ring, 0, &other.invoke, 10 + (uint64_t)round);
+    reply = reply_at(&other.ring, 0);
+    expect_mul(reply, 8, 2.0f);
+    ireed__frame__free_unpacked(reply, NULL);
+  }
+  // The other connection was served while the long spin still ran.
+  assert_int_equal(atomic_load(&slot_at(&spin_ring, 1)->state),
+                   IREED_RING_SLOT_SUBMITTED);
+  reply = reply_at(&spin_ring, 1);
+  assert_int_equal(reply->invoke_reply->outputs[0]->i32, long_spin);
+  ireed__frame__free_unpacked(reply, NULL);
+  session_close(&other);
+  detach(&spin_ring);
+  ireed_test_client_close(&spinner);
+}
+
 // A reply larger than its slot travels on the socket with the request id.
 static void test_large_reply_on_socket(void** state) {
   (void)state;
@@ -441,46 +500,7 @@ static void submit_forever(int ready_fd) {
   }
 }
 
-// Submits a full ring's worth of simple_mul on each of |count| sessions,
-// then checks every reply (an executor serves the rings in one pass).
-static void burst(session_t **sessions, size_t count, uint64_t request_id) {
-  for (uint32_t index = 0; index < SLOTS; ++index) {
-    for (size_t i = 0; i < count; ++i) {
-      submit(&sessions[i]->ring, index, &sessions[i]->invoke,
-             request_id + index);
-    }
-  }
-  for (uint32_t index = 0; index < SLOTS; ++index) {
-    for (size_t i = 0; i < count; ++i) {
-      Ireed__Frame *reply = reply_at(&sessions[i]->ring, index);
-      // b (the scale) follows a's 4 floats.
-      expect_mul(reply, 4, ((const float*)sessions[i]->memory)[4]);
-      ireed__frame__free_unpacked(reply, NULL);
-    }
-  }
-}
-
-// Rings share executors: a ring that breaks and one whose client goes
-// away are let go while the others are served, in bursts, throughout.
-static void test_shared_executors(void **state) {
-  (void)state;
-  session_t sessions[3];
-  session_t *all[3] = {&sessions[0], &sessions[1], &sessions[2]};
-  for (size_t i = 0; i < 3; ++i) session_open(&sessions[i], 4, 2.0f + i);
-  burst(all, 3, 100);
-  ireed_ring_header_t *header = (ireed_ring_header_t *)sessions[0].ring.base;
-  atomic_store(&header->submit_head, sessions[0].ring.head + 100000);
-  ireed_futex_wake(&header->submit_head, 1);
-  for (uint64_t round = 0; round < 4; ++round)
-    burst(all + 1, 2, 200 + round * SLOTS);
-  session_close(&sessions[1]);
-  for (uint64_t round = 0; round < 4; ++round)
-    burst(all + 2, 1, 300 + round * SLOTS);
-  session_close(&sessions[0]);
-  session_close(&sessions[2]);
-}
-
-static void test_client_killed(void **state) {
+static void test_client_killed(void** state) {
   (void)state;
   for (unsigned round = 0; round < 3; ++round) {
     ireed_test_kill_child(submit_forever, 1000 * round);
@@ -502,9 +522,9 @@ int main(int argc, char** argv) {
   g_ireed_binary = argv[1];
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_invocations),
+      cmocka_unit_test(test_rings_run_concurrently),
       cmocka_unit_test(test_large_reply_on_socket),
       cmocka_unit_test(test_hostile_ring),
-      cmocka_unit_test(test_shared_executors),
       cmocka_unit_test(test_unread_replies),
       cmocka_unit_test(test_bad_attach),
       cmocka_unit_test(test_client_killed),
