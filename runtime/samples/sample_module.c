@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "runtime/vm/builder/hal_imports.h"
+#include "runtime/base/file.h"
 #include "runtime/vm/builder/module_builder.h"
 
 #define I32(n) irvm_reg_i32(n)
@@ -270,49 +271,12 @@ static irt_status_t define_sample(irvm_module_builder_t* b, const char* format,
   return define_init(b, &types, &rodata, format);
 }
 
-// Reads all of |path| into a new buffer.
-static irt_status_t read_file(const char* path, uint8_t** out_data,
-                              size_t* out_size) {
-  FILE* file = fopen(path, "rb");
-  if (!file) {
-    return irt_make_status(IRT_STATUS_NOT_FOUND, "cannot open '%s'", path);
-  }
-  uint8_t* data = NULL;
-  size_t size = 0, capacity = 0;
-  irt_status_t status = IRT_OK;
-  while (!status) {
-    if (size == capacity) {
-      capacity = capacity ? capacity * 2 : 65536;
-      uint8_t* grown = realloc(data, capacity);
-      if (!grown) {
-        status =
-            irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-        break;
-      }
-      data = grown;
-    }
-    size_t read = fread(data + size, 1, capacity - size, file);
-    size += read;
-    if (read == 0) break;
-  }
-  if (!status && ferror(file)) {
-    status = irt_make_status(IRT_STATUS_DATA_LOSS, "cannot read '%s'", path);
-  }
-  fclose(file);
-  if (status) {
-    free(data);
-    return status;
-  }
-  *out_data = data;
-  *out_size = size;
-  return IRT_OK;
-}
-
 static irt_status_t write_sample(const char* kernel_path, const char* format,
                                  const char* out_path) {
   uint8_t* kernel = NULL;
   size_t kernel_size = 0;
-  IRT_RETURN_IF_ERROR(read_file(kernel_path, &kernel, &kernel_size));
+  IRT_RETURN_IF_ERROR(irt_file_read_all(kernel_path, irt_allocator_system(),
+                                        &kernel, &kernel_size));
   irt_allocator_t allocator = irt_allocator_system();
   irvm_module_builder_t* b = NULL;
   irt_status_t status = irvm_module_builder_create(allocator, "sample", 0, &b);
