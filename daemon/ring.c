@@ -147,6 +147,8 @@ static irt_status_t ireed_ring_invoke(ireed_ring_t* ring, uint64_t request_id,
 
 // Sets the slot's final |state| and wakes its client if it sleeps.
 static void ireed_ring_publish(ireed_ring_reply_t* target, uint32_t state) {
+  atomic_store_explicit(&target->slot->answered_ns, ireed_now_ns(),
+                        memory_order_relaxed);
   // Sequentially consistent with the client's store of client_waiting:
   // either it sees the new state or this sees it waiting.
   atomic_store(&target->slot->state, state);

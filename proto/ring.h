@@ -80,7 +80,11 @@ typedef struct ireed_ring_slot_s {
   _Atomic uint32_t client_waiting;
   _Atomic uint32_t request_size;
   _Atomic uint32_t reply_size;
-  uint8_t reserved[IREED_RING_SLOT_HEADER_SIZE - 16];
+  // CLOCK_MONOTONIC ns at which the daemon answered (0: not said). Lets the
+  // client tell how long the call took apart from how long it took itself
+  // to wake up, so a client that slept does not conclude spinning is futile.
+  _Atomic uint64_t answered_ns;
+  uint8_t reserved[IREED_RING_SLOT_HEADER_SIZE - 24];
   uint8_t data[];
 } ireed_ring_slot_t;
 
@@ -199,8 +203,11 @@ void ireed_futex_wake(_Atomic uint32_t* word, int count);
 
 // One step of a spin-wait that has lasted |spun_ns|: a pause while the
 // other side is likely running on another core, then yielding the CPU (on a
-// busy machine the other side may be waiting for this very core).
-#define IREED_RING_PAUSE_NS 1000
+// busy machine the other side may be waiting for this very core). The
+// pause phase covers a small invocation's whole round trip: a sched_yield
+// costs a microsecond or more (far more in a virtual machine), so yielding
+// early doubled the round trip of a 2 us call.
+#define IREED_RING_PAUSE_NS 20000
 static inline void ireed_ring_backoff(uint64_t spun_ns) {
   if (spun_ns < IREED_RING_PAUSE_NS) {
 #if defined(__x86_64__) || defined(__i386__)

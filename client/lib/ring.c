@@ -35,8 +35,9 @@ struct ireeclient_ring_s {
   uint32_t free_count;
   uint32_t head;
   atomic_bool broken;
-  // Recent round trips (a moving average, ns): calls that take longer than
-  // the spin budget anyway sleep at once, leaving the CPU to the daemon.
+  // Recent round trips (a moving average, ns, up to the daemon's answer,
+  // not to this side's wake-up): calls that take longer than the spin
+  // budget anyway sleep at once, leaving the CPU to the daemon.
   atomic_uint_fast64_t recent_ns;
 };
 
@@ -189,7 +190,9 @@ static uint32_t ireeclient_ring_wait(ireeclient_ring_t* ring, uint32_t index) {
                      IREECLIENT_RING_SLEEP_NS);
     state = atomic_load_explicit(&slot->state, memory_order_acquire);
   }
-  uint64_t took = ireeclient_now_ns() - start;
+  uint64_t answered = atomic_load_explicit(&slot->answered_ns,
+                                           memory_order_relaxed);
+  uint64_t took = (answered > start ? answered : ireeclient_now_ns()) - start;
   uint64_t recent = atomic_load_explicit(&ring->recent_ns, memory_order_relaxed);
   atomic_store_explicit(&ring->recent_ns, recent - recent / 8 + took / 8,
                         memory_order_relaxed);
