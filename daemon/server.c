@@ -1831,7 +1831,8 @@ static irt_status_t ireed_server_check_busy(const ireed_conn_t* conn) {
   return IRT_OK;
 }
 
-static void ireed_handle_invoke(ireed_conn_t* conn, Ireed__Frame* frame);
+static void ireed_start_invoke(ireed_conn_t* conn, Ireed__Frame* frame,
+                               bool admitted);
 
 // Invocations of a model that is loading wait for the load (parked) rather
 // than fail; the first invocation of a configured model that is not loaded
@@ -1885,7 +1886,8 @@ static bool ireed_server_park_invoke(ireed_conn_t* conn, Ireed__Frame* frame) {
 }
 
 // The load the |parked| invocations waited for finished with |status|
-// (taken): they run now, or get its error.
+// (taken): they run now, even while draining (they were accepted before
+// it began), or get its error.
 static void ireed_server_unpark(ireed_server_t* server, ireed_waiter_t* parked,
                                 irt_status_t status) {
   while (parked) {
@@ -1895,7 +1897,7 @@ static void ireed_server_unpark(ireed_server_t* server, ireed_waiter_t* parked,
     if (!conn->open) {
       ireed__frame__free_unpacked(parked->frame, NULL);
     } else if (irt_status_is_ok(status)) {
-      ireed_handle_invoke(conn, parked->frame);
+      ireed_start_invoke(conn, parked->frame, true);
     } else {
       ireed__frame__free_unpacked(parked->frame, NULL);
       ireed_conn_send_error(conn, parked->request_id, irt_status_clone(status));
@@ -1921,11 +1923,13 @@ typedef struct ireed_resolved_s {
   irvm_variant_t* variants;
 } ireed_resolved_t;
 
+// |admitted|: accepted before a drain began (a parked invocation), so it
+// runs even while draining.
 static irt_status_t ireed_invoke_resolve_locked(
     ireed_conn_t* conn, const Ireed__InvokeRequest* request, bool from_socket,
-    size_t header_size, ireed_resolved_t* out) {
+    bool admitted, size_t header_size, ireed_resolved_t* out) {
   ireed_server_t* server = conn->server;
-  if (server->stopping) {
+  if (server->stopping && !admitted) {
     return irt_make_status(IRT_STATUS_UNAVAILABLE,
                            IREED_SHUTTING_DOWN "; no new invocations");
   }
@@ -1978,24 +1982,26 @@ static irt_status_t ireed_invoke_resolve_locked(
 
 static irt_status_t ireed_invoke_resolve(ireed_conn_t* conn,
                                          const Ireed__InvokeRequest* request,
-                                         bool from_socket, size_t header_size,
+                                         bool from_socket, bool admitted,
+                                         size_t header_size,
                                          ireed_resolved_t* out) {
   pthread_mutex_lock(&conn->server->shared_mutex);
-  irt_status_t status =
-      ireed_invoke_resolve_locked(conn, request, from_socket, header_size, out);
+  irt_status_t status = ireed_invoke_resolve_locked(
+      conn, request, from_socket, admitted, header_size, out);
   pthread_mutex_unlock(&conn->server->shared_mutex);
   return status;
 }
 
-// Takes |frame|.
-static void ireed_handle_invoke(ireed_conn_t* conn, Ireed__Frame* frame) {
+// Queues the invocation |frame| (taken) for a worker.
+static void ireed_start_invoke(ireed_conn_t* conn, Ireed__Frame* frame,
+                               bool admitted) {
   ireed_server_t* server = conn->server;
   const Ireed__InvokeRequest* request = frame->invoke;
   uint64_t request_id = frame->request_id;
-  if (ireed_server_park_invoke(conn, frame)) return;
   ireed_resolved_t resolved;
-  irt_status_t status = ireed_invoke_resolve(
-      conn, request, true, offsetof(ireed_invoke_job_t, regions), &resolved);
+  irt_status_t status =
+      ireed_invoke_resolve(conn, request, true, admitted,
+                           offsetof(ireed_invoke_job_t, regions), &resolved);
   if (!irt_status_is_ok(status)) {
     ireed__frame__free_unpacked(frame, NULL);
     ireed_conn_send_error(conn, request_id, status);
@@ -2024,6 +2030,13 @@ static void ireed_handle_invoke(ireed_conn_t* conn, Ireed__Frame* frame) {
   atomic_fetch_add_explicit(&server->queued, 1, memory_order_relaxed);
   ireed_server_submit(server, &job->job, ireed_invoke_run,
                       ireed_invoke_complete);
+}
+
+// An InvokeRequest (taken): parked when its model is loading, else queued.
+static void ireed_handle_invoke(ireed_conn_t* conn, Ireed__Frame* frame) {
+  if (!ireed_server_park_invoke(conn, frame)) {
+    ireed_start_invoke(conn, frame, false);
+  }
 }
 
 // PERMISSION_DENIED for a request the connection's role does not allow.
@@ -2059,7 +2072,7 @@ static irt_status_t ireed_ring_host_begin(void* user_data,
                                           ireed_ring_call_t* call) {
   ireed_resolved_t resolved;
   IRT_RETURN_IF_ERROR(
-      ireed_invoke_resolve(user_data, request, false, 0, &resolved));
+      ireed_invoke_resolve(user_data, request, false, false, 0, &resolved));
   call->pin = resolved.entry;
   call->model = resolved.entry->model;
   call->stats = &resolved.entry->stats;

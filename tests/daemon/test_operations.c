@@ -4,8 +4,8 @@
 //     limits.max_inflight_per_client or limits.queue_depth get an immediate
 //     "busy" error (RESOURCE_EXHAUSTED) and nothing is queued for them;
 //   draining: on SIGTERM/SIGINT new connections and new invocations get
-//     "shutting down" (UNAVAILABLE), every invocation in flight is
-//     answered, and the daemon exits 0 (1 when limits.drain_timeout_seconds
+//     "shutting down" (UNAVAILABLE), every invocation in flight (also one
+//     waiting for its model's load) is answered, and the daemon exits 0 (1 when limits.drain_timeout_seconds
 //     ran out first);
 //   stats: counters, latency percentiles, zero-copy vs staged bytes and
 //     device memory in the StatsReply;
@@ -708,6 +708,63 @@ static void test_no_ring_while_draining(void** state) {
   assert_int_equal(ireed_test_daemon_wait(&daemon), 0);
 }
 
+// An invocation waiting for its model's load when the drain begins was
+// accepted: it runs once the load is done and gets its result (it used to
+// be answered "shutting down"). One worker, busy with a long spin, keeps
+// the load queued until after SIGTERM.
+static void test_drain_runs_parked_invocations(void** state) {
+  (void)state;
+  ireed_test_daemon_t daemon;
+  ireed_test_daemon_start(&daemon, g_ireed_binary, "--workers=1", NULL);
+  ireed_test_client_t client;
+  ireed_test_client_connect(&client, &daemon);
+  load_spin(&client, &daemon);
+  int32_t iterations = spin_iterations(&client, 1500);
+  uint64_t spin_id = send_spin(&client, iterations);
+  wait_for_invocations(&daemon, "spin", 1, 0);
+  // The module "spin" runs from (rewriting it would pull the bytes from
+  // under the running invocation).
+  char path[160];
+  snprintf(path, sizeof(path), "%s/spin.vmfb", daemon.directory);
+  const char* modules[1] = {path};
+  Ireed__LoadModelRequest load = IREED__LOAD_MODEL_REQUEST__INIT;
+  load.name = "later";
+  load.device = "local-sync";
+  load.n_module_paths = 1;
+  load.module_paths = (char**)modules;
+  Ireed__Frame frame = IREED__FRAME__INIT;
+  frame.body_case = IREED__FRAME__BODY_LOAD_MODEL;
+  frame.load_model = &load;
+  uint64_t load_id = ireed_test_client_send(&client, &frame, -1);
+  Ireed__Value value;
+  ireed_test_invoke_t invoke;
+  ireed_test_invoke_i32(&invoke, "later", "spin", &value, 7);
+  uint64_t parked_id = ireed_test_client_send(&client, &invoke.frame, -1);
+  assert_int_equal(kill(daemon.pid, SIGTERM), 0);
+  wait_until_refusing(&daemon);
+  bool seen[3] = {false, false, false};
+  for (int i = 0; i < 3; ++i) {
+    Ireed__Frame* reply = ireed_test_client_receive(&client);
+    assert_non_null(reply);
+    if (reply->request_id == spin_id) {
+      expect_spun(reply, iterations);
+      seen[0] = true;
+    } else if (reply->request_id == load_id) {
+      assert_int_equal(reply->body_case, IREED__FRAME__BODY_LOAD_MODEL_REPLY);
+      seen[1] = true;
+    } else {
+      assert_int_equal(reply->request_id, parked_id);
+      expect_spun(reply, 7);
+      seen[2] = true;
+    }
+    ireed__frame__free_unpacked(reply, NULL);
+  }
+  assert_true(seen[0] && seen[1] && seen[2]);
+  assert_true(ireed_test_client_at_eof(&client));
+  ireed_test_client_close(&client);
+  assert_int_equal(ireed_test_daemon_wait(&daemon), 0);
+}
+
 // SIGINT drains the same way; an idle daemon exits at once.
 static void test_sigint_idle(void** state) {
   (void)state;
@@ -758,6 +815,7 @@ int main(int argc, char** argv) {
       cmocka_unit_test(test_regions_are_private),
       cmocka_unit_test(test_sigterm_drains),
       cmocka_unit_test(test_no_ring_while_draining),
+      cmocka_unit_test(test_drain_runs_parked_invocations),
       cmocka_unit_test(test_sigint_idle),
       cmocka_unit_test(test_drain_timeout),
   };
