@@ -119,16 +119,46 @@ void ireeclient_connection_send_detached(ireeclient_connection_t* connection,
 void ireeclient_ring_attach(ireeclient_connection_t* connection);
 void ireeclient_ring_fail(ireeclient_ring_t* ring);
 void ireeclient_ring_free(ireeclient_ring_t* ring);
-// Sends |frame| (an InvokeRequest) through the ring and waits: |request| is
-// completed exactly once (its on_complete called), here when the reply came
-// in the ring, else by the receive thread (a reply on the socket, or the
-// connection broke). *out_used false: the ring could not take it (no ring,
-// every slot busy, too large); nothing happened.
-irt_status_t ireeclient_ring_call(ireeclient_connection_t* connection,
-                                  Ireed__Frame* frame,
-                                  Ireed__Frame__BodyCase reply_case,
-                                  ireeclient_request_t* request,
-                                  bool* out_used) IRT_MUST_USE;
+// Geometry of the rings this library creates: 16 slots of 128 KiB (requests
+// and replies up to 128 KiB - 64 bytes; larger ones use the socket).
+#define IREECLIENT_RING_SLOTS 16u
+#define IREECLIENT_RING_SLOT_SIZE (128u * 1024u)
+
+// Requests written into ring slots, not yet submitted: ireeclient_ring_run
+// publishes them together (one store of the queue's head, at most one
+// wake-up of the daemon) and waits for them together.
+typedef struct ireeclient_ring_batch_s {
+  uint32_t count;
+  uint32_t slots[IREECLIENT_RING_SLOTS];
+  ireeclient_request_t* requests[IREECLIENT_RING_SLOTS];
+} ireeclient_ring_batch_t;
+
+// What ireeclient_ring_prepare did with a request.
+typedef enum ireeclient_ring_outcome_e {
+  // In the batch: ireeclient_ring_run completes it.
+  IREECLIENT_RING_QUEUED = 0,
+  // Completed already, with the failure of the connection, which broke.
+  IREECLIENT_RING_COMPLETED,
+  // Nothing happened: every slot is busy (running the batch frees its own).
+  IREECLIENT_RING_FULL,
+  // Nothing happened: no ring, or the request does not fit a slot.
+  IREECLIENT_RING_UNSUITABLE,
+} ireeclient_ring_outcome_t;
+
+// Links |request| (a fresh id goes into |frame|, an InvokeRequest) and
+// writes it into a free slot, adding it to |batch|. Fails, with nothing
+// pending, when the connection is broken.
+irt_status_t ireeclient_ring_prepare(
+    ireeclient_connection_t* connection, Ireed__Frame* frame,
+    Ireed__Frame__BodyCase reply_case, ireeclient_request_t* request,
+    ireeclient_ring_batch_t* batch,
+    ireeclient_ring_outcome_t* out_outcome) IRT_MUST_USE;
+// Submits |batch| and waits until the daemon answered all of it; empties
+// it. Every request of the batch is completed exactly once (its
+// on_complete called): here when its reply came in the ring, else by the
+// receive thread (a reply on the socket, or the connection broke).
+void ireeclient_ring_run(ireeclient_connection_t* connection,
+                         ireeclient_ring_batch_t* batch);
 
 // A staging region of at least |size| bytes (from the pool, or a new one).
 irt_status_t ireeclient_staging_acquire(

@@ -1,5 +1,6 @@
 // Invocations: inputs staged inline or in shared memory, one request in
-// flight at a time, completion by waiting, callback or pollable eventfd.
+// flight at a time, completion by waiting, callback or pollable eventfd;
+// synchronous batches through the submission ring.
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -381,89 +382,171 @@ static void ireeclient_invocation_complete(ireeclient_request_t* request) {
   if (destroy) ireeclient_invocation_free(invocation);
 }
 
-// Starts the invocation: through the submission ring when |through_ring|
-// (the caller then waits: ireeclient_ring_call returns after completion),
-// else, or when the ring cannot take it, on the socket.
-static irt_status_t ireeclient_invoke_start(ireeclient_invocation_t* invocation,
-                                            ireeclient_completion_fn_t callback,
-                                            void* user_data,
-                                            bool through_ring) {
-  ireeclient_connection_t* connection = invocation->connection;
+// Marks every one of |invocations| in flight, or none: FAILED_PRECONDITION
+// when one is in flight already (or listed twice).
+static irt_status_t ireeclient_invocations_claim(
+    ireeclient_invocation_t** invocations, size_t count,
+    ireeclient_completion_fn_t callback, void* user_data) {
+  ireeclient_connection_t* connection = invocations[0]->connection;
   pthread_mutex_lock(&connection->mutex);
-  if (invocation->in_flight || invocation->callback_running) {
-    pthread_mutex_unlock(&connection->mutex);
-    return irt_make_status(IRT_STATUS_FAILED_PRECONDITION,
-                           "invocation of '%s' is already in flight",
-                           invocation->function);
-  }
-  invocation->in_flight = true;
-  invocation->callback = callback;
-  invocation->user_data = user_data;
-  if (invocation->event_fd >= 0) {
-    eventfd_t drained;
-    eventfd_read(invocation->event_fd, &drained);  // nonblocking
+  for (size_t i = 0; i < count; ++i) {
+    ireeclient_invocation_t* invocation = invocations[i];
+    if (invocation->in_flight || invocation->callback_running) {
+      for (size_t j = 0; j < i; ++j) invocations[j]->in_flight = false;
+      pthread_mutex_unlock(&connection->mutex);
+      if (count == 1) {
+        return irt_make_status(IRT_STATUS_FAILED_PRECONDITION,
+                               "invocation of '%s' is already in flight",
+                               invocation->function);
+      }
+      return irt_make_status(IRT_STATUS_FAILED_PRECONDITION,
+                             "invocation %zu of the batch ('%s') is already "
+                             "in flight or listed twice; nothing was invoked",
+                             i, invocation->function);
+    }
+    invocation->in_flight = true;
+    invocation->callback = callback;
+    invocation->user_data = user_data;
+    if (invocation->event_fd >= 0) {
+      eventfd_t drained;
+      eventfd_read(invocation->event_fd, &drained);  // nonblocking
+    }
   }
   pthread_mutex_unlock(&connection->mutex);
-  ireeclient_invocation_clear_results(invocation);
+  for (size_t i = 0; i < count; ++i) {
+    ireeclient_invocation_clear_results(invocations[i]);
+  }
+  return IRT_OK;
+}
 
+// Ends the claim of an invocation whose request could not be sent: a copy
+// of |status| becomes its outcome. Returns |status|.
+static irt_status_t ireeclient_invocation_fail(
+    ireeclient_invocation_t* invocation, irt_status_t status) {
+  ireeclient_connection_t* connection = invocation->connection;
+  pthread_mutex_lock(&connection->mutex);
+  invocation->status = irt_status_clone(status);
+  invocation->in_flight = false;
+  if (invocation->event_fd >= 0) eventfd_write(invocation->event_fd, 1);
+  pthread_cond_broadcast(&connection->completed);
+  pthread_mutex_unlock(&connection->mutex);
+  return status;
+}
+
+// Sends the request of a claimed invocation: into |batch| when the ring
+// takes it (ireeclient_ring_run then completes it; a batch holding every
+// slot is run first to make room), else, or with |batch| NULL, on the
+// socket.
+static irt_status_t ireeclient_invocation_send(
+    ireeclient_invocation_t* invocation, ireeclient_ring_batch_t* batch) {
+  ireeclient_connection_t* connection = invocation->connection;
   Ireed__Value** values = calloc(
       invocation->input_count ? invocation->input_count : 1, sizeof(*values));
   Ireed__OutputTarget** targets =
       calloc(invocation->output_count ? invocation->output_count : 1,
              sizeof(*targets));
-  irt_status_t status = IRT_OK;
   if (!values || !targets) {
-    status = irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-  } else {
-    for (size_t i = 0; i < invocation->input_count; ++i) {
-      values[i] = &invocation->inputs[i]->value;
-    }
-    for (size_t i = 0; i < invocation->output_count; ++i) {
-      targets[i] = &invocation->outputs[i]->target;
-    }
-    Ireed__InvokeRequest request = IREED__INVOKE_REQUEST__INIT;
-    request.model = invocation->model;
-    request.function = invocation->function;
-    request.n_inputs = invocation->input_count;
-    request.inputs = values;
-    request.n_outputs = invocation->output_count;
-    request.outputs = targets;
-    Ireed__Frame frame = IREED__FRAME__INIT;
-    frame.body_case = IREED__FRAME__BODY_INVOKE;
-    frame.invoke = &request;
-    invocation->request.on_complete = ireeclient_invocation_complete;
-    bool used = false;
-    if (through_ring) {
-      status = ireeclient_ring_call(connection, &frame,
-                                    IREED__FRAME__BODY_INVOKE_REPLY,
-                                    &invocation->request, &used);
-    }
-    if (!status && !used) {
-      status = ireeclient_connection_send(connection, &frame, -1,
-                                          IREED__FRAME__BODY_INVOKE_REPLY,
-                                          &invocation->request);
-    }
+    free(values);
+    free(targets);
+    return irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+  }
+  for (size_t i = 0; i < invocation->input_count; ++i) {
+    values[i] = &invocation->inputs[i]->value;
+  }
+  for (size_t i = 0; i < invocation->output_count; ++i) {
+    targets[i] = &invocation->outputs[i]->target;
+  }
+  Ireed__InvokeRequest request = IREED__INVOKE_REQUEST__INIT;
+  request.model = invocation->model;
+  request.function = invocation->function;
+  request.n_inputs = invocation->input_count;
+  request.inputs = values;
+  request.n_outputs = invocation->output_count;
+  request.outputs = targets;
+  Ireed__Frame frame = IREED__FRAME__INIT;
+  frame.body_case = IREED__FRAME__BODY_INVOKE;
+  frame.invoke = &request;
+  invocation->request.on_complete = ireeclient_invocation_complete;
+  ireeclient_ring_outcome_t outcome = IREECLIENT_RING_UNSUITABLE;
+  irt_status_t status = IRT_OK;
+  for (int attempt = 0; batch && attempt < 2; ++attempt) {
+    status = ireeclient_ring_prepare(connection, &frame,
+                                     IREED__FRAME__BODY_INVOKE_REPLY,
+                                     &invocation->request, batch, &outcome);
+    if (status || outcome != IREECLIENT_RING_FULL || batch->count == 0) break;
+    ireeclient_ring_run(connection, batch);
+  }
+  if (!status && (outcome == IREECLIENT_RING_FULL ||
+                  outcome == IREECLIENT_RING_UNSUITABLE)) {
+    status = ireeclient_connection_send(connection, &frame, -1,
+                                        IREED__FRAME__BODY_INVOKE_REPLY,
+                                        &invocation->request);
   }
   free(values);
   free(targets);
-  if (status) {
-    pthread_mutex_lock(&connection->mutex);
-    invocation->in_flight = false;
-    pthread_cond_broadcast(&connection->completed);
-    pthread_mutex_unlock(&connection->mutex);
-  }
   return status;
+}
+
+// INVALID_ARGUMENT unless |invocations| holds |count| invocations of one
+// connection.
+static irt_status_t ireeclient_check_batch(
+    ireeclient_invocation_t* const* invocations, size_t count) {
+  if (!invocations) {
+    return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
+                           "a batch of %zu invocations given as NULL", count);
+  }
+  for (size_t i = 0; i < count; ++i) {
+    if (!invocations[i]) {
+      return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
+                             "invocation %zu of the batch is NULL", i);
+    }
+    if (invocations[i]->connection != invocations[0]->connection) {
+      return irt_make_status(
+          IRT_STATUS_INVALID_ARGUMENT,
+          "invocation %zu of the batch ('%s') belongs to another connection "
+          "than invocation 0 ('%s'): a batch goes through one connection",
+          i, invocations[i]->function, invocations[0]->function);
+    }
+  }
+  return IRT_OK;
+}
+
+irt_status_t ireeclient_invoke_all(ireeclient_invocation_t** invocations,
+                                   size_t count) {
+  if (count == 0) return IRT_OK;
+  IRT_RETURN_IF_ERROR(ireeclient_check_batch(invocations, count));
+  IRT_RETURN_IF_ERROR(
+      ireeclient_invocations_claim(invocations, count, NULL, NULL));
+  ireeclient_ring_batch_t batch = {0};
+  for (size_t i = 0; i < count; ++i) {
+    irt_status_t status = ireeclient_invocation_send(invocations[i], &batch);
+    if (status)
+      irt_status_free(ireeclient_invocation_fail(invocations[i], status));
+  }
+  ireeclient_ring_run(invocations[0]->connection, &batch);
+  irt_status_t first_failure = IRT_OK;
+  for (size_t i = 0; i < count; ++i) {
+    irt_status_t status = ireeclient_invocation_wait(invocations[i]);
+    if (first_failure) {
+      irt_status_free(status);
+    } else {
+      first_failure = status;
+    }
+  }
+  return first_failure;
+}
+
+irt_status_t ireeclient_invoke(ireeclient_invocation_t* invocation) {
+  return ireeclient_invoke_all(&invocation, 1);
 }
 
 irt_status_t ireeclient_invoke_async(ireeclient_invocation_t* invocation,
                                      ireeclient_completion_fn_t callback,
                                      void* user_data) {
-  return ireeclient_invoke_start(invocation, callback, user_data, false);
-}
-
-irt_status_t ireeclient_invoke(ireeclient_invocation_t* invocation) {
-  IRT_RETURN_IF_ERROR(ireeclient_invoke_start(invocation, NULL, NULL, true));
-  return ireeclient_invocation_wait(invocation);
+  IRT_RETURN_IF_ERROR(
+      ireeclient_invocations_claim(&invocation, 1, callback, user_data));
+  irt_status_t status = ireeclient_invocation_send(invocation, NULL);
+  return status ? ireeclient_invocation_fail(invocation, status) : IRT_OK;
 }
 
 irt_status_t ireeclient_invocation_fd(ireeclient_invocation_t* invocation,

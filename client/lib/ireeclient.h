@@ -393,9 +393,34 @@ IREECLIENT_API void ireeclient_invocation_reset(
     ireeclient_invocation_t* invocation);
 
 // Invokes and waits. The result is also what ireeclient_invocation_wait
-// returns afterwards.
+// returns afterwards. The same as ireeclient_invoke_all(&invocation, 1).
 IREECLIENT_API irt_status_t
 ireeclient_invoke(ireeclient_invocation_t* invocation) IRT_MUST_USE;
+
+// Invokes each of the |count| |invocations| (all created on one
+// connection) and returns once every one has completed. Through the
+// submission ring the requests are written into slots and submitted
+// together: the batch costs one wake-up of the daemon and one of the
+// caller instead of one of each per invocation, which is what makes many
+// small invocations cheap (a batch larger than the ring's 16 slots goes in
+// rounds). What the ring cannot take goes on the socket as
+// ireeclient_invoke_async would send it: everything without a ring
+// (an older daemon, IREECLIENT_RING=0), a request larger than a slot, one
+// that finds every slot busy with other threads' calls.
+//
+// Each invocation's own outcome is then what ireeclient_invocation_wait
+// returns, and its results read as usual; one failing does not stop the
+// others. Returns:
+//   INVALID_ARGUMENT, nothing invoked: |invocations| is NULL, an entry is
+//     NULL, or an entry belongs to another connection than invocations[0];
+//   FAILED_PRECONDITION, nothing invoked: an invocation is in flight
+//     already, or listed twice;
+//   otherwise, after all completed: OK when every invocation succeeded,
+//     else a copy of the outcome of the first one, in array order, that
+//     failed.
+// |count| 0 is OK and does nothing.
+IREECLIENT_API irt_status_t ireeclient_invoke_all(
+    ireeclient_invocation_t** invocations, size_t count) IRT_MUST_USE;
 
 // Called once when an asynchronous invocation completes, on the
 // connection's receive thread; |status| is borrowed for the call.

@@ -2,8 +2,9 @@
 // synchronous invocations go through it when the daemon accepted one at
 // connect time, and through the socket otherwise (or when every slot is
 // busy, or the request does not fit a slot). The calling thread writes the
-// request into a slot and waits on that slot itself (spinning briefly, then
-// sleeping on its futex): no receive-thread hop.
+// requests of a batch (one, for ireeclient_invoke) into slots, publishes
+// them at once and waits on the last one itself (spinning briefly, then
+// sleeping on its futex): no receive-thread hop, one wake-up per batch.
 #include "proto/ring.h"
 
 #include <errno.h>
@@ -17,10 +18,6 @@
 
 #include "client/lib/connection.h"
 
-// Geometry of the rings this library creates: 16 slots of 128 KiB (requests
-// and replies up to 128 KiB - 64 bytes; larger ones use the socket).
-#define IREECLIENT_RING_SLOTS 16u
-#define IREECLIENT_RING_SLOT_SIZE (128u * 1024u)
 // How long a waiter polls its slot before sleeping, and how long each sleep
 // lasts at most (so a broken connection is noticed).
 #define IREECLIENT_RING_SPIN_NS 50000
@@ -146,17 +143,24 @@ static void ireeclient_ring_give_slot(ireeclient_ring_t* ring, uint32_t index) {
   pthread_mutex_unlock(&ring->mutex);
 }
 
-// Queues slot |index| and wakes the daemon's thread if it sleeps.
-static void ireeclient_ring_submit(ireeclient_ring_t* ring, uint32_t index) {
+// Queues the slots of |batch| in order, publishes them with one store of
+// the head and wakes the daemon's thread if it sleeps.
+static void ireeclient_ring_submit(ireeclient_ring_t* ring,
+                                   const ireeclient_ring_batch_t* batch) {
   ireed_ring_header_t* header = (ireed_ring_header_t*)ring->base;
-  ireed_ring_slot_t* slot = ireed_ring_slot(ring->base, &ring->layout, index);
-  atomic_store_explicit(&slot->client_waiting, 0, memory_order_relaxed);
-  atomic_store_explicit(&slot->state, IREED_RING_SLOT_SUBMITTED,
-                        memory_order_relaxed);
+  for (uint32_t i = 0; i < batch->count; ++i) {
+    ireed_ring_slot_t* slot =
+        ireed_ring_slot(ring->base, &ring->layout, batch->slots[i]);
+    atomic_store_explicit(&slot->client_waiting, 0, memory_order_relaxed);
+    atomic_store_explicit(&slot->state, IREED_RING_SLOT_SUBMITTED,
+                          memory_order_relaxed);
+  }
   pthread_mutex_lock(&ring->mutex);
-  atomic_store_explicit(&header->queue[ring->head % ring->layout.slot_count],
-                        index, memory_order_relaxed);
-  ++ring->head;
+  for (uint32_t i = 0; i < batch->count; ++i) {
+    atomic_store_explicit(&header->queue[ring->head % ring->layout.slot_count],
+                          batch->slots[i], memory_order_relaxed);
+    ++ring->head;
+  }
   // Sequentially consistent with the daemon's store of daemon_sleeping:
   // either it sees the new head or this sees it asleep.
   atomic_store(&header->submit_head, ring->head);
@@ -214,18 +218,27 @@ static irt_status_t ireeclient_ring_read_reply(ireeclient_ring_t* ring,
   return ireed_ring_decode_reply(slot->data, size, out_reply);
 }
 
-irt_status_t ireeclient_ring_call(ireeclient_connection_t* connection,
-                                  Ireed__Frame* frame,
-                                  Ireed__Frame__BodyCase reply_case,
-                                  ireeclient_request_t* request,
-                                  bool* out_used) {
-  *out_used = false;
+irt_status_t ireeclient_ring_prepare(ireeclient_connection_t* connection,
+                                     Ireed__Frame* frame,
+                                     Ireed__Frame__BodyCase reply_case,
+                                     ireeclient_request_t* request,
+                                     ireeclient_ring_batch_t* batch,
+                                     ireeclient_ring_outcome_t* out_outcome) {
+  *out_outcome = IREECLIENT_RING_UNSUITABLE;
   ireeclient_ring_t* ring = connection->ring;
+  if (!ring) return IRT_OK;
   uint32_t index = 0;
-  if (!ring || !ireeclient_ring_take_slot(ring, &index)) return IRT_OK;
-  // The request id goes into the frame, so link before packing.
-  IRT_RETURN_IF_ERROR(
-      ireeclient_connection_link(connection, frame, reply_case, request));
+  if (!ireeclient_ring_take_slot(ring, &index)) {
+    *out_outcome = IREECLIENT_RING_FULL;
+    return IRT_OK;
+  }
+  // The request id goes into the encoding, so link first.
+  irt_status_t status =
+      ireeclient_connection_link(connection, frame, reply_case, request);
+  if (status) {
+    ireeclient_ring_give_slot(ring, index);
+    return status;
+  }
   ireed_ring_slot_t* slot = ireed_ring_slot(ring->base, &ring->layout, index);
   size_t size = 0;
   if (!ireed_ring_encode_request(frame->invoke, request->id, slot->data,
@@ -233,22 +246,32 @@ irt_status_t ireeclient_ring_call(ireeclient_connection_t* connection,
                                  &size)) {
     ireeclient_ring_give_slot(ring, index);
     if (!ireeclient_connection_unlink(connection, request)) {
-      *out_used = true;  // the connection broke: completed with its failure
+      *out_outcome = IREECLIENT_RING_COMPLETED;  // failed by the receive thread
     }
     return IRT_OK;
   }
   atomic_store_explicit(&slot->request_size, (uint32_t)size,
                         memory_order_relaxed);
-  *out_used = true;
-  ireeclient_ring_submit(ring, index);
-  uint32_t state = ireeclient_ring_wait(ring, index);
+  batch->slots[batch->count] = index;
+  batch->requests[batch->count] = request;
+  ++batch->count;
+  *out_outcome = IREECLIENT_RING_QUEUED;
+  return IRT_OK;
+}
+
+// Completes |request| from slot |index| in its final |state|.
+static void ireeclient_ring_finish(ireeclient_connection_t* connection,
+                                   uint32_t index,
+                                   ireeclient_request_t* request,
+                                   uint32_t state) {
+  ireeclient_ring_t* ring = connection->ring;
   if (state == IREED_RING_SLOT_DONE &&
       ireeclient_connection_unlink(connection, request)) {
     Ireed__Frame* reply = NULL;
     irt_status_t status = ireeclient_ring_read_reply(ring, index, &reply);
     ireeclient_ring_give_slot(ring, index);
     ireeclient_connection_complete(connection, request, status, reply);
-    return IRT_OK;
+    return;
   }
   // Answered on the socket, or the connection broke (the slot is then
   // never reused: the daemon may still write to it): the receive thread
@@ -256,5 +279,30 @@ irt_status_t ireeclient_ring_call(ireeclient_connection_t* connection,
   if (state == IREED_RING_SLOT_REPLIED_ON_SOCKET) {
     ireeclient_ring_give_slot(ring, index);
   }
-  return IRT_OK;
+}
+
+void ireeclient_ring_run(ireeclient_connection_t* connection,
+                         ireeclient_ring_batch_t* batch) {
+  if (batch->count == 0) return;
+  ireeclient_ring_t* ring = connection->ring;
+  ireeclient_ring_submit(ring, batch);
+  // The daemon serves a ring in queue order: once the last slot is
+  // answered the others are too, so only the last one's futex is slept on
+  // (one wake-up for the batch).
+  uint32_t last = batch->count - 1;
+  uint32_t last_state = ireeclient_ring_wait(ring, batch->slots[last]);
+  for (uint32_t i = 0; i < batch->count; ++i) {
+    uint32_t state = last_state;
+    if (i != last) {
+      ireed_ring_slot_t* slot =
+          ireed_ring_slot(ring->base, &ring->layout, batch->slots[i]);
+      state = atomic_load_explicit(&slot->state, memory_order_acquire);
+      if (state == IREED_RING_SLOT_SUBMITTED) {
+        state = ireeclient_ring_wait(ring, batch->slots[i]);
+      }
+    }
+    ireeclient_ring_finish(connection, batch->slots[i], batch->requests[i],
+                           state);
+  }
+  batch->count = 0;
 }

@@ -1,7 +1,9 @@
 // libireeclient against a real ireed running the bundled sample model
 // (runtime/samples): loads, inline and shared-memory tensors, output
-// regions, concurrent synchronous and asynchronous invocations, and the
-// daemon's own error messages; stats; a busy daemon and a refused user as
+// regions, concurrent synchronous and asynchronous invocations, batches
+// (ireeclient_invoke_all: through the ring, in rounds, with failures,
+// socket fallbacks and refused arguments), and the daemon's own error
+// messages; stats; a busy daemon and a refused user as
 // libireeclient and ireectl report them.
 //
 // usage: test_client_daemon IREED SAMPLE.vmfb IREECTL
@@ -85,6 +87,12 @@ static int teardown(void** state) {
   int exit_status = ireed_test_daemon_stop(&fixture->daemon);
   free(fixture);
   return exit_status < 128 ? 0 : -1;
+}
+
+static irt_status_t connect_to(const ireed_test_daemon_t* daemon,
+                               ireeclient_connection_t** out_connection) {
+  ireeclient_options_t options = {.socket_path = daemon->socket_path};
+  return ireeclient_connect(&options, out_connection);
 }
 
 // simple_mul(a, b) with a[i] = i, b[i] = 3 over |count| floats; inputs are
@@ -314,6 +322,196 @@ static void test_daemon_errors(void** state) {
   ireeclient_model_list_free(list);
 }
 
+//===----------------------------------------------------------------------===//
+// ireeclient_invoke_all
+//===----------------------------------------------------------------------===//
+
+#define BATCH_MAX 40  // more than the ring's 16 slots: it goes in rounds
+
+// simple_mul with shapes that disagree: fails in the module's own assert.
+static ireeclient_invocation_t* make_mismatch(
+    ireeclient_connection_t* connection) {
+  ireeclient_invocation_t* invocation = NULL;
+  check_ok(ireeclient_invocation_create(connection, "sample", "simple_mul",
+                                        &invocation),
+           "create");
+  const float a[4] = {1, 2, 3, 4};
+  const uint64_t shape4[1] = {4}, shape3[1] = {3};
+  check_ok(ireeclient_invocation_add_tensor(invocation,
+                                            IREECLIENT_ELEMENT_TYPE_FLOAT_32,
+                                            shape4, 1, a, sizeof(a)),
+           "a");
+  check_ok(ireeclient_invocation_add_tensor(invocation,
+                                            IREECLIENT_ELEMENT_TYPE_FLOAT_32,
+                                            shape3, 1, a, 3 * sizeof(float)),
+           "b");
+  return invocation;
+}
+
+// Invokes |count| invocations of make_mul(connection, sizes[i]) as one
+// batch, twice (the invocations are reused), and checks every result.
+static void invoke_batch_of_muls(ireeclient_connection_t* connection,
+                                 const size_t* sizes, size_t count) {
+  ireeclient_invocation_t* invocations[BATCH_MAX];
+  assert_true(count <= BATCH_MAX);
+  for (size_t i = 0; i < count; ++i) {
+    invocations[i] = make_mul(connection, sizes[i]);
+  }
+  for (int round = 0; round < 2; ++round) {
+    check_ok(ireeclient_invoke_all(invocations, count), "invoke_all");
+    for (size_t i = 0; i < count; ++i) {
+      assert_true(ireeclient_invocation_is_done(invocations[i]));
+      check_ok(ireeclient_invocation_wait(invocations[i]), "wait");
+      check_product(invocations[i], sizes[i]);
+    }
+  }
+  for (size_t i = 0; i < count; ++i) {
+    ireeclient_invocation_destroy(invocations[i]);
+  }
+}
+
+// Batches of 1, 5, 16 (the ring's slots) and 40 (rounds): each invocation
+// has its own size, so a result landing in the wrong one shows.
+static void test_invoke_all(void** state) {
+  fixture_t* fixture = *state;
+  size_t sizes[BATCH_MAX];
+  for (size_t i = 0; i < BATCH_MAX; ++i) sizes[i] = 1 + i;
+  const size_t counts[] = {1, 5, 16, BATCH_MAX};
+  for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); ++c) {
+    invoke_batch_of_muls(fixture->connection, sizes, counts[c]);
+  }
+  check_ok(ireeclient_invoke_all(NULL, 0), "an empty batch");
+}
+
+// Failing invocations fail alone; the batch returns the first failure in
+// array order.
+static void test_invoke_all_errors(void** state) {
+  fixture_t* fixture = *state;
+  enum { kCount = 6, kUnknown = 2, kMismatch = 4 };
+  ireeclient_invocation_t* invocations[kCount];
+  for (size_t i = 0; i < kCount; ++i) {
+    if (i == kUnknown) {
+      check_ok(ireeclient_invocation_create(fixture->connection, "sample",
+                                            "nope", &invocations[i]),
+               "create");
+    } else if (i == kMismatch) {
+      invocations[i] = make_mismatch(fixture->connection);
+    } else {
+      invocations[i] = make_mul(fixture->connection, 4 + i);
+    }
+  }
+  check_error(ireeclient_invoke_all(invocations, kCount), IRT_STATUS_NOT_FOUND,
+              "nope");
+  for (size_t i = 0; i < kCount; ++i) {
+    irt_status_t status = ireeclient_invocation_wait(invocations[i]);
+    if (i == kUnknown) {
+      check_error(status, IRT_STATUS_NOT_FOUND, "nope");
+    } else if (i == kMismatch) {
+      check_error(status, IRT_STATUS_INVALID_ARGUMENT,
+                  "input1 shape mismatch");
+      assert_int_equal(ireeclient_invocation_result_count(invocations[i]), 0);
+    } else {
+      check_ok(status, "wait");
+      check_product(invocations[i], 4 + i);
+    }
+  }
+  // Without the unknown function the mismatch is the first failure.
+  check_error(ireeclient_invoke_all(invocations + kUnknown + 1,
+                                    kCount - kUnknown - 1),
+              IRT_STATUS_INVALID_ARGUMENT, "input1 shape mismatch");
+  for (size_t i = 0; i < kCount; ++i) {
+    ireeclient_invocation_destroy(invocations[i]);
+  }
+}
+
+// Requests too large for a ring slot (160 KB inline, on a connection whose
+// inline threshold keeps them in the request) and replies too large for
+// one (a 160 KB result) take the socket, in batches of small ones.
+static void test_invoke_all_large(void** state) {
+  fixture_t* fixture = *state;
+  const size_t sizes[] = {4, 40000, 8, 40000, 16};
+  invoke_batch_of_muls(fixture->connection, sizes, 5);
+  ireeclient_options_t options = {.socket_path = fixture->daemon.socket_path,
+                                  .inline_threshold = 1u << 20};
+  ireeclient_connection_t* connection = NULL;
+  check_ok(ireeclient_connect(&options, &connection), "connect");
+  invoke_batch_of_muls(connection, sizes, 5);
+  ireeclient_disconnect(connection);
+}
+
+// Without a ring (IREECLIENT_RING=0) a batch goes on the socket.
+static void test_invoke_all_without_ring(void** state) {
+  fixture_t* fixture = *state;
+  setenv("IREECLIENT_RING", "0", 1);
+  ireeclient_connection_t* connection = NULL;
+  irt_status_t status = connect_to(&fixture->daemon, &connection);
+  unsetenv("IREECLIENT_RING");
+  check_ok(status, "connect");
+  size_t sizes[BATCH_MAX];
+  for (size_t i = 0; i < BATCH_MAX; ++i) sizes[i] = 1 + i;
+  invoke_batch_of_muls(connection, sizes, 20);
+  ireeclient_invocation_t* invocations[2] = {make_mul(connection, 4),
+                                             make_mismatch(connection)};
+  check_error(ireeclient_invoke_all(invocations, 2),
+              IRT_STATUS_INVALID_ARGUMENT, "input1 shape mismatch");
+  check_product(invocations[0], 4);
+  ireeclient_invocation_destroy(invocations[0]);
+  ireeclient_invocation_destroy(invocations[1]);
+  ireeclient_disconnect(connection);
+}
+
+// Batches the call refuses before invoking anything: invocations of two
+// connections, NULL entries, an invocation listed twice.
+static void test_invoke_all_refused(void** state) {
+  fixture_t* fixture = *state;
+  ireeclient_connection_t* other = NULL;
+  check_ok(connect_to(&fixture->daemon, &other), "connect");
+  ireeclient_invocation_t* mine = make_mul(fixture->connection, 4);
+  ireeclient_invocation_t* theirs = make_mul(other, 4);
+  ireeclient_invocation_t* mixed[2] = {mine, theirs};
+  check_error(ireeclient_invoke_all(mixed, 2), IRT_STATUS_INVALID_ARGUMENT,
+              "invocation 1 of the batch ('simple_mul') belongs to another "
+              "connection");
+  ireeclient_invocation_t* with_null[2] = {mine, NULL};
+  check_error(ireeclient_invoke_all(with_null, 2),
+              IRT_STATUS_INVALID_ARGUMENT, "invocation 1 of the batch is NULL");
+  check_error(ireeclient_invoke_all(NULL, 3), IRT_STATUS_INVALID_ARGUMENT,
+              "NULL");
+  ireeclient_invocation_t* twice[2] = {mine, mine};
+  check_error(ireeclient_invoke_all(twice, 2), IRT_STATUS_FAILED_PRECONDITION,
+              "listed twice");
+  // Nothing ran, and nothing is left in flight.
+  assert_true(ireeclient_invocation_is_done(mine));
+  assert_true(ireeclient_invocation_is_done(theirs));
+  assert_int_equal(ireeclient_invocation_result_count(mine), 0);
+  assert_int_equal(ireeclient_invocation_result_count(theirs), 0);
+  check_ok(ireeclient_invoke_all(&mine, 1), "invoke_all");
+  check_product(mine, 4);
+  ireeclient_invocation_destroy(mine);
+  ireeclient_invocation_destroy(theirs);
+  ireeclient_disconnect(other);
+}
+
+// Threads batching on one connection compete for the ring's 16 slots: a
+// request that finds none takes the socket.
+static void* invoke_batches(void* arg) {
+  ireeclient_connection_t* connection = arg;
+  const size_t sizes[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  for (int i = 0; i < 5; ++i) invoke_batch_of_muls(connection, sizes, 12);
+  return NULL;
+}
+
+static void test_invoke_all_concurrent(void** state) {
+  fixture_t* fixture = *state;
+  pthread_t threads[THREADS];
+  for (int i = 0; i < THREADS; ++i) {
+    assert_int_equal(pthread_create(&threads[i], NULL, invoke_batches,
+                                    fixture->connection),
+                     0);
+  }
+  for (int i = 0; i < THREADS; ++i) pthread_join(threads[i], NULL);
+}
+
 // ireeclient_server_stats after a few invocations.
 static void test_stats(void** state) {
   fixture_t* fixture = *state;
@@ -342,12 +540,6 @@ static void test_stats(void** state) {
   }
   assert_true(device_found);
   ireeclient_stats_free(stats);
-}
-
-static irt_status_t connect_to(const ireed_test_daemon_t* daemon,
-                               ireeclient_connection_t** out_connection) {
-  ireeclient_options_t options = {.socket_path = daemon->socket_path};
-  return ireeclient_connect(&options, out_connection);
 }
 
 // Runs `ireectl --socket SOCKET status` (as |uid| when not 0) and returns
@@ -467,6 +659,17 @@ static void test_daemon_killed(void** state) {
                 irt_status_code(status) == IRT_STATUS_CANCELLED);
     irt_status_free(status);
   }
+  ireeclient_invocation_t* batch[2] = {invocation,
+                                       make_mul(fixture->connection, 4)};
+  irt_status_t status = ireeclient_invoke_all(batch, 2);
+  assert_true(irt_status_code(status) == IRT_STATUS_UNAVAILABLE ||
+              irt_status_code(status) == IRT_STATUS_CANCELLED);
+  irt_status_free(status);
+  status = ireeclient_invocation_wait(batch[1]);
+  assert_true(irt_status_code(status) == IRT_STATUS_UNAVAILABLE ||
+              irt_status_code(status) == IRT_STATUS_CANCELLED);
+  irt_status_free(status);
+  ireeclient_invocation_destroy(batch[1]);
   ireeclient_invocation_destroy(invocation);
   ireeclient_disconnect(fixture->connection);
   free(fixture);
@@ -493,6 +696,15 @@ int main(int argc, char** argv) {
       cmocka_unit_test_setup_teardown(test_concurrent_sync, setup, teardown),
       cmocka_unit_test_setup_teardown(test_async_batch, setup, teardown),
       cmocka_unit_test_setup_teardown(test_daemon_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_invoke_all, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_invoke_all_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_invoke_all_large, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_invoke_all_without_ring, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_invoke_all_refused, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_invoke_all_concurrent, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
       cmocka_unit_test(test_busy_daemon),
       cmocka_unit_test(test_permission_denied),
