@@ -11,8 +11,13 @@
 //       default); the socket path (IREECLIENT_RING=0) is reported too.
 //   bench_serving throughput IREED SAMPLE_VMFB
 //       1, 2, 8 and 32 client processes invoking one model as fast as they
-//       can; target: invocations/s at 8 clients >= 0.8x one in-process
-//       loop's rate.
+//       can, first one synchronous call at a time (ireeclient_invoke: for
+//       information), then in batches of THROUGHPUT_BATCH invocations
+//       (ireeclient_invoke_all: the same call as THROUGHPUT_BATCH separate
+//       invocations, each with its own inputs in shared memory); target:
+//       the batched invocations/s at 8 clients >= 0.8x one in-process
+//       loop's rate (one call at a time). Each client's last result is
+//       compared with the in-process one.
 //
 // invoke runs on local-sync and local-task, throughput on local-sync (the
 // cheapest call, so the most demanding ratio); $IREED_BENCH_DEVICE picks
@@ -44,6 +49,8 @@
 #define INVOKE_TARGET 2.0
 #define THROUGHPUT_TARGET 0.8
 #define THROUGHPUT_TARGET_CLIENTS 8
+// Invocations a throughput client submits together (ireeclient_invoke_all).
+#define THROUGHPUT_BATCH 16
 
 // One benchmarked call: a module, a function and its f32 inputs.
 typedef struct bench_case_s {
@@ -175,18 +182,42 @@ static void local_invoke(local_t* local) {
 // Through the daemon
 //===----------------------------------------------------------------------===//
 
+// A connection and |batch| invocations of the same call, each with its own
+// inputs in one shm region, invoked together.
 typedef struct remote_s {
   ireeclient_connection_t* connection;
   ireeclient_shm_t* shm;
-  ireeclient_invocation_t* invocation;
+  ireeclient_invocation_t* invocations[THROUGHPUT_BATCH];
+  size_t batch;
   const bench_case_t* c;
-  float output[MAX_ELEMENTS];
+  float output[MAX_ELEMENTS];  // the last invocation's result
 } remote_t;
 
+// Adds |c|'s inputs (e + 1 in element e) to |invocation|, in |remote|'s
+// region.
+static void remote_add_inputs(remote_t* remote,
+                              ireeclient_invocation_t* invocation) {
+  const bench_case_t* c = remote->c;
+  for (size_t i = 0; i < c->input_count; ++i) {
+    uint64_t length = bench_case_elements(c, i) * sizeof(float);
+    uint64_t offset = 0;
+    BENCH_CHECK(ireeclient_shm_allocate(remote->shm, length, &offset));
+    float* values =
+        (float*)((uint8_t*)ireeclient_shm_data(remote->shm) + offset);
+    for (uint64_t e = 0; e < bench_case_elements(c, i); ++e) {
+      values[e] = (float)(e + 1);
+    }
+    BENCH_CHECK(ireeclient_invocation_add_tensor_shm(
+        invocation, IREECLIENT_ELEMENT_TYPE_FLOAT_32, c->inputs[i].shape,
+        c->inputs[i].rank, remote->shm, offset, length));
+  }
+}
+
 static void remote_open(remote_t* remote, const char* socket_path,
-                        const bench_case_t* c, bool load) {
+                        const bench_case_t* c, bool load, size_t batch) {
   memset(remote, 0, sizeof(*remote));
   remote->c = c;
+  remote->batch = batch;
   char name[128];
   model_name(c, name, sizeof(name));
   ireeclient_options_t options = {.socket_path = socket_path};
@@ -199,34 +230,33 @@ static void remote_open(remote_t* remote, const char* socket_path,
                                               .device = bench_device()};
     BENCH_CHECK(ireeclient_load_model(remote->connection, &load_options, NULL));
   }
-  BENCH_CHECK(ireeclient_shm_create(remote->connection, 4096, &remote->shm));
-  BENCH_CHECK(ireeclient_invocation_create(remote->connection, name,
-                                           c->function, &remote->invocation));
-  float* data = ireeclient_shm_data(remote->shm);
-  for (size_t i = 0; i < c->input_count; ++i) {
-    uint64_t length = bench_case_elements(c, i) * sizeof(float);
-    uint64_t offset = 0;
-    BENCH_CHECK(ireeclient_shm_allocate(remote->shm, length, &offset));
-    float* values = (float*)((uint8_t*)data + offset);
-    for (uint64_t e = 0; e < bench_case_elements(c, i); ++e) {
-      values[e] = (float)(e + 1);
-    }
-    BENCH_CHECK(ireeclient_invocation_add_tensor_shm(
-        remote->invocation, IREECLIENT_ELEMENT_TYPE_FLOAT_32,
-        c->inputs[i].shape, c->inputs[i].rank, remote->shm, offset, length));
+  BENCH_CHECK(ireeclient_shm_create(remote->connection, 4096 * batch,
+                                     &remote->shm));
+  for (size_t b = 0; b < batch; ++b) {
+    BENCH_CHECK(ireeclient_invocation_create(
+        remote->connection, name, c->function, &remote->invocations[b]));
+    remote_add_inputs(remote, remote->invocations[b]);
   }
 }
 
 static void remote_close(remote_t* remote) {
-  ireeclient_invocation_destroy(remote->invocation);
+  for (size_t b = 0; b < remote->batch; ++b) {
+    ireeclient_invocation_destroy(remote->invocations[b]);
+  }
   ireeclient_shm_release(remote->shm);
   ireeclient_disconnect(remote->connection);
 }
 
+// One ireeclient_invoke, or the batch's ireeclient_invoke_all.
 static void remote_invoke(remote_t* remote) {
-  BENCH_CHECK(ireeclient_invoke(remote->invocation));
+  if (remote->batch == 1) {
+    BENCH_CHECK(ireeclient_invoke(remote->invocations[0]));
+  } else {
+    BENCH_CHECK(ireeclient_invoke_all(remote->invocations, remote->batch));
+  }
   ireeclient_value_t value;
-  BENCH_CHECK(ireeclient_invocation_result(remote->invocation, 0, &value));
+  BENCH_CHECK(ireeclient_invocation_result(
+      remote->invocations[remote->batch - 1], 0, &value));
   memcpy(remote->output, value.tensor.data,
          value.tensor.byte_length < sizeof(remote->output)
              ? value.tensor.byte_length
@@ -282,13 +312,13 @@ static bool bench_invoke_case(const bench_daemon_t* daemon,
   free(local);
 
   remote_t remote;
-  remote_open(&remote, daemon->socket_path, c, true);
+  remote_open(&remote, daemon->socket_path, c, true, 1);
   latency_t through_daemon = measure_latency(remote_invoke_thunk, &remote);
   bool same = memcmp(expected, remote.output, sizeof(expected)) == 0;
   remote_close(&remote);
   // The socket path for comparison (no target): a connection without ring.
   setenv("IREECLIENT_RING", "0", 1);
-  remote_open(&remote, daemon->socket_path, c, false);
+  remote_open(&remote, daemon->socket_path, c, false, 1);
   unsetenv("IREECLIENT_RING");
   latency_t socket = measure_latency(remote_invoke_thunk, &remote);
   same &= memcmp(expected, remote.output, sizeof(expected)) == 0;
@@ -393,9 +423,18 @@ static int bench_invoke(const char* ireed, const char* sample,
 // throughput
 //===----------------------------------------------------------------------===//
 
+// What a client process reports: invocations done and its last result.
+typedef struct client_report_s {
+  uint64_t invocations;
+  float output[MAX_ELEMENTS];
+} client_report_t;
+_Static_assert(sizeof(client_report_t) <= PIPE_BUF,
+               "reports of concurrent clients must not interleave");
+
 // A client process (this program run as "client SOCKET SAMPLE READY_FD
-// GO_FD RESULT_FD DEVICE"): connects, warms up, says ready, waits for the go,
-// then invokes for THROUGHPUT_MS and reports its count.
+// GO_FD RESULT_FD DEVICE BATCH"): connects, warms up, says ready, waits for
+// the go, then invokes for THROUGHPUT_MS, BATCH invocations at a time, and
+// reports.
 static int bench_client(char** argv) {
   bench_case_t cases[3];
   size_t count = 0;
@@ -403,39 +442,43 @@ static int bench_client(char** argv) {
   g_device = argv[5];
   int ready_fd = atoi(argv[2]), go_fd = atoi(argv[3]),
       result_fd = atoi(argv[4]);
+  size_t batch = (size_t)atoi(argv[6]);
+  if (batch < 1 || batch > THROUGHPUT_BATCH) return 2;
   remote_t remote;
-  remote_open(&remote, argv[0], &cases[0], false);
+  remote_open(&remote, argv[0], &cases[0], false, batch);
   for (int i = 0; i < THROUGHPUT_WARMUP; ++i) remote_invoke(&remote);
   char byte = 'r';
   if (write(ready_fd, &byte, 1) != 1 || read(go_fd, &byte, 1) != 1) return 1;
-  uint64_t invocations = 0;
+  client_report_t report = {0};
   uint64_t end = bench_now_ns() + THROUGHPUT_MS * 1000000ull;
   do {
     remote_invoke(&remote);
-    ++invocations;
+    report.invocations += batch;
   } while (bench_now_ns() < end);
+  memcpy(report.output, remote.output, sizeof(report.output));
   remote_close(&remote);
-  return write(result_fd, &invocations, sizeof(invocations)) ==
-                 sizeof(invocations)
-             ? 0
-             : 1;
+  return write(result_fd, &report, sizeof(report)) == sizeof(report) ? 0 : 1;
 }
 
-// Invocations per second of |clients| processes running at once.
+// Invocations per second of |clients| processes running at once, each
+// submitting |batch| invocations at a time; 0 when a client failed or
+// reported a result other than |expected|.
 static double run_clients(const char* socket_path, const char* sample,
-                          int clients) {
+                          int clients, size_t batch, const float* expected) {
   int ready[2], go[2], result[2];
   if (pipe(ready) || pipe(go) || pipe(result)) return 0;
-  char ready_text[16], go_text[16], result_text[16];
+  char ready_text[16], go_text[16], result_text[16], batch_text[16];
   snprintf(ready_text, sizeof(ready_text), "%d", ready[1]);
   snprintf(go_text, sizeof(go_text), "%d", go[0]);
   snprintf(result_text, sizeof(result_text), "%d", result[1]);
+  snprintf(batch_text, sizeof(batch_text), "%zu", batch);
   pid_t pids[64];
   for (int i = 0; i < clients; ++i) {
     pids[i] = fork();
     if (pids[i] == 0) {
       execl("/proc/self/exe", "bench_serving", "client", socket_path, sample,
-            ready_text, go_text, result_text, bench_device(), (char*)NULL);
+            ready_text, go_text, result_text, bench_device(), batch_text,
+            (char*)NULL);
       _exit(127);
     }
   }
@@ -449,10 +492,13 @@ static double run_clients(const char* socket_path, const char* sample,
   for (int i = 0; i < clients; ++i) {
     if (write(go[1], "g", 1) != 1) break;
   }
-  uint64_t total = 0, one = 0;
+  uint64_t total = 0;
   int reported = 0;
-  while (read(result[0], &one, sizeof(one)) == sizeof(one)) {
-    total += one;
+  bool same = true;
+  client_report_t report;
+  while (read(result[0], &report, sizeof(report)) == sizeof(report)) {
+    total += report.invocations;
+    same &= memcmp(report.output, expected, sizeof(report.output)) == 0;
     ++reported;
   }
   double seconds = (double)(bench_now_ns() - start) * 1e-9;
@@ -468,6 +514,10 @@ static double run_clients(const char* socket_path, const char* sample,
   if (!all_ok) {
     fprintf(stderr, "bench: %d of %d clients failed\n", clients - reported,
             clients);
+    return 0;
+  }
+  if (!same) {
+    fprintf(stderr, "bench: a client's result differs from in-process\n");
     return 0;
   }
   return (double)total / seconds;
@@ -499,6 +549,8 @@ static int bench_throughput(const char* ireed, const char* sample) {
   local_open(local, c);
   for (int i = 0; i < THROUGHPUT_WARMUP; ++i) local_invoke(local);
   for (int run = 0; run < BENCH_RUNS; ++run) rates[run] = local_rate(local);
+  float expected[MAX_ELEMENTS];
+  memcpy(expected, local->output, sizeof(expected));
   local_close(local);
   free(local);
   double in_process = bench_median(rates, BENCH_RUNS);
@@ -512,35 +564,46 @@ static int bench_throughput(const char* ireed, const char* sample) {
   bench_daemon_t daemon;
   if (!bench_daemon_start(&daemon, ireed)) return 1;
   remote_t loader;
-  remote_open(&loader, daemon.socket_path, c, true);  // loads the model
+  remote_open(&loader, daemon.socket_path, c, true, 1);  // loads the model
   static const int kClients[] = {1, 2, 8, 32};
+  static const size_t kBatches[] = {1, THROUGHPUT_BATCH};
   double at_target = 0;
   bool ok = true;
-  for (size_t k = 0; k < sizeof(kClients) / sizeof(kClients[0]); ++k) {
-    for (int run = 0; run < BENCH_RUNS; ++run) {
-      rates[run] = run_clients(daemon.socket_path, sample, kClients[k]);
-      ok &= rates[run] > 0;
+  for (size_t b = 0; b < sizeof(kBatches) / sizeof(kBatches[0]); ++b) {
+    printf("throughput: daemon, %s\n",
+           kBatches[b] == 1 ? "synchronous clients (ireeclient_invoke, one "
+                              "call at a time)"
+                            : "batching clients (ireeclient_invoke_all)");
+    for (size_t k = 0; k < sizeof(kClients) / sizeof(kClients[0]); ++k) {
+      for (int run = 0; run < BENCH_RUNS; ++run) {
+        rates[run] = run_clients(daemon.socket_path, sample, kClients[k],
+                                 kBatches[b], expected);
+        ok &= rates[run] > 0;
+      }
+      double rate = bench_median(rates, BENCH_RUNS);
+      printf(
+          "throughput: daemon, %2d client processes, batch %2zu %10.0f "
+          "invocations/s (%.2fx in-process)\n",
+          kClients[k], kBatches[b], rate, rate / in_process);
+      if (kClients[k] == THROUGHPUT_TARGET_CLIENTS &&
+          kBatches[b] == THROUGHPUT_BATCH) {
+        at_target = rate;
+      }
     }
-    double rate = bench_median(rates, BENCH_RUNS);
-    printf(
-        "throughput: daemon, %2d client processes %10.0f invocations/s "
-        "(%.2fx in-process)\n",
-        kClients[k], rate, rate / in_process);
-    if (kClients[k] == THROUGHPUT_TARGET_CLIENTS) at_target = rate;
   }
   remote_close(&loader);
   bench_daemon_stop(&daemon);
   ok &= bench_target(at_target >= THROUGHPUT_TARGET * in_process,
-                     "throughput at %d clients %.0f/s >= %.1fx in-process "
-                     "%.0f/s (%.2fx)",
-                     THROUGHPUT_TARGET_CLIENTS, at_target, THROUGHPUT_TARGET,
-                     in_process, at_target / in_process);
+                     "throughput at %d clients in batches of %d %.0f/s >= "
+                     "%.1fx in-process %.0f/s (%.2fx)",
+                     THROUGHPUT_TARGET_CLIENTS, THROUGHPUT_BATCH, at_target,
+                     THROUGHPUT_TARGET, in_process, at_target / in_process);
   return ok ? 0 : 1;
 }
 
 int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
-  if (argc >= 8 && strcmp(argv[1], "client") == 0) {
+  if (argc >= 9 && strcmp(argv[1], "client") == 0) {
     return bench_client(argv + 2);
   }
   if (argc >= 4 && strcmp(argv[1], "invoke") == 0) {
