@@ -139,6 +139,26 @@ static void check_product(const ireeclient_invocation_t* invocation,
   }
 }
 
+// simple_mul with shapes that disagree: fails in the module's own assert.
+static ireeclient_invocation_t* make_mismatch(
+    ireeclient_connection_t* connection) {
+  ireeclient_invocation_t* invocation = NULL;
+  check_ok(ireeclient_invocation_create(connection, "sample", "simple_mul",
+                                        &invocation),
+           "create");
+  const float a[4] = {1, 2, 3, 4};
+  const uint64_t shape4[1] = {4}, shape3[1] = {3};
+  check_ok(ireeclient_invocation_add_tensor(invocation,
+                                            IREECLIENT_ELEMENT_TYPE_FLOAT_32,
+                                            shape4, 1, a, sizeof(a)),
+           "a");
+  check_ok(ireeclient_invocation_add_tensor(invocation,
+                                            IREECLIENT_ELEMENT_TYPE_FLOAT_32,
+                                            shape3, 1, a, 3 * sizeof(float)),
+           "b");
+  return invocation;
+}
+
 static void test_model_info(void** state) {
   fixture_t* fixture = *state;
   ireeclient_model_list_t* list = NULL;
@@ -284,20 +304,7 @@ static void test_daemon_errors(void** state) {
   check_error(ireeclient_invoke(invocation), IRT_STATUS_NOT_FOUND, "nope");
   ireeclient_invocation_destroy(invocation);
 
-  // Shapes that disagree fail in the module's own assert.
-  check_ok(ireeclient_invocation_create(fixture->connection, "sample",
-                                        "simple_mul", &invocation),
-           "create");
-  const float a[4] = {1, 2, 3, 4};
-  const uint64_t shape4[1] = {4}, shape3[1] = {3};
-  check_ok(ireeclient_invocation_add_tensor(invocation,
-                                            IREECLIENT_ELEMENT_TYPE_FLOAT_32,
-                                            shape4, 1, a, sizeof(a)),
-           "a");
-  check_ok(ireeclient_invocation_add_tensor(invocation,
-                                            IREECLIENT_ELEMENT_TYPE_FLOAT_32,
-                                            shape3, 1, a, 3 * sizeof(float)),
-           "b");
+  invocation = make_mismatch(fixture->connection);
   check_error(ireeclient_invoke(invocation), IRT_STATUS_INVALID_ARGUMENT,
               "input1 shape mismatch");
   ireeclient_invocation_destroy(invocation);
@@ -327,26 +334,6 @@ static void test_daemon_errors(void** state) {
 //===----------------------------------------------------------------------===//
 
 #define BATCH_MAX 40  // more than the ring's 16 slots: it goes in rounds
-
-// simple_mul with shapes that disagree: fails in the module's own assert.
-static ireeclient_invocation_t* make_mismatch(
-    ireeclient_connection_t* connection) {
-  ireeclient_invocation_t* invocation = NULL;
-  check_ok(ireeclient_invocation_create(connection, "sample", "simple_mul",
-                                        &invocation),
-           "create");
-  const float a[4] = {1, 2, 3, 4};
-  const uint64_t shape4[1] = {4}, shape3[1] = {3};
-  check_ok(ireeclient_invocation_add_tensor(invocation,
-                                            IREECLIENT_ELEMENT_TYPE_FLOAT_32,
-                                            shape4, 1, a, sizeof(a)),
-           "a");
-  check_ok(ireeclient_invocation_add_tensor(invocation,
-                                            IREECLIENT_ELEMENT_TYPE_FLOAT_32,
-                                            shape3, 1, a, 3 * sizeof(float)),
-           "b");
-  return invocation;
-}
 
 // Invokes |count| invocations of make_mul(connection, sizes[i]) as one
 // batch, twice (the invocations are reused), and checks every result.
