@@ -94,7 +94,12 @@ static irt_status_t ireed_model_entry_copy(
                                            &entry->parameter_paths[i]));
   }
   entry->parameter_count = count;
-  return IRT_OK;
+  IRT_RETURN_IF_ERROR(irt_arena_alloc(
+      arena, request->n_module_paths * sizeof(irio_file_identity_t),
+      sizeof(uint64_t), (void**)&entry->module_identities));
+  return irt_arena_alloc(arena, (count + 1) * sizeof(irio_file_identity_t),
+                         sizeof(uint64_t),
+                         (void**)&entry->parameter_identities);
 }
 
 irt_status_t ireed_model_entry_create(const Ireed__LoadModelRequest* request,
@@ -146,6 +151,34 @@ bool ireed_model_entry_matches(const ireed_model_entry_t* entry,
   return true;
 }
 
+// True unless the file at |path| is still |loaded| (a path that cannot be
+// read counts as changed, so the reload tries it and reports why).
+static bool ireed_model_file_changed(const char* path,
+                                     const irio_file_identity_t* loaded) {
+  irio_file_identity_t now;
+  irt_status_t status = irio_file_identity_of_path(path, &now);
+  bool changed = !irt_status_is_ok(status) ||
+                 !irio_file_identity_equal(&now, loaded);
+  irt_status_free(status);
+  return changed;
+}
+
+const char* ireed_model_entry_changed_file(const ireed_model_entry_t* entry) {
+  for (size_t i = 0; i < entry->module_count; ++i) {
+    if (ireed_model_file_changed(entry->module_paths[i],
+                                 &entry->module_identities[i])) {
+      return entry->module_paths[i];
+    }
+  }
+  for (size_t i = 0; i < entry->parameter_count; ++i) {
+    if (ireed_model_file_changed(entry->parameter_paths[i],
+                                 &entry->parameter_identities[i])) {
+      return entry->parameter_paths[i];
+    }
+  }
+  return NULL;
+}
+
 //===----------------------------------------------------------------------===//
 // Loading (worker)
 //===----------------------------------------------------------------------===//
@@ -190,6 +223,12 @@ irt_status_t ireed_model_entry_load(ireed_model_entry_t* entry,
       status = irt_status_annotate(
           status, "parameter archive '%s' (scope '%s')",
           entry->parameter_paths[i], entry->parameter_scopes[i]);
+    } else {
+      // From the mapping (fstat of the descriptor mapped), not a stat of the
+      // path: it names exactly the bytes served, even when the file was
+      // replaced in the middle of the load. Modules get theirs the same way.
+      entry->parameter_identities[i] = irio_file_mapping_identity(
+          irio_parameter_index_archive(parameters, i));
     }
   }
   if (irt_status_is_ok(status)) {
@@ -198,6 +237,7 @@ irt_status_t ireed_model_entry_load(ireed_model_entry_t* entry,
         .module_paths = (const char* const*)entry->module_paths,
         .module_count = entry->module_count,
         .parameters = parameters,
+        .module_identities = entry->module_identities,
     };
     status = irsess_model_load(runtime, &options, allocator, &entry->model);
   }

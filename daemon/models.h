@@ -44,7 +44,10 @@ struct ireed_model_entry_s {
   size_t parameter_count;
   char** parameter_scopes;
   char** parameter_paths;
-  // Set when READY.
+  // Set when READY: the identities of the module and parameter files as
+  // they were mapped, against which reloads tell a replaced file.
+  irio_file_identity_t* module_identities;
+  irio_file_identity_t* parameter_identities;
   irsess_model_t* model;
   size_t function_count;
   Ireed__FunctionInfo* functions;
@@ -85,9 +88,18 @@ irt_status_t ireed_model_entry_create(
 void ireed_model_entry_destroy(ireed_model_entry_t* entry);
 
 // True when |request| asks for exactly what |entry| holds (same device,
-// modules and parameter archives), so it may share the entry.
+// modules and parameter archives), so it may share the entry. Only the
+// request is compared, not the files: a LoadModel of a loaded name gets the
+// version loaded even if a file was replaced since (LoadModel never swaps a
+// model in use; a reload replaces a configured model whose files changed,
+// ireed_model_entry_changed_file).
 bool ireed_model_entry_matches(const ireed_model_entry_t* entry,
                                const Ireed__LoadModelRequest* request);
+
+// For a READY entry: the first of its module and parameter paths whose file
+// is no longer the one loaded (replaced, rewritten, or gone), or NULL when
+// every path still names the file loaded (a stat of each path).
+const char* ireed_model_entry_changed_file(const ireed_model_entry_t* entry);
 
 // Loads the entry's model (worker thread): parameter archives, modules,
 // device, then the FunctionInfo table.

@@ -1147,6 +1147,27 @@ static const ireed_model_config_t* ireed_config_find_model(
   return NULL;
 }
 
+// True when |entry| serves what |request| asks for: the same config and,
+// once loaded, still the same files (an operator replaces a model by
+// installing a new file at its path and reloading). Logs a changed file.
+static bool ireed_reload_keeps(const ireed_model_entry_t* entry,
+                               const Ireed__LoadModelRequest* request) {
+  if (entry->state == IREED_MODEL_UNLOADING ||
+      !ireed_model_entry_matches(entry, request)) {
+    return false;
+  }
+  // A load still running: a worker is reading the files (and filling in
+  // their identities); the next reload checks what it read.
+  if (entry->state != IREED_MODEL_READY) return true;
+  const char* changed = ireed_model_entry_changed_file(entry);
+  if (changed) {
+    IRT_LOG_EVENT(IRT_LOG_INFO, IREED_LOG, "model.file_changed",
+                  IRT_LOG_STR("model", entry->name),
+                  IRT_LOG_STR("path", changed));
+  }
+  return !changed;
+}
+
 // Loads, replaces or keeps each model of |config|.
 static void ireed_reload_apply_model(ireed_server_t* server,
                                      const ireed_config_t* config,
@@ -1164,8 +1185,7 @@ static void ireed_reload_apply_model(ireed_server_t* server,
   irt_status_t status =
       ireed_config_request(server, config, model, &request, &storage);
   bool same = irt_status_is_ok(status) && entry &&
-              entry->state != IREED_MODEL_UNLOADING &&
-              ireed_model_entry_matches(entry, &request);
+              ireed_reload_keeps(entry, &request);
   irt_allocator_free(server->allocator, storage);
   if (irt_status_is_ok(status) && same) {
     // The same files: keep serving it, with the new settings.

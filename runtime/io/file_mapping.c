@@ -13,11 +13,8 @@ struct irio_file_mapping_s {
   irio_file_mapping_t* next;  // in the registry
   size_t references;          // guarded by the registry lock
   irt_allocator_t allocator;
-  // Identity: what makes a second open reuse this mapping.
-  dev_t device;
-  ino_t inode;
-  off_t file_size;
-  struct timespec modified;
+  // What makes a second open reuse this mapping.
+  irio_file_identity_t identity;
   irio_file_mode_t mode;
   uint8_t* data;
   uint64_t size;
@@ -29,23 +26,53 @@ struct irio_file_mapping_s {
 static pthread_mutex_t irio_registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static irio_file_mapping_t* irio_registry_head = NULL;
 
-static bool irio_file_mapping_matches(const irio_file_mapping_t* mapping,
-                                      const struct stat* info,
-                                      irio_file_mode_t mode) {
-  return mapping->device == info->st_dev && mapping->inode == info->st_ino &&
-         mapping->file_size == info->st_size &&
-         mapping->modified.tv_sec == info->st_mtim.tv_sec &&
-         mapping->modified.tv_nsec == info->st_mtim.tv_nsec &&
-         mapping->mode == mode;
+static irio_file_identity_t irio_file_identity_from_stat(
+    const struct stat* info) {
+  return (irio_file_identity_t){
+      .device = (uint64_t)info->st_dev,
+      .inode = (uint64_t)info->st_ino,
+      .size = (uint64_t)info->st_size,
+      .modified_seconds = (int64_t)info->st_mtim.tv_sec,
+      .modified_nanoseconds = (int64_t)info->st_mtim.tv_nsec,
+  };
+}
+
+bool irio_file_identity_equal(const irio_file_identity_t* a,
+                              const irio_file_identity_t* b) {
+  return a->device == b->device && a->inode == b->inode &&
+         a->size == b->size && a->modified_seconds == b->modified_seconds &&
+         a->modified_nanoseconds == b->modified_nanoseconds;
+}
+
+static irt_status_code_t irio_file_error_code(int error) {
+  return error == ENOENT || error == ENOTDIR ? IRT_STATUS_NOT_FOUND
+         : error == EACCES || error == EPERM || error == EROFS
+             ? IRT_STATUS_PERMISSION_DENIED
+             : IRT_STATUS_UNAVAILABLE;
 }
 
 static irt_status_t irio_file_open_error(const char* path, int error) {
-  irt_status_code_t code = error == ENOENT || error == ENOTDIR
-                               ? IRT_STATUS_NOT_FOUND
-                           : error == EACCES || error == EPERM || error == EROFS
-                               ? IRT_STATUS_PERMISSION_DENIED
-                               : IRT_STATUS_UNAVAILABLE;
-  return irt_make_status(code, "cannot open '%s': %s", path, strerror(error));
+  return irt_make_status(irio_file_error_code(error), "cannot open '%s': %s",
+                         path, strerror(error));
+}
+
+irt_status_t irio_file_identity_of_path(const char* path,
+                                        irio_file_identity_t* out_identity) {
+  struct stat info;
+  if (stat(path, &info) != 0) {
+    int error = errno;
+    return irt_make_status(irio_file_error_code(error), "cannot stat '%s': %s",
+                           path, strerror(error));
+  }
+  *out_identity = irio_file_identity_from_stat(&info);
+  return IRT_OK;
+}
+
+static bool irio_file_mapping_matches(const irio_file_mapping_t* mapping,
+                                      const irio_file_identity_t* identity,
+                                      irio_file_mode_t mode) {
+  return irio_file_identity_equal(&mapping->identity, identity) &&
+         mapping->mode == mode;
 }
 
 // Creates a mapping of the open file |fd| (called with the lock held so two
@@ -81,10 +108,7 @@ static irt_status_t irio_file_mapping_create(
   }
   mapping->references = 1;
   mapping->allocator = allocator;
-  mapping->device = info->st_dev;
-  mapping->inode = info->st_ino;
-  mapping->file_size = info->st_size;
-  mapping->modified = info->st_mtim;
+  mapping->identity = irio_file_identity_from_stat(info);
   mapping->mode = mode;
   mapping->size = size;
   memcpy(mapping->path, path, path_length + 1);
@@ -103,9 +127,10 @@ static irt_status_t irio_file_mapping_share(const char* path, int fd,
     return irt_make_status(IRT_STATUS_INVALID_ARGUMENT,
                            "'%s' is not a regular file", path);
   }
+  irio_file_identity_t identity = irio_file_identity_from_stat(&info);
   pthread_mutex_lock(&irio_registry_lock);
   irio_file_mapping_t* mapping = irio_registry_head;
-  while (mapping && !irio_file_mapping_matches(mapping, &info, mode)) {
+  while (mapping && !irio_file_mapping_matches(mapping, &identity, mode)) {
     mapping = mapping->next;
   }
   irt_status_t status = IRT_OK;
@@ -178,6 +203,11 @@ irio_file_mode_t irio_file_mapping_mode(const irio_file_mapping_t* mapping) {
 
 const char* irio_file_mapping_path(const irio_file_mapping_t* mapping) {
   return mapping->path;
+}
+
+irio_file_identity_t irio_file_mapping_identity(
+    const irio_file_mapping_t* mapping) {
+  return mapping->identity;
 }
 
 size_t irio_file_mapping_live_count(void) {

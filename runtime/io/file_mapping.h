@@ -20,6 +20,25 @@
 
 typedef struct irio_file_mapping_s irio_file_mapping_t;
 
+// What tells one version of a file from another: a file renamed over the
+// path is another inode, one rewritten in place has another size or
+// modification time. (While a mapping holds the old inode, the file system
+// cannot hand its number to a new file.)
+typedef struct irio_file_identity_s {
+  uint64_t device;
+  uint64_t inode;
+  uint64_t size;
+  int64_t modified_seconds;
+  int64_t modified_nanoseconds;
+} irio_file_identity_t;
+
+// The identity of the file at |path| now (stat, following symbolic links).
+// Errors name the path: NOT_FOUND when it does not exist.
+irt_status_t irio_file_identity_of_path(
+    const char* path, irio_file_identity_t* out_identity) IRT_MUST_USE;
+bool irio_file_identity_equal(const irio_file_identity_t* a,
+                              const irio_file_identity_t* b);
+
 typedef enum irio_file_mode_e {
   // PROT_READ, MAP_PRIVATE: the default for parameter archives.
   IRIO_FILE_MODE_READ = 0,
@@ -49,6 +68,10 @@ uint64_t irio_file_mapping_size(const irio_file_mapping_t* mapping);
 irio_file_mode_t irio_file_mapping_mode(const irio_file_mapping_t* mapping);
 // The path it was first opened with.
 const char* irio_file_mapping_path(const irio_file_mapping_t* mapping);
+// The identity of the file mapped (fstat of the descriptor that was mapped,
+// so it names exactly these bytes even if the path changed meanwhile).
+irio_file_identity_t irio_file_mapping_identity(
+    const irio_file_mapping_t* mapping);
 
 // Number of mappings alive in the process (for leak checks in tests).
 size_t irio_file_mapping_live_count(void);

@@ -276,15 +276,18 @@ static void irsess_release_mapping(void* user_data, const uint8_t* data,
   irio_file_mapping_release((irio_file_mapping_t*)user_data);
 }
 
-// Creates a bytecode module over the shared mapping of |path|.
+// Creates a bytecode module over the shared mapping of |path|; the mapped
+// file's identity goes to |out_identity| when set.
 static irt_status_t irsess_load_module(irvm_instance_t* instance,
                                        const char* path,
                                        irt_allocator_t allocator,
-                                       irvm_module_t** out_module) {
+                                       irvm_module_t** out_module,
+                                       irio_file_identity_t* out_identity) {
   irio_file_mapping_t* mapping = NULL;
   IRT_RETURN_IF_ERROR_CTX(
       irio_file_mapping_open(path, IRIO_FILE_MODE_READ, allocator, &mapping),
       "cannot open module '%s'", path);
+  if (out_identity) *out_identity = irio_file_mapping_identity(mapping);
   if (irio_file_mapping_size(mapping) == 0 ||
       irio_file_mapping_size(mapping) > SIZE_MAX) {
     irio_file_mapping_release(mapping);
@@ -443,8 +446,12 @@ static irt_status_t irsess_model_build(irsess_runtime_t* runtime,
   irvm_instance_t* instance = runtime->instance;
   size_t count = options->module_count + 2;
   for (size_t i = 2; i < count; ++i) {
-    IRT_RETURN_IF_ERROR(irsess_load_module(
-        instance, options->module_paths[i - 2], model->allocator, &modules[i]));
+    irio_file_identity_t* identity =
+        options->module_identities ? &options->module_identities[i - 2] : NULL;
+    IRT_RETURN_IF_ERROR(irsess_load_module(instance,
+                                           options->module_paths[i - 2],
+                                           model->allocator, &modules[i],
+                                           identity));
   }
   IRT_RETURN_IF_ERROR(irmod_io_parameters_module_create(
       instance, options->parameters, model->allocator, &modules[1]));

@@ -90,6 +90,9 @@ typedef struct irsess_model_options_s {
   size_t module_count;
   // Served by the io_parameters module (retained); NULL serves no scope.
   irio_parameter_index_t* parameters;
+  // When set, receives module_count identities: those of the module files
+  // as mapped, for hosts that later check whether a path was replaced.
+  irio_file_identity_t* module_identities;
 } irsess_model_options_t;
 
 // A public export of one of the model's user modules.

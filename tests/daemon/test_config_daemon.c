@@ -1,8 +1,10 @@
 // ireed driven by its config (a real daemon process): preloads (a failing
 // one is logged, the rest served), the socket's mode, idle unloads, reloads
 // by ReloadRequest and SIGHUP (added, removed and replaced models while
-// clients invoke without pause: none may fail), reload errors, and socket
-// activation (a listening socket passed as systemd does).
+// clients invoke without pause: none may fail), module and parameter files
+// replaced at their paths, reload errors, and socket activation (a
+// listening socket passed as systemd does).
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -25,6 +27,8 @@
 // cmocka.h needs <setjmp.h>, <stdarg.h>, <stddef.h> and <stdint.h> first.
 #include <cmocka.h>
 
+#include "runtime/io/irpa_writer.h"
+#include "tests/daemon/built_module.h"
 #include "tests/daemon/daemon_testing.h"
 #include "tests/support/test_files.h"
 
@@ -59,12 +63,27 @@ static int setup(void** state) {
   return ok ? 0 : -1;
 }
 
+// Removes every file the test left in the fixture's directory, then it.
+static void remove_directory(const char* directory) {
+  DIR* dir = opendir(directory);
+  if (!dir) return;
+  struct dirent* item;
+  while ((item = readdir(dir)) != NULL) {
+    if (strcmp(item->d_name, ".") == 0 || strcmp(item->d_name, "..") == 0) {
+      continue;
+    }
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", directory, item->d_name);
+    unlink(path);
+  }
+  closedir(dir);
+  rmdir(directory);
+}
+
 static int teardown(void** state) {
   fixture_t* f = *state;
   if (f->daemon.pid > 0) ireed_test_daemon_stop(&f->daemon);
-  unlink(f->config);
-  unlink(f->copy);
-  rmdir(f->directory);
+  remove_directory(f->directory);
   free(f);
   return 0;
 }
@@ -468,6 +487,147 @@ static void test_ireectl_reload(void** state) {
   assert_int_equal(ireed_test_daemon_stop(&f->daemon), 0);
 }
 
+// Two versions of one model, told apart by what they return: builder-made
+// modules whose export version(i32) -> i32 returns 1 or 2.
+static irt_status_t define_version(irvm_module_builder_t* b, int32_t version) {
+  irvm_function_builder_t* fn = NULL;
+  IRT_RETURN_IF_ERROR(
+      irvm_module_builder_begin_exported_function(b, "version", "0i_i", &fn));
+  IRT_RETURN_IF_ERROR(irvm_fn_const_i32(fn, irvm_reg_i32(1), version));
+  return irvm_fn_return(fn, (const irvm_reg_t[]){irvm_reg_i32(1)}, 1);
+}
+static irt_status_t define_version_1(irvm_module_builder_t* b) {
+  return define_version(b, 1);
+}
+static irt_status_t define_version_2(irvm_module_builder_t* b) {
+  return define_version(b, 2);
+}
+
+// Installs a file at |path| as operators should: written next to it, then
+// renamed over it (a new inode; the daemon's mapping of the old one stays
+// valid).
+static void install(const char* written, const char* path) {
+  assert_int_equal(rename(written, path), 0);
+}
+
+// Installs version |version| of the module at |path|.
+static void install_version(const fixture_t* f, int version,
+                            const char* path) {
+  char written[PATH_MAX];
+  assert_null(built_module_write(
+      f->directory, version == 1 ? "version1" : "version2",
+      version == 1 ? define_version_1 : define_version_2, written,
+      sizeof(written)));
+  install(written, path);
+}
+
+// Installs |size| bytes of |data| at |path|.
+static void install_bytes(const char* path, const void* data, size_t size) {
+  char written[PATH_MAX + 8];
+  snprintf(written, sizeof(written), "%s.new", path);
+  FILE* file = fopen(written, "wb");
+  assert_non_null(file);
+  assert_int_equal(fwrite(data, 1, size, file), size);
+  assert_int_equal(fclose(file), 0);
+  install(written, path);
+}
+
+// Installs an IRPA archive at |path| whose one parameter "w" is |value|.
+static void install_archive(const char* path, uint32_t value) {
+  char written[PATH_MAX + 8];
+  snprintf(written, sizeof(written), "%s.new", path);
+  irio_irpa_writer_entry_t entry = {.key = irt_make_cstring_view("w"),
+                                    .storage = IRIO_ENTRY_STORAGE_FILE,
+                                    .length = sizeof(value),
+                                    .data = &value};
+  FILE* file = fopen(written, "wb");
+  assert_non_null(file);
+  assert_null(irio_irpa_write(&entry, 1, file, written));
+  assert_int_equal(fclose(file), 0);
+  install(written, path);
+}
+
+static void expect_version(ireed_test_client_t* client, int32_t version) {
+  Ireed__Value value;
+  ireed_test_invoke_t invoke;
+  ireed_test_invoke_i32(&invoke, "m", "version", &value, 0);
+  Ireed__Frame* reply = ireed_test_client_call(client, &invoke.frame, -1);
+  if (reply->body_case == IREED__FRAME__BODY_ERROR) {
+    fail_msg("version failed: %s", reply->error->message);
+  }
+  assert_int_equal(reply->body_case, IREED__FRAME__BODY_INVOKE_REPLY);
+  assert_int_equal(reply->invoke_reply->n_outputs, 1);
+  assert_int_equal(reply->invoke_reply->outputs[0]->i32, version);
+  ireed__frame__free_unpacked(reply, NULL);
+}
+
+// Reloads: nothing loaded or unloaded, |replaced| replaced ("" or "m"), and
+// when |failure| is set, m failed with an error containing it.
+static void expect_reload(ireed_test_client_t* client, const char* replaced,
+                          const char* failure) {
+  Ireed__Frame* reply = reload(client);
+  assert_int_equal(reply->body_case, IREED__FRAME__BODY_RELOAD_REPLY);
+  const Ireed__ReloadReply* result = reply->reload_reply;
+  expect_names(result->loaded, result->n_loaded, "");
+  expect_names(result->replaced, result->n_replaced, replaced);
+  expect_names(result->unloaded, result->n_unloaded, "");
+  assert_int_equal(result->n_failed, failure ? 1 : 0);
+  if (failure) {
+    assert_true(strncmp(result->failed[0], "m: ", 3) == 0);
+    if (!strstr(result->failed[0], failure)) {
+      fail_msg("'%s' does not say '%s'", result->failed[0], failure);
+    }
+  }
+  ireed__frame__free_unpacked(reply, NULL);
+}
+
+// Operators deploy a new version by installing a file at the same path and
+// reloading: a module or parameter archive replaced by rename makes the
+// reload replace the model; with nothing touched it replaces nothing. A
+// replacement that cannot load (not a module, or no file at all) is
+// reported, and the old version keeps serving.
+static void test_reload_replaced_files(void** state) {
+  fixture_t* f = *state;
+  char module[PATH_MAX], archive[PATH_MAX];
+  snprintf(module, sizeof(module), "%s/m.vmfb", f->directory);
+  snprintf(archive, sizeof(archive), "%s/m.irpa", f->directory);
+  install_version(f, 1, module);
+  install_archive(archive, 1);
+  write_config(f,
+               "models:\n  - name: m\n    module: %s\n"
+               "    device: local-sync\n"
+               "    parameters:\n      - scope: m\n        path: %s\n",
+               module, archive);
+  start(f);
+  ireed_test_client_t client;
+  ireed_test_client_connect(&client, &f->daemon);
+  expect_version(&client, 1);
+
+  install_version(f, 2, module);
+  expect_reload(&client, "m", NULL);
+  expect_version(&client, 2);
+  assert_true(log_contains(f, "model.file_changed model=m path="));
+  expect_reload(&client, "", NULL);
+
+  static const char kGarbage[] = "not a module, just bytes";
+  install_bytes(module, kGarbage, sizeof(kGarbage));
+  expect_reload(&client, "", module);
+  expect_version(&client, 2);
+  assert_int_equal(unlink(module), 0);
+  expect_reload(&client, "", "No such file");
+  expect_version(&client, 2);
+
+  install_version(f, 1, module);
+  expect_reload(&client, "m", NULL);
+  expect_version(&client, 1);
+  install_archive(archive, 2);
+  expect_reload(&client, "m", NULL);
+  expect_version(&client, 1);
+  expect_reload(&client, "", NULL);
+  ireed_test_client_close(&client);
+  assert_int_equal(ireed_test_daemon_stop(&f->daemon), 0);
+}
+
 // A config that no longer parses changes nothing: the reply is the error
 // (FILE:LINE:COL: KEY), the log says it, the models keep serving.
 static void test_reload_errors(void** state) {
@@ -598,6 +758,8 @@ int main(int argc, char** argv) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_idle_unload, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reload_under_load, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_reload_replaced_files, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_reload_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_ireectl_reload, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reload_needs_admin, setup, teardown),

@@ -1,5 +1,6 @@
 // Shared file mappings: one mapping per file (and mode), reference counted
-// across opens and threads, refreshed when the file changes.
+// across opens and threads, refreshed when the file changes; file
+// identities.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -93,6 +94,29 @@ static void test_modes_and_changes_get_their_own_mapping(void** state) {
   io_write_file(dir->file, "0123456789", 10);
 }
 
+// A mapping's identity is its file's until another file is renamed over the
+// path (what reloads compare); a missing path has none.
+static void test_identities(void** state) {
+  io_dir_t* dir = *state;
+  irio_file_mapping_t* mapping = NULL;
+  io_expect_ok(irio_file_mapping_open(dir->file, IRIO_FILE_MODE_READ,
+                                      irt_allocator_system(), &mapping));
+  irio_file_identity_t mapped = irio_file_mapping_identity(mapping);
+  irio_file_identity_t now;
+  io_expect_ok(irio_file_identity_of_path(dir->file, &now));
+  assert_true(irio_file_identity_equal(&mapped, &now));
+  assert_int_equal(mapped.size, 10);
+  char other[400];
+  snprintf(other, sizeof(other), "%s/b.irpa", dir->path);
+  io_write_file(other, "0123456789", 10);  // the same bytes, another file
+  assert_int_equal(rename(other, dir->file), 0);
+  io_expect_ok(irio_file_identity_of_path(dir->file, &now));
+  assert_false(irio_file_identity_equal(&mapped, &now));
+  irio_file_mapping_release(mapping);
+  io_expect_error(irio_file_identity_of_path(other, &now),
+                  IRT_STATUS_NOT_FOUND, "b.irpa");
+}
+
 static void test_open_errors(void** state) {
   io_dir_t* dir = *state;
   irt_allocator_t allocator = irt_allocator_system();
@@ -174,6 +198,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_two_opens_share_one_mapping),
       cmocka_unit_test(test_modes_and_changes_get_their_own_mapping),
+      cmocka_unit_test(test_identities),
       cmocka_unit_test(test_open_errors),
       cmocka_unit_test(test_concurrent_opens),
   };
