@@ -96,6 +96,18 @@ static int32_t spin_iterations(ireed_test_client_t* client,
   return iterations > INT32_MAX ? INT32_MAX : (int32_t)iterations + 1;
 }
 
+// Starts ireed with |option| (or none), connects |client| and loads the spin
+// module; returns the iterations of spin that keep a worker busy for about
+// |milliseconds|.
+static int32_t start_with_spin(ireed_test_daemon_t* daemon, const char* option,
+                               ireed_test_client_t* client,
+                               uint32_t milliseconds) {
+  ireed_test_daemon_start(daemon, g_ireed_binary, option, NULL);
+  ireed_test_client_connect(client, daemon);
+  load_spin(client, daemon);
+  return spin_iterations(client, milliseconds);
+}
+
 // Connects, says Hello and returns the daemon's first answer.
 static Ireed__Frame* hello_answer(const ireed_test_daemon_t* daemon,
                                   ireed_test_client_t* client) {
@@ -167,11 +179,9 @@ static void wait_for_invocations(const ireed_test_daemon_t* daemon,
 static void test_inflight_limit_is_busy(void** state) {
   (void)state;
   ireed_test_daemon_t daemon;
-  ireed_test_daemon_start(&daemon, g_ireed_binary, "--workers=1", NULL);
   ireed_test_client_t client;
-  ireed_test_client_connect(&client, &daemon);
-  load_spin(&client, &daemon);
-  int32_t long_spin = spin_iterations(&client, 1000);
+  int32_t long_spin =
+      start_with_spin(&daemon, "--workers=1", &client, 1000);
   enum { kExtra = 5, kTotal = 256 + kExtra };  // the default limit: 256
   uint64_t first = send_spin(&client, long_spin);
   for (int i = 1; i < kTotal; ++i) send_spin(&client, 1);
@@ -629,11 +639,9 @@ static void wait_until_refusing(const ireed_test_daemon_t* daemon) {
 static void test_sigterm_drains(void** state) {
   (void)state;
   ireed_test_daemon_t daemon;
-  ireed_test_daemon_start(&daemon, g_ireed_binary, "--workers=2", NULL);
   ireed_test_client_t client;
-  ireed_test_client_connect(&client, &daemon);
-  load_spin(&client, &daemon);
-  int32_t iterations = spin_iterations(&client, 1500);
+  int32_t iterations =
+      start_with_spin(&daemon, "--workers=2", &client, 1500);
   enum { kInFlight = 4 };  // two running, two waiting for a worker
   uint64_t ids[kInFlight];
   for (int i = 0; i < kInFlight; ++i) ids[i] = send_spin(&client, iterations);
@@ -715,11 +723,9 @@ static void test_no_ring_while_draining(void** state) {
 static void test_drain_runs_parked_invocations(void** state) {
   (void)state;
   ireed_test_daemon_t daemon;
-  ireed_test_daemon_start(&daemon, g_ireed_binary, "--workers=1", NULL);
   ireed_test_client_t client;
-  ireed_test_client_connect(&client, &daemon);
-  load_spin(&client, &daemon);
-  int32_t iterations = spin_iterations(&client, 1500);
+  int32_t iterations =
+      start_with_spin(&daemon, "--workers=1", &client, 1500);
   uint64_t spin_id = send_spin(&client, iterations);
   wait_for_invocations(&daemon, "spin", 1, 0);
   // The module "spin" runs from (rewriting it would pull the bytes from
