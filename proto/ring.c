@@ -457,13 +457,15 @@ static void ireed_ring_free_memory(void* user_data, void* pointer) {
 }
 
 irt_status_t ireed_ring_decode_reply(const uint8_t* data, size_t size,
+                                     ProtobufCAllocator* allocator,
                                      Ireed__Frame** out_frame) {
   *out_frame = NULL;
   ProtobufCAllocator system = {ireed_ring_malloc, ireed_ring_free_memory, NULL};
-  ireed_ring_reader_t r = {data, size, NULL, &system, true};
+  ireed_ring_reader_t r = {data, size, NULL, allocator ? allocator : &system,
+                           true};
   uint32_t format = ireed_ring_get_u32(&r, "the reply's format");
   if (format == IREED_RING_REPLY_FRAME && !r.failure) {
-    *out_frame = ireed__frame__unpack(NULL, r.left, r.p);
+    *out_frame = ireed__frame__unpack(allocator, r.left, r.p);
     if (*out_frame) return IRT_OK;
     r.failure = "the reply's frame";
   } else if (format != IREED_RING_REPLY_OUTPUTS && !r.failure) {
@@ -491,7 +493,7 @@ irt_status_t ireed_ring_decode_reply(const uint8_t* data, size_t size,
   }
   if (!r.failure && r.left) r.failure = "the end (trailing bytes)";
   if (r.failure) {
-    if (frame) ireed__frame__free_unpacked(frame, NULL);
+    if (frame) ireed__frame__free_unpacked(frame, allocator);
     return ireed_ring_failure(&r, "ring reply");
   }
   *out_frame = frame;

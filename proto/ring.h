@@ -189,9 +189,12 @@ bool ireed_ring_encode_reply(const Ireed__InvokeReply* reply, uint8_t* out,
                              size_t capacity, size_t* out_size);
 
 // Decodes a reply into a Frame (an InvokeReply, or the Frame a
-// REPLY_FRAME carries) owned by the caller: free it with
-// ireed__frame__free_unpacked(frame, NULL).
+// REPLY_FRAME carries) owned by the caller, its messages and bytes
+// allocated from |allocator|: NULL for malloc (free the frame with
+// ireed__frame__free_unpacked(frame, NULL)), or an arena whose reset frees
+// it at once, without protobuf-c's walk over the message.
 irt_status_t ireed_ring_decode_reply(const uint8_t* data, size_t size,
+                                     ProtobufCAllocator* allocator,
                                      Ireed__Frame** out_frame) IRT_MUST_USE;
 
 // Process-shared futex operations on a word of a MAP_SHARED mapping.

@@ -150,6 +150,7 @@ irt_status_t ireeclient_connection_link(ireeclient_connection_t* connection,
   request->done = false;
   request->status = IRT_OK;
   request->reply = NULL;
+  request->reply_in_allocator = false;
   pthread_mutex_lock(&connection->mutex);
   if (connection->broken) {
     irt_status_t status = irt_status_clone(connection->broken);
@@ -255,15 +256,19 @@ static void ireeclient_request_complete(ireeclient_connection_t* connection,
 void ireeclient_connection_complete(ireeclient_connection_t* connection,
                                     ireeclient_request_t* request,
                                     irt_status_t status, Ireed__Frame* reply) {
+  // A reply the ring decoded into the owner's allocator is the owner's to
+  // drop; protobuf-c's walk then only calls its no-op free.
+  ProtobufCAllocator* allocator =
+      request->reply_in_allocator ? request->reply_allocator : NULL;
   if (status) {
     ireeclient_request_complete(connection, request, status, NULL);
   } else if (reply->body_case == IREED__FRAME__BODY_ERROR && reply->error) {
     status = ireeclient_status_from_error(reply->error);
-    ireed__frame__free_unpacked(reply, NULL);
+    ireed__frame__free_unpacked(reply, allocator);
     ireeclient_request_complete(connection, request, status, NULL);
   } else if (reply->body_case != request->reply_case) {
     int body = (int)reply->body_case;
-    ireed__frame__free_unpacked(reply, NULL);
+    ireed__frame__free_unpacked(reply, allocator);
     ireeclient_request_complete(
         connection, request,
         irt_make_status(IRT_STATUS_INTERNAL,

@@ -23,6 +23,11 @@ struct ireeclient_request_s {
   // the request's owner.
   irt_status_t status;
   Ireed__Frame* reply;
+  // Where a reply that comes in the ring is decoded (set by the owner; NULL:
+  // malloc). |reply_in_allocator| says, when done, that the reply is there
+  // (else it is malloc'ed: free it with ireed__frame__free_unpacked).
+  ProtobufCAllocator* reply_allocator;
+  bool reply_in_allocator;
   // Called on the receive thread after done is set, outside the lock; NULL
   // for waiters that block on the connection's condition variable.
   void (*on_complete)(ireeclient_request_t* request);

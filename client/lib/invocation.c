@@ -2,6 +2,7 @@
 // flight at a time, completion by waiting, callback or pollable eventfd;
 // synchronous batches through the submission ring.
 #include <errno.h>
+#include <stdalign.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "client/lib/connection.h"
+#include "runtime/base/arena.h"
 #include "runtime/base/math.h"
 
 // One argument as it goes on the wire, with the storage it points to.
@@ -47,10 +49,30 @@ struct ireeclient_invocation_s {
   ireeclient_completion_fn_t callback;
   void* user_data;
 
-  // The last completed invocation's outcome.
+  // The last completed invocation's outcome. A reply that came in the ring
+  // lives in |arena| (reply_in_arena), one from the socket is malloc'ed.
   irt_status_t status;
   Ireed__Frame* reply;
+  bool reply_in_arena;
+  // Memory of the current call, dropped at once when the next starts: the
+  // request's pointer arrays and a ring reply (no malloc and free per
+  // message, no protobuf-c walk to free them).
+  irt_arena_t arena;
+  ProtobufCAllocator arena_allocator;
 };
+
+static void* ireeclient_arena_alloc(void* arena, size_t size) {
+  void* memory = NULL;
+  irt_status_t status = irt_arena_alloc(arena, size, alignof(max_align_t),
+                                        &memory);
+  irt_status_free(status);
+  return memory;
+}
+
+static void ireeclient_arena_free(void* arena, void* pointer) {
+  (void)arena;
+  (void)pointer;  // the arena is reset as a whole
+}
 
 irt_status_t ireeclient_invocation_create(
     ireeclient_connection_t* connection, const char* model,
@@ -61,6 +83,10 @@ irt_status_t ireeclient_invocation_create(
     return irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED, "out of memory");
   }
   invocation->event_fd = -1;
+  irt_arena_init(&invocation->arena, irt_allocator_system(), 0);
+  invocation->arena_allocator = (ProtobufCAllocator){
+      ireeclient_arena_alloc, ireeclient_arena_free, &invocation->arena};
+  invocation->request.reply_allocator = &invocation->arena_allocator;
   irt_status_t status = ireeclient_strdup(model, &invocation->model);
   if (!status) status = ireeclient_strdup(function, &invocation->function);
   if (status) {
@@ -78,8 +104,11 @@ static void ireeclient_invocation_clear_results(
     ireeclient_invocation_t* invocation) {
   irt_status_free(invocation->status);
   invocation->status = IRT_OK;
-  if (invocation->reply) ireed__frame__free_unpacked(invocation->reply, NULL);
+  if (invocation->reply && !invocation->reply_in_arena) {
+    ireed__frame__free_unpacked(invocation->reply, NULL);
+  }
   invocation->reply = NULL;
+  irt_arena_rewind(&invocation->arena);
 }
 
 void ireeclient_invocation_reset(ireeclient_invocation_t* invocation) {
@@ -102,6 +131,7 @@ void ireeclient_invocation_reset(ireeclient_invocation_t* invocation) {
 
 static void ireeclient_invocation_free(ireeclient_invocation_t* invocation) {
   ireeclient_invocation_reset(invocation);
+  irt_arena_deinit(&invocation->arena);
   free(invocation->inputs);
   if (invocation->event_fd >= 0) close(invocation->event_fd);
   free(invocation->model);
@@ -365,6 +395,7 @@ static void ireeclient_invocation_complete(ireeclient_request_t* request) {
   pthread_mutex_lock(&connection->mutex);
   invocation->status = request->status;
   invocation->reply = request->reply;
+  invocation->reply_in_arena = request->reply_in_allocator;
   invocation->in_flight = false;
   ireeclient_completion_fn_t callback = invocation->callback;
   invocation->callback_running = callback != NULL;
@@ -440,16 +471,14 @@ static irt_status_t ireeclient_invocation_fail(
 static irt_status_t ireeclient_invocation_send(
     ireeclient_invocation_t* invocation, ireeclient_ring_batch_t* batch) {
   ireeclient_connection_t* connection = invocation->connection;
-  Ireed__Value** values = calloc(
-      invocation->input_count ? invocation->input_count : 1, sizeof(*values));
-  Ireed__OutputTarget** targets =
-      calloc(invocation->output_count ? invocation->output_count : 1,
-             sizeof(*targets));
-  if (!values || !targets) {
-    free(values);
-    free(targets);
-    return irt_make_status(IRT_STATUS_RESOURCE_EXHAUSTED, "out of memory");
-  }
+  Ireed__Value** values = NULL;
+  Ireed__OutputTarget** targets = NULL;
+  IRT_RETURN_IF_ERROR(irt_arena_alloc(
+      &invocation->arena, (invocation->input_count + 1) * sizeof(*values),
+      alignof(void*), (void**)&values));
+  IRT_RETURN_IF_ERROR(irt_arena_alloc(
+      &invocation->arena, (invocation->output_count + 1) * sizeof(*targets),
+      alignof(void*), (void**)&targets));
   for (size_t i = 0; i < invocation->input_count; ++i) {
     values[i] = &invocation->inputs[i]->value;
   }
@@ -482,8 +511,6 @@ static irt_status_t ireeclient_invocation_send(
                                         IREED__FRAME__BODY_INVOKE_REPLY,
                                         &invocation->request);
   }
-  free(values);
-  free(targets);
   return status;
 }
 

@@ -204,9 +204,10 @@ static uint32_t ireeclient_ring_wait(ireeclient_ring_t* ring, uint32_t index) {
 }
 
 // Decodes the reply the daemon left in slot |index| (bounds-checked: the
-// daemon is trusted, its bytes are still checked).
+// daemon is trusted, its bytes are still checked) into |allocator|.
 static irt_status_t ireeclient_ring_read_reply(ireeclient_ring_t* ring,
                                                uint32_t index,
+                                               ProtobufCAllocator* allocator,
                                                Ireed__Frame** out_reply) {
   ireed_ring_slot_t* slot = ireed_ring_slot(ring->base, &ring->layout, index);
   uint32_t size = atomic_load_explicit(&slot->reply_size, memory_order_relaxed);
@@ -215,7 +216,7 @@ static irt_status_t ireeclient_ring_read_reply(ireeclient_ring_t* ring,
                            "ireed left a reply of %u bytes in ring slot %u",
                            size, index);
   }
-  return ireed_ring_decode_reply(slot->data, size, out_reply);
+  return ireed_ring_decode_reply(slot->data, size, allocator, out_reply);
 }
 
 irt_status_t ireeclient_ring_prepare(ireeclient_connection_t* connection,
@@ -268,7 +269,9 @@ static void ireeclient_ring_finish(ireeclient_connection_t* connection,
   if (state == IREED_RING_SLOT_DONE &&
       ireeclient_connection_unlink(connection, request)) {
     Ireed__Frame* reply = NULL;
-    irt_status_t status = ireeclient_ring_read_reply(ring, index, &reply);
+    irt_status_t status = ireeclient_ring_read_reply(
+        ring, index, request->reply_allocator, &reply);
+    request->reply_in_allocator = request->reply_allocator != NULL;
     ireeclient_ring_give_slot(ring, index);
     ireeclient_connection_complete(connection, request, status, reply);
     return;

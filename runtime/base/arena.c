@@ -31,6 +31,16 @@ void irt_arena_reset(irt_arena_t* arena) {
   arena->bytes_allocated = 0;
 }
 
+void irt_arena_rewind(irt_arena_t* arena) {
+  irt_arena_block_t* kept = arena->blocks;
+  if (!kept) return;
+  arena->blocks = kept->next;
+  irt_arena_reset(arena);
+  kept->next = NULL;
+  kept->used = 0;
+  arena->blocks = kept;
+}
+
 void irt_arena_deinit(irt_arena_t* arena) { irt_arena_reset(arena); }
 
 irt_status_t irt_arena_alloc(irt_arena_t* arena, size_t size, size_t alignment,

@@ -24,6 +24,9 @@ void irt_arena_init(irt_arena_t* arena, irt_allocator_t allocator,
 void irt_arena_deinit(irt_arena_t* arena);
 // Frees every block but keeps the arena usable.
 void irt_arena_reset(irt_arena_t* arena);
+// Frees every block but the newest, which is emptied for reuse: an arena
+// serving one request after another allocates only when one outgrows it.
+void irt_arena_rewind(irt_arena_t* arena);
 
 // Returns |size| bytes aligned to |alignment| (a power of two, at most 4096).
 irt_status_t irt_arena_alloc(irt_arena_t* arena, size_t size, size_t alignment,

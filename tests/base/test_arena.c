@@ -40,6 +40,33 @@ static void test_strndup(void** state) {
   irt_arena_deinit(&arena);
 }
 
+// Rewinding keeps the newest block and hands its memory out again.
+static void test_rewind_keeps_one_block(void** state) {
+  (void)state;
+  irt_counting_allocator_t counter;
+  irt_counting_allocator_init(&counter, irt_allocator_system());
+  irt_arena_t arena;
+  irt_arena_init(&arena, irt_counting_allocator(&counter), 256);
+  irt_arena_rewind(&arena);  // nothing to keep
+  assert_int_equal(counter.live_allocations, 0);
+  void* first = NULL;
+  void* ptr = NULL;
+  assert_true(irt_status_is_ok(irt_arena_alloc(&arena, 100, 16, &first)));
+  assert_true(irt_status_is_ok(irt_arena_alloc(&arena, 200, 16, &ptr)));
+  assert_true(irt_status_is_ok(irt_arena_alloc(&arena, 1000, 16, &ptr)));
+  assert_int_equal(counter.live_allocations, 3);
+  irt_arena_rewind(&arena);
+  assert_int_equal(counter.live_allocations, 1);
+  assert_int_equal(arena.bytes_allocated, 0);
+  // The kept block (1000 bytes) serves these without allocating.
+  assert_true(irt_status_is_ok(irt_arena_alloc(&arena, 100, 16, &ptr)));
+  assert_true(irt_status_is_ok(irt_arena_alloc(&arena, 800, 16, &ptr)));
+  memset(ptr, 0xCD, 800);
+  assert_int_equal(counter.live_allocations, 1);
+  irt_arena_deinit(&arena);
+  assert_int_equal(counter.live_allocations, 0);
+}
+
 static void test_rejects_bad_requests(void** state) {
   (void)state;
   irt_arena_t arena;
@@ -70,6 +97,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_alignment_and_growth),
       cmocka_unit_test(test_strndup),
+      cmocka_unit_test(test_rewind_keeps_one_block),
       cmocka_unit_test(test_rejects_bad_requests),
       cmocka_unit_test(test_allocation_failure_is_reported),
   };

@@ -158,7 +158,7 @@ static Ireed__Frame* reply_at(test_ring_t* ring, uint32_t index) {
   ireed_ring_slot_t* slot = slot_at(ring, index);
   Ireed__Frame* frame = NULL;
   irt_status_t status = ireed_ring_decode_reply(
-      slot->data, atomic_load(&slot->reply_size), &frame);
+      slot->data, atomic_load(&slot->reply_size), NULL, &frame);
   assert_true(irt_status_is_ok(status));
   return frame;
 }

@@ -3,10 +3,10 @@
 // checked (ireed_ring_read_layout) and whose queue is drained with
 // ireed_ring_take exactly as the daemon's thread does, each request it
 // copies out then decoded (ireed_ring_decode_request); the whole input is
-// also decoded as a request and as a reply (ireed_ring_decode_reply, the
-// client's side). Nothing may read out of bounds, leak or trip UBSan, and a
-// decoded request must say no more than its bytes could hold. Built with
-// -Dfuzzing=true (clang):
+// also decoded as a request and as a reply (ireed_ring_decode_reply with
+// malloc and into an arena: the client's side). Nothing may read out of
+// bounds, leak or trip UBSan, and a decoded request must say no more than
+// its bytes could hold. Built with -Dfuzzing=true (clang):
 //   build-fuzz/tests/fuzz/fuzz_ring CORPUS
 #include <stddef.h>
 #include <stdint.h>
@@ -63,10 +63,20 @@ static void fuzz_decode_request(const uint8_t* data, size_t size) {
   for (size_t i = 0; i < arena.count; ++i) free(arena.blocks[i]);
 }
 
+// A reply decoded into an arena, as libireeclient decodes them.
+static void fuzz_decode_reply_in_arena(const uint8_t* data, size_t size) {
+  fuzz_arena_t arena = {.count = 0};
+  ProtobufCAllocator allocator = {fuzz_alloc, fuzz_free, &arena};
+  Ireed__Frame* frame = NULL;
+  irt_status_free(ireed_ring_decode_reply(data, size, &allocator, &frame));
+  for (size_t i = 0; i < arena.count; ++i) free(arena.blocks[i]);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz_decode_request(data, size);
+  fuzz_decode_reply_in_arena(data, size);
   Ireed__Frame* frame = NULL;
-  irt_status_t status = ireed_ring_decode_reply(data, size, &frame);
+  irt_status_t status = ireed_ring_decode_reply(data, size, NULL, &frame);
   if (frame) ireed__frame__free_unpacked(frame, NULL);
   irt_status_free(status);
 
