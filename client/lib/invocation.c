@@ -547,8 +547,9 @@ irt_status_t ireeclient_invoke_all(ireeclient_invocation_t** invocations,
   ireeclient_ring_batch_t batch = {0};
   for (size_t i = 0; i < count; ++i) {
     irt_status_t status = ireeclient_invocation_send(invocations[i], &batch);
-    if (status)
+    if (status) {
       irt_status_free(ireeclient_invocation_fail(invocations[i], status));
+    }
   }
   ireeclient_ring_run(invocations[0]->connection, &batch);
   irt_status_t first_failure = IRT_OK;
