@@ -32,9 +32,10 @@ struct ireeclient_ring_s {
   uint32_t free_count;
   uint32_t head;
   atomic_bool broken;
-  // Recent round trips (a moving average, ns, up to the daemon's answer,
-  // not to this side's wake-up): calls that take longer than the spin
-  // budget anyway sleep at once, leaving the CPU to the daemon.
+  // What one request recently took the daemon (a moving average, ns, from
+  // submission to its answer, not to this side's wake-up). A wait expected
+  // to outlast the pause phase sleeps at once: spinning through a batch's
+  // whole round trip only takes the CPU from the daemon.
   atomic_uint_fast64_t recent_ns;
 };
 
@@ -169,16 +170,16 @@ static void ireeclient_ring_submit(ireeclient_ring_t* ring,
   if (sleeping) ireed_futex_wake(&header->submit_head, 1);
 }
 
-// Waits until the daemon answered slot |index|; returns its final state, or
+// Waits until the daemon answered slot |index|, the last of |requests|
+// queued requests still unanswered; returns its final state, or
 // IREED_RING_SLOT_SUBMITTED when the connection broke first.
-static uint32_t ireeclient_ring_wait(ireeclient_ring_t* ring, uint32_t index) {
+static uint32_t ireeclient_ring_wait(ireeclient_ring_t* ring, uint32_t index,
+                                     uint32_t requests) {
   ireed_ring_slot_t* slot = ireed_ring_slot(ring->base, &ring->layout, index);
   uint64_t start = ireeclient_now_ns();
-  uint64_t budget = atomic_load_explicit(&ring->recent_ns,
-                                         memory_order_relaxed) <
-                            IREECLIENT_RING_SPIN_NS
-                        ? IREECLIENT_RING_SPIN_NS
-                        : IREED_RING_PAUSE_NS;
+  uint64_t expected =
+      atomic_load_explicit(&ring->recent_ns, memory_order_relaxed) * requests;
+  uint64_t budget = expected < IREED_RING_PAUSE_NS ? IREECLIENT_RING_SPIN_NS : 0;
   uint32_t state;
   while ((state = atomic_load_explicit(&slot->state, memory_order_acquire)) ==
          IREED_RING_SLOT_SUBMITTED) {
@@ -196,7 +197,8 @@ static uint32_t ireeclient_ring_wait(ireeclient_ring_t* ring, uint32_t index) {
   }
   uint64_t answered = atomic_load_explicit(&slot->answered_ns,
                                            memory_order_relaxed);
-  uint64_t took = (answered > start ? answered : ireeclient_now_ns()) - start;
+  uint64_t took =
+      ((answered > start ? answered : ireeclient_now_ns()) - start) / requests;
   uint64_t recent = atomic_load_explicit(&ring->recent_ns, memory_order_relaxed);
   atomic_store_explicit(&ring->recent_ns, recent - recent / 8 + took / 8,
                         memory_order_relaxed);
@@ -293,7 +295,8 @@ void ireeclient_ring_run(ireeclient_connection_t* connection,
   // answered the others are too, so only the last one's futex is slept on
   // (one wake-up for the batch).
   uint32_t last = batch->count - 1;
-  uint32_t last_state = ireeclient_ring_wait(ring, batch->slots[last]);
+  uint32_t last_state =
+      ireeclient_ring_wait(ring, batch->slots[last], batch->count);
   for (uint32_t i = 0; i < batch->count; ++i) {
     uint32_t state = last_state;
     if (i != last) {
@@ -301,7 +304,7 @@ void ireeclient_ring_run(ireeclient_connection_t* connection,
           ireed_ring_slot(ring->base, &ring->layout, batch->slots[i]);
       state = atomic_load_explicit(&slot->state, memory_order_acquire);
       if (state == IREED_RING_SLOT_SUBMITTED) {
-        state = ireeclient_ring_wait(ring, batch->slots[i]);
+        state = ireeclient_ring_wait(ring, batch->slots[i], 1);
       }
     }
     ireeclient_ring_finish(connection, batch->slots[i], batch->requests[i],
