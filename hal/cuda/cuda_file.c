@@ -73,9 +73,22 @@ void irhal_cuda_file_driver_release(irhal_cuda_file_driver_t* driver) {
   irt_allocator_free(driver->host_allocator, driver);
 }
 
+// Registers |file|'s fd with cuFile.
+static irhal_cufile_error_t irhal_cuda_file_register(
+    const irhal_cuda_file_driver_t* driver, const irhal_file_t* file,
+    irhal_cufile_handle_t* out_handle) {
+  irhal_cufile_descr_t descr = {.type = IRHAL_CUFILE_HANDLE_TYPE_OPAQUE_FD};
+  descr.handle.fd = irhal_file_fd(file);
+  return driver->handle_register(out_handle, &descr);
+}
+
 bool irhal_cuda_file_driver_accepts(const irhal_cuda_file_driver_t* driver,
                                     const irhal_file_t* file) {
-  return driver && irhal_file_fd(file) >= 0;
+  if (!driver || irhal_file_fd(file) < 0) return false;
+  irhal_cufile_handle_t handle = NULL;
+  if (irhal_cuda_file_register(driver, file, &handle).err != 0) return false;
+  driver->handle_deregister(handle);
+  return true;
 }
 
 irt_status_t irhal_cuda_file_transfer(irhal_cuda_file_driver_t* driver,
@@ -94,10 +107,9 @@ irt_status_t irhal_cuda_file_transfer(irhal_cuda_file_driver_t* driver,
       op->transfer.buffer, op->transfer.buffer_offset, length, &address, NULL));
   IRT_RETURN_IF_ERROR(
       IRHAL_CUDA_CALL(context->cu, cuStreamSynchronize, (context->stream)));
-  irhal_cufile_descr_t descr = {.type = IRHAL_CUFILE_HANDLE_TYPE_OPAQUE_FD};
-  descr.handle.fd = irhal_file_fd(op->transfer.file);
   irhal_cufile_handle_t handle = NULL;
-  irhal_cufile_error_t error = driver->handle_register(&handle, &descr);
+  irhal_cufile_error_t error =
+      irhal_cuda_file_register(driver, op->transfer.file, &handle);
   if (error.err != 0) {
     return irt_make_status(IRT_STATUS_UNAVAILABLE,
                            "cuFileHandleRegister failed (error %d)", error.err);

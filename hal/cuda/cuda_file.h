@@ -18,7 +18,10 @@ irhal_cuda_file_driver_t* irhal_cuda_file_driver_open(
     irt_allocator_t host_allocator);
 void irhal_cuda_file_driver_release(irhal_cuda_file_driver_t* driver);
 
-// True when |driver| (may be NULL) moves |file|'s bytes: fd files only.
+// True when |driver| (may be NULL) moves |file|'s bytes: fd files that
+// cuFile accepts (a trial cuFileHandleRegister: it refuses files on file
+// systems it does not support, e.g. overlayfs, which then go through the
+// staging ring instead of failing).
 bool irhal_cuda_file_driver_accepts(const irhal_cuda_file_driver_t* driver,
                                     const irhal_file_t* file);
 
