@@ -2018,7 +2018,7 @@ static void ireed_start_invoke(ireed_conn_t* conn, Ireed__Frame* frame,
   ireed_server_t* server = conn->server;
   const Ireed__InvokeRequest* request = frame->invoke;
   uint64_t request_id = frame->request_id;
-  ireed_resolved_t resolved;
+  ireed_resolved_t resolved = {0};
   irt_status_t status =
       ireed_invoke_resolve(conn, request, true, admitted,
                            offsetof(ireed_invoke_job_t, regions), &resolved);
@@ -2090,7 +2090,7 @@ typedef struct ireed_ring_post_s {
 static irt_status_t ireed_ring_host_begin(void* user_data,
                                           const Ireed__InvokeRequest* request,
                                           ireed_ring_call_t* call) {
-  ireed_resolved_t resolved;
+  ireed_resolved_t resolved = {0};
   IRT_RETURN_IF_ERROR(
       ireed_invoke_resolve(user_data, request, false, false, 0, &resolved));
   call->pin = resolved.entry;
