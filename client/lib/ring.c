@@ -162,6 +162,10 @@ static void ireeclient_ring_submit(ireeclient_ring_t* ring,
                           batch->slots[i], memory_order_relaxed);
     ++ring->head;
   }
+  if (batch->count > 0) {
+    atomic_store_explicit(&header->submit_hint, batch->slots[0],
+                          memory_order_relaxed);
+  }
   // Sequentially consistent with the daemon's store of daemon_sleeping:
   // either it sees the new head or this sees it asleep.
   atomic_store(&header->submit_head, ring->head);
