@@ -21,7 +21,8 @@
 //
 // invoke runs on local-sync and local-task, throughput on local-sync (the
 // cheapest call, so the most demanding ratio); $IREED_BENCH_DEVICE picks
-// one device for both. Every figure is the median of BENCH_RUNS runs.
+// one device for both. Every figure is the median of BENCH_RUNS runs; invoke
+// interleaves the runs of the in-process, ring and socket paths.
 // Exits 1 when a target is missed.
 #include <errno.h>
 #include <fcntl.h>
@@ -279,23 +280,44 @@ static int latency_iterations(void) {
   return n > 0 && n < LATENCY_ITERATIONS ? n : LATENCY_ITERATIONS;
 }
 
-// Median over BENCH_RUNS runs of each run's p50 and p99.
-static latency_t measure_latency(void (*invoke)(void*), void* state) {
-  static double samples[LATENCY_ITERATIONS];
+// A timed path: the call and its state.
+typedef struct latency_subject_s {
+  void (*invoke)(void*);
+  void* state;
   double p50[BENCH_RUNS], p99[BENCH_RUNS];
+} latency_subject_t;
+
+// One run of |subject|: its p50 and p99 over the run's calls go to slot |run|.
+static void measure_run(latency_subject_t* subject, int run) {
+  static double samples[LATENCY_ITERATIONS];
   int iterations = latency_iterations();
-  for (int i = 0; i < LATENCY_WARMUP && i < iterations; ++i) invoke(state);
-  for (int run = 0; run < BENCH_RUNS; ++run) {
-    for (int i = 0; i < iterations; ++i) {
-      uint64_t start = bench_now_ns();
-      invoke(state);
-      samples[i] = (double)(bench_now_ns() - start) * 1e-3;
-    }
-    p50[run] = bench_quantile(samples, (size_t)iterations, 0.5);
-    p99[run] = bench_quantile(samples, (size_t)iterations, 0.99);
+  for (int i = 0; i < iterations; ++i) {
+    uint64_t start = bench_now_ns();
+    subject->invoke(subject->state);
+    samples[i] = (double)(bench_now_ns() - start) * 1e-3;
   }
-  return (latency_t){bench_median(p50, BENCH_RUNS),
-                     bench_median(p99, BENCH_RUNS)};
+  subject->p50[run] = bench_quantile(samples, (size_t)iterations, 0.5);
+  subject->p99[run] = bench_quantile(samples, (size_t)iterations, 0.99);
+}
+
+// Warms up the |count| subjects, then times BENCH_RUNS runs of each,
+// interleaved (run 1 of each, then run 2 of each...): a machine whose speed
+// drifts (frequency, vCPU placement) drifts under all of them alike, so
+// their ratios hold. Each result is the median of the runs' p50 and p99.
+static void measure_latencies(latency_subject_t* subjects, size_t count,
+                              latency_t* out) {
+  int warmup = LATENCY_WARMUP < latency_iterations() ? LATENCY_WARMUP
+                                                     : latency_iterations();
+  for (size_t k = 0; k < count; ++k) {
+    for (int i = 0; i < warmup; ++i) subjects[k].invoke(subjects[k].state);
+  }
+  for (int run = 0; run < BENCH_RUNS; ++run) {
+    for (size_t k = 0; k < count; ++k) measure_run(&subjects[k], run);
+  }
+  for (size_t k = 0; k < count; ++k) {
+    out[k] = (latency_t){bench_median(subjects[k].p50, BENCH_RUNS),
+                         bench_median(subjects[k].p99, BENCH_RUNS)};
+  }
 }
 
 static void local_invoke_thunk(void* state) { local_invoke(state); }
@@ -305,24 +327,27 @@ static bool bench_invoke_case(const bench_daemon_t* daemon,
                               const bench_case_t* c) {
   local_t* local = calloc(1, sizeof(*local));
   local_open(local, c);
-  latency_t in_process = measure_latency(local_invoke_thunk, local);
-  float expected[MAX_ELEMENTS];
-  memcpy(expected, local->output, sizeof(expected));
-  local_close(local);
-  free(local);
-
-  remote_t remote;
+  remote_t remote, socket_remote;
   remote_open(&remote, daemon->socket_path, c, true, 1);
-  latency_t through_daemon = measure_latency(remote_invoke_thunk, &remote);
-  bool same = memcmp(expected, remote.output, sizeof(expected)) == 0;
-  remote_close(&remote);
   // The socket path for comparison (no target): a connection without ring.
   setenv("IREECLIENT_RING", "0", 1);
-  remote_open(&remote, daemon->socket_path, c, false, 1);
+  remote_open(&socket_remote, daemon->socket_path, c, false, 1);
   unsetenv("IREECLIENT_RING");
-  latency_t socket = measure_latency(remote_invoke_thunk, &remote);
-  same &= memcmp(expected, remote.output, sizeof(expected)) == 0;
+  latency_subject_t subjects[3] = {
+      {.invoke = local_invoke_thunk, .state = local},
+      {.invoke = remote_invoke_thunk, .state = &remote},
+      {.invoke = remote_invoke_thunk, .state = &socket_remote}};
+  latency_t measured[3];
+  measure_latencies(subjects, 3, measured);
+  latency_t in_process = measured[0], through_daemon = measured[1],
+            socket = measured[2];
+  bool same = memcmp(local->output, remote.output, sizeof(remote.output)) == 0 &&
+              memcmp(local->output, socket_remote.output,
+                     sizeof(socket_remote.output)) == 0;
+  remote_close(&socket_remote);
   remote_close(&remote);
+  local_close(local);
+  free(local);
 
   double ratio = through_daemon.p50_us / in_process.p50_us;
   printf(
@@ -544,22 +569,17 @@ static int bench_throughput(const char* ireed, const char* sample) {
   bench_devices(kDevices, 1, &devices);
   g_device = devices[0];
 
-  double rates[BENCH_RUNS];
+  double rates[BENCH_RUNS], local_rates[BENCH_RUNS];
   local_t* local = calloc(1, sizeof(*local));
   local_open(local, c);
   for (int i = 0; i < THROUGHPUT_WARMUP; ++i) local_invoke(local);
-  for (int run = 0; run < BENCH_RUNS; ++run) rates[run] = local_rate(local);
   float expected[MAX_ELEMENTS];
   memcpy(expected, local->output, sizeof(expected));
-  local_close(local);
-  free(local);
-  double in_process = bench_median(rates, BENCH_RUNS);
   printf(
       "throughput: device %s, sample model, %d ms per run, median of %d "
-      "runs\n",
+      "runs; each run of the daemon follows a run of the in-process loop (1 "
+      "thread), the baseline of its row\n",
       bench_device(), THROUGHPUT_MS, BENCH_RUNS);
-  printf("throughput: in-process loop (1 thread) %10.0f invocations/s\n",
-         in_process);
 
   bench_daemon_t daemon;
   if (!bench_daemon_start(&daemon, ireed)) return 1;
@@ -567,7 +587,7 @@ static int bench_throughput(const char* ireed, const char* sample) {
   remote_open(&loader, daemon.socket_path, c, true, 1);  // loads the model
   static const int kClients[] = {1, 2, 8, 32};
   static const size_t kBatches[] = {1, THROUGHPUT_BATCH};
-  double at_target = 0;
+  double at_target = 0, in_process = 0;
   bool ok = true;
   for (size_t b = 0; b < sizeof(kBatches) / sizeof(kBatches[0]); ++b) {
     printf("throughput: daemon, %s\n",
@@ -575,24 +595,30 @@ static int bench_throughput(const char* ireed, const char* sample) {
                               "call at a time)"
                             : "batching clients (ireeclient_invoke_all)");
     for (size_t k = 0; k < sizeof(kClients) / sizeof(kClients[0]); ++k) {
+      // Interleaved, so that a machine whose speed drifts drifts under both.
       for (int run = 0; run < BENCH_RUNS; ++run) {
+        local_rates[run] = local_rate(local);
         rates[run] = run_clients(daemon.socket_path, sample, kClients[k],
                                  kBatches[b], expected);
         ok &= rates[run] > 0;
       }
       double rate = bench_median(rates, BENCH_RUNS);
+      double baseline = bench_median(local_rates, BENCH_RUNS);
       printf(
           "throughput: daemon, %2d client processes, batch %2zu %10.0f "
-          "invocations/s (%.2fx in-process)\n",
-          kClients[k], kBatches[b], rate, rate / in_process);
+          "invocations/s (%.2fx in-process %.0f/s)\n",
+          kClients[k], kBatches[b], rate, rate / baseline, baseline);
       if (kClients[k] == THROUGHPUT_TARGET_CLIENTS &&
           kBatches[b] == THROUGHPUT_BATCH) {
         at_target = rate;
+        in_process = baseline;
       }
     }
   }
   remote_close(&loader);
   bench_daemon_stop(&daemon);
+  local_close(local);
+  free(local);
   ok &= bench_target(at_target >= THROUGHPUT_TARGET * in_process,
                      "throughput at %d clients in batches of %d %.0f/s >= "
                      "%.1fx in-process %.0f/s (%.2fx)",
