@@ -213,6 +213,18 @@ static void session_close(session_t* session) {
   ireed_test_client_close(&session->client);
 }
 
+// A new connection with a new ring is served normally (scaling by |scale|):
+// what the test before did to the daemon left it healthy.
+static void expect_fresh_session_serves(float scale) {
+  session_t session;
+  session_open(&session, 4, scale);
+  submit(&session.ring, 0, &session.invoke, 1);
+  Ireed__Frame* reply = reply_at(&session.ring, 0);
+  expect_mul(reply, 4, scale);
+  ireed__frame__free_unpacked(reply, NULL);
+  session_close(&session);
+}
+
 // Submits |invoke| in slot 3 and expects the Error on the socket.
 static void expect_socket_error(session_t* session, ireed_test_invoke_t* invoke,
                                 uint64_t request_id, uint32_t code,
@@ -448,12 +460,7 @@ static void test_unread_replies(void** state) {
     ireed__frame__free_unpacked(frame, NULL);
   }
   session_close(&session);
-  session_open(&session, 4, 7.0f);
-  submit(&session.ring, 0, &session.invoke, 1);
-  Ireed__Frame* reply = reply_at(&session.ring, 0);
-  expect_mul(reply, 4, 7.0f);
-  ireed__frame__free_unpacked(reply, NULL);
-  session_close(&session);
+  expect_fresh_session_serves(7.0f);
 }
 
 static void test_bad_attach(void** state) {
@@ -505,13 +512,7 @@ static void test_client_killed(void** state) {
   for (unsigned round = 0; round < 3; ++round) {
     ireed_test_kill_child(submit_forever, 1000 * round);
   }
-  session_t session;
-  session_open(&session, 4, 6.0f);
-  submit(&session.ring, 0, &session.invoke, 1);
-  Ireed__Frame* reply = reply_at(&session.ring, 0);
-  expect_mul(reply, 4, 6.0f);
-  ireed__frame__free_unpacked(reply, NULL);
-  session_close(&session);
+  expect_fresh_session_serves(6.0f);
 }
 
 int main(int argc, char** argv) {

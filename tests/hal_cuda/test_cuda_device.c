@@ -96,6 +96,22 @@ static void test_no_driver_error(void** state) {
   assert_non_null(strstr(g_why, "no CUDA"));
 }
 
+// Writes one PTX image and the first export of |descs| and expects the
+// parser to refuse the container as INVALID_ARGUMENT.
+static void expect_def_refused(const char* const* images,
+                               const irvm_cuda_export_desc_t* descs) {
+  uint8_t* data = NULL;
+  size_t size = 0;
+  assert_null(irvm_cuda_executable_write(images, 1, descs, 1,
+                                         irt_allocator_system(), &data, &size));
+  irhal_cuda_executable_def_t def;
+  irt_status_t status = irhal_cuda_executable_def_parse(
+      data, size, NULL, irt_allocator_system(), &def);
+  assert_int_equal(irt_status_code(status), IRT_STATUS_INVALID_ARGUMENT);
+  irt_status_free(status);
+  irt_allocator_free(irt_allocator_system(), data);
+}
+
 // The format reader needs no GPU: a written executable reads back; the
 // spec 8.3 checks name the export.
 static void test_executable_def(void** state) {
@@ -140,22 +156,10 @@ static void test_executable_def(void** state) {
   irt_allocator_free(irt_allocator_system(), data);
   // Spec limits: constants, module ordinals.
   descs[0].constant_count = 65;
-  assert_null(irvm_cuda_executable_write(images, 1, descs, 1,
-                                         irt_allocator_system(), &data, &size));
-  status = irhal_cuda_executable_def_parse(data, size, NULL,
-                                           irt_allocator_system(), &def);
-  assert_int_equal(irt_status_code(status), IRT_STATUS_INVALID_ARGUMENT);
-  irt_status_free(status);
-  irt_allocator_free(irt_allocator_system(), data);
+  expect_def_refused(images, descs);
   descs[0].constant_count = 0;
   descs[0].module_ordinal = 1;
-  assert_null(irvm_cuda_executable_write(images, 1, descs, 1,
-                                         irt_allocator_system(), &data, &size));
-  status = irhal_cuda_executable_def_parse(data, size, NULL,
-                                           irt_allocator_system(), &def);
-  assert_int_equal(irt_status_code(status), IRT_STATUS_INVALID_ARGUMENT);
-  irt_status_free(status);
-  irt_allocator_free(irt_allocator_system(), data);
+  expect_def_refused(images, descs);
 }
 
 // A fence with one new timepoint, waited for and released.
