@@ -333,6 +333,69 @@ static void test_import_calls(void** state) {
   vm_fixture_free(&f);
 }
 
+// count(r) -> the reference count of r's object during the call.
+static irt_status_t native_count(irvm_native_call_t* call) {
+  const irvm_ref_t* ref = irvm_abi_read_ref(&call->arguments);
+  irvm_ref_object_t* object = ref->ptr;
+  irvm_abi_write_i32(&call->results,
+                     object ? irt_ref_count_load(&object->count) : -1);
+  return IRT_OK;
+}
+
+static const irvm_native_export_t counting_exports[] = {
+    {"count", "0r_i", native_count},
+};
+static const irvm_native_module_desc_t counting_desc = {
+    .name = "counting",
+    .version = 1,
+    .export_count = 1,
+    .exports = counting_exports,
+};
+
+// Import arguments are lent to the callee, not retained (a shared object's
+// count is never written by a call that names it), and a MOVE operand's
+// register is empty after the call.
+static void test_import_ref_arguments_are_lent(void** state) {
+  (void)state;
+  irvm_module_builder_t* b = new_builder("lender");
+  VM_CHECK(irvm_module_builder_add_dependency(b, "counting", 1,
+                                              IRVM_FLAG_REQUIRED));
+  uint32_t count = 0;
+  VM_CHECK(irvm_module_builder_add_import(b, "counting.count", "0r_i",
+                                          IRVM_FLAG_REQUIRED, &count));
+  irvm_function_builder_t* fn = NULL;
+  // lend(buf) -> (count lent, count moved, buf still held after the move)
+  VM_CHECK(irvm_module_builder_begin_exported_function(b, "lend", "0r_iii", &fn));
+  VM_CHECK(irvm_fn_call(fn, irvm_opnd_import(count), (irvm_reg_t[]){REF(0)}, 1,
+                        (irvm_reg_t[]){R(0)}, 1));
+  VM_CHECK(irvm_fn_call(fn, irvm_opnd_import(count), (irvm_reg_t[]){MOVE(0)},
+                        1, (irvm_reg_t[]){R(1)}, 1));
+  VM_CHECK(irvm_fn_op2(fn, IRVM_INSN_CMP_NZ_REF, R(2), REF(0)));
+  VM_CHECK(irvm_fn_return(fn, (irvm_reg_t[]){R(0), R(1), R(2)}, 3));
+
+  irvm_module_t* counting = NULL;
+  VM_CHECK(irvm_native_module_create(&counting_desc, NULL,
+                                     irt_allocator_system(), &counting));
+  vm_fixture_t f;
+  vm_fixture_load(&f, b, &counting, 1, false);
+  irvm_module_release(counting);
+  irvm_buffer_t* buffer = NULL;
+  VM_CHECK(irvm_buffer_create(8, 0, irt_allocator_system(), &buffer));
+  irvm_variant_t arg =
+      irvm_variant_from_ref(irvm_ref_wrap(buffer, irvm_buffer_type()));
+  irvm_variant_t results[3];
+  size_t result_count = 0;
+  VM_CHECK(vm_fixture_call(&f, "lend", &arg, 1, results, &result_count));
+  // The host's reference and the frame's register: 2 during both calls.
+  assert_int_equal(results[0].value.i32, 2);
+  assert_int_equal(results[1].value.i32, 2);
+  assert_int_equal(results[2].value.i32, 0);
+  irvm_ref_object_t* object = (irvm_ref_object_t*)buffer;
+  assert_int_equal(irt_ref_count_load(&object->count), 1);
+  irvm_variant_release(&arg);
+  vm_fixture_free(&f);
+}
+
 static void test_dependency_version_is_checked(void** state) {
   (void)state;
   irvm_module_builder_t* b = new_builder("too_new");
@@ -433,6 +496,7 @@ const struct CMUnitTest interpreter_flow_tests[] = {
     cmocka_unit_test(test_internal_calls_pass_64_bit_values),
     cmocka_unit_test(test_fail_reports_code_message_and_backtrace),
     cmocka_unit_test(test_import_calls),
+    cmocka_unit_test(test_import_ref_arguments_are_lent),
     cmocka_unit_test(test_dependency_version_is_checked),
     cmocka_unit_test(test_ref_operations),
 };

@@ -280,7 +280,14 @@ static inline uint16_t irvm_bc_list_at(irvm_bc_list_t list, uint32_t index) {
   return irvm_load_u16(list.entries + 2 * index);
 }
 
-// Marshals one plain value from register |reg| into |cursor|.
+// Marshals one plain value from register |reg| into |cursor|. Refs are
+// lent, not retained: a callee keeps what it needs by retaining (the
+// native call contract, cconv.h), and the caller's register holds the
+// reference until the call returns. Retaining here would write the ref
+// count of every device and executable a call names -- objects that all
+// concurrent invocations share, so the count's cache line would bounce
+// between the CPUs running them (a MOVE operand is released after the
+// call instead: irvm_bc_release_moved_arguments).
 static void irvm_bc_marshal_value(const irvm_bc_regs_t* regs_in, char kind,
                                   uint16_t reg, irvm_abi_cursor_t* cursor) {
   irvm_bc_regs_t regs = *regs_in;
@@ -294,8 +301,21 @@ static void irvm_bc_marshal_value(const irvm_bc_regs_t* regs_in, char kind,
       irvm_abi_write_i64(cursor, (int64_t)R64(reg));
       break;
     case 'r':
-      irvm_reg_assign_ref(&regs, reg, irvm_abi_read_ref(cursor));
+      *irvm_abi_read_ref(cursor) = *RREF(reg);
       break;
+  }
+}
+
+// Ends the lifetime of the ref registers an operand list marks MOVE (an
+// import call's arguments, which the call only borrowed; trace operands).
+static void irvm_bc_release_moved_arguments(const irvm_bc_regs_t* regs_in,
+                                            irvm_bc_list_t arguments) {
+  irvm_bc_regs_t regs = *regs_in;
+  for (uint32_t i = 0; i < arguments.count; ++i) {
+    uint16_t reg = irvm_bc_list_at(arguments, i);
+    if ((reg & IRVM_REG_REF_BIT) && (reg & IRVM_REG_MOVE_BIT)) {
+      irvm_ref_release(RREF(reg));
+    }
   }
 }
 
@@ -426,7 +446,8 @@ static irt_status_t irvm_bc_call_import(irvm_bc_state_t* state,
                             argument_buffer);
   irt_status_t status = irvm_function_call(&import->function, stack,
                                            argument_buffer, result_buffer);
-  irvm_abi_release_refs(import->cconv.arguments, argument_buffer);
+  // Before the results land: one may reuse a moved argument's register.
+  irvm_bc_release_moved_arguments(regs, arguments);
   if (irt_status_is_ok(status)) {
     irvm_bc_unmarshal_results(regs, import, results, result_buffer);
   } else {
@@ -1264,12 +1285,7 @@ static irt_status_t irvm_bc_run(irvm_bc_state_t* state, irvm_stack_t* stack,
         pc += length;
         irvm_bc_list_t operands;
         RD_LIST(operands);
-        for (uint16_t i = 0; i < operands.count; ++i) {
-          uint16_t reg = irvm_bc_list_at(operands, i);
-          if ((reg & IRVM_REG_REF_BIT) && (reg & IRVM_REG_MOVE_BIT)) {
-            irvm_ref_release(RREF(reg));
-          }
-        }
+        irvm_bc_release_moved_arguments(&regs, operands);
         break;
       }
 
