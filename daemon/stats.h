@@ -28,9 +28,11 @@ typedef struct ireed_model_stats_s {
 
 void ireed_model_stats_initialize(ireed_model_stats_t* stats);
 
+// Adding 0 is skipped: a locked add writes the counter's cache line, which
+// every thread serving the model shares, even when it changes nothing.
 static inline void ireed_model_stats_count(atomic_uint_fast64_t* counter,
                                            uint64_t amount) {
-  atomic_fetch_add_explicit(counter, amount, memory_order_relaxed);
+  if (amount) atomic_fetch_add_explicit(counter, amount, memory_order_relaxed);
 }
 
 // Fills |out_model| (strings borrowed) with |stats|'s values; the caller
