@@ -459,7 +459,6 @@ irt_status_t ireed_invocation_encode_frame(ireed_invocation_t* invocation,
 static void ireed_invocation_on_fence(void* user_data, irt_status_t status) {
   ireed_invocation_t* invocation = user_data;
   invocation->ready_ns = ireed_now_ns();
-  if (!irt_status_is_ok(status)) irsess_model_count_error(invocation->model);
   invocation->status = status;
   invocation->on_ready(invocation);
 }
@@ -522,21 +521,25 @@ irt_status_t ireed_invocation_start(ireed_invocation_t* invocation,
   return ireed_invocation_finish(invocation, worker, allocator);
 }
 
-// Latencies and input bytes into the model's stats (lock-free).
-static void ireed_invocation_record(const ireed_invocation_t* invocation) {
-  ireed_model_stats_t* stats = invocation->stats;
-  if (!stats) return;
-  irt_histogram_record(&stats->queue_ns, ireed_invocation_queue_ns(invocation));
-  irt_histogram_record(&stats->execute_ns,
+// The invocation, whether it failed, its latencies and input bytes into
+// |worker|'s shard of the model's stats (lock-free).
+static void ireed_invocation_record(const ireed_invocation_t* invocation,
+                                    const ireed_worker_t* worker, bool failed) {
+  if (!invocation->stats) return;
+  ireed_model_stats_shard_t* shard =
+      ireed_model_stats_shard(invocation->stats, worker->index);
+  ireed_model_stats_count(&shard->invocations, 1);
+  ireed_model_stats_count(&shard->errors, failed);
+  irt_histogram_record(&shard->queue_ns, ireed_invocation_queue_ns(invocation));
+  irt_histogram_record(&shard->execute_ns,
                        ireed_invocation_execute_ns(invocation));
-  ireed_model_stats_count(&stats->bytes_zero_copy, invocation->bytes_zero_copy);
-  ireed_model_stats_count(&stats->bytes_staged, invocation->bytes_staged);
+  ireed_model_stats_count(&shard->bytes_zero_copy, invocation->bytes_zero_copy);
+  ireed_model_stats_count(&shard->bytes_staged, invocation->bytes_staged);
 }
 
 irt_status_t ireed_invocation_finish(ireed_invocation_t* invocation,
                                      ireed_worker_t* worker,
                                      irt_allocator_t allocator) {
-  ireed_invocation_record(invocation);
   irt_status_t status = invocation->status;
   invocation->status = IRT_OK;
   for (size_t i = 0; i < invocation->argument_count; ++i) {
@@ -550,6 +553,7 @@ irt_status_t ireed_invocation_finish(ireed_invocation_t* invocation,
     irvm_variant_release(&invocation->results[i]);
   }
   invocation->result_count = 0;
+  ireed_invocation_record(invocation, worker, !irt_status_is_ok(status));
   if (irt_status_is_ok(status)) return IRT_OK;
   if (irt_log_enabled(IRT_LOG_DEBUG)) {
     char text[512];

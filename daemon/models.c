@@ -262,9 +262,7 @@ void ireed_model_entry_info(const ireed_model_entry_t* entry,
   info->module_paths = entry->module_paths;
   info->n_functions = entry->function_count;
   info->functions = entry->function_pointers;
-  if (entry->model) {
-    irsess_model_stats_t stats = irsess_model_stats(entry->model);
-    info->invocations = stats.invocations;
-    info->errors = stats.errors;
-  }
+  ireed_model_counts_t counts = ireed_model_stats_counts(&entry->stats);
+  info->invocations = counts.invocations;
+  info->errors = counts.errors;
 }

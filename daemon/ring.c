@@ -334,7 +334,7 @@ irt_status_t ireed_ring_create(int fd, uint64_t size,
   ring->max_frame_size = max_frame_size;
   atomic_init(&ring->stopping, false);
   atomic_init(&ring->posts, 0);
-  ireed_worker_initialize(&ring->worker, UINT32_MAX, allocator);
+  ireed_worker_initialize(&ring->worker, host->worker_index, allocator);
   ring->scratch = (ProtobufCAllocator){ireed_ring_scratch_alloc,
                                        ireed_ring_scratch_free, &ring->worker};
   irt_status_t status = ireed_region_map(fd, size, 0, allocator, &ring->memory);

@@ -65,6 +65,9 @@ typedef struct ireed_ring_call_s {
 // thread.
 typedef struct ireed_ring_host_s {
   void* user_data;
+  // The number of the ring's worker (picks its shard of model stats): the
+  // server numbers rings after its pool's workers.
+  uint32_t worker_index;
   ireed_ring_pollers_t* pollers;  // the server's; outlives the ring
   // Resolves |request| (model, function, regions) and pins the model.
   irt_status_t (*begin)(void* user_data, const Ireed__InvokeRequest* request,

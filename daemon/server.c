@@ -1634,9 +1634,6 @@ static irt_status_t ireed_server_fill_stats(ireed_server_t* server,
     ireed__model_stats__init(model);
     model->name = e->name;
     model->device = e->device;
-    irsess_model_stats_t counts = irsess_model_stats(e->model);
-    model->invocations = counts.invocations;
-    model->errors = counts.errors;
     pthread_mutex_lock(&server->shared_mutex);  // ring threads change it
     model->in_flight = e->in_flight;
     pthread_mutex_unlock(&server->shared_mutex);
@@ -1970,7 +1967,9 @@ static irt_status_t ireed_invoke_resolve_locked(
   if (from_socket) {
     irt_status_t status = ireed_server_check_busy(conn);
     if (!irt_status_is_ok(status)) {
-      ireed_model_stats_count(&entry->stats.busy_rejections, 1);
+      // Rare: any shard does.
+      ireed_model_stats_count(
+          &ireed_model_stats_shard(&entry->stats, 0)->busy_rejections, 1);
       return status;
     }
   }
@@ -2247,6 +2246,8 @@ static void ireed_handle_attach_ring(ireed_conn_t* conn,
     conn->ring_exit_job = exit_job;  // before the thread can exit
     ireed_ring_host_t host = {
         .user_data = conn,
+        .worker_index =
+            ireed_worker_pool_size(server->pool) + (uint32_t)conn->id,
         .pollers = &server->ring_pollers,
         .begin = ireed_ring_host_begin,
         .end = ireed_ring_host_end,

@@ -1,23 +1,59 @@
 #include "daemon/stats.h"
 
 #include <stdalign.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "hal/memory_stats.h"
 
 void ireed_model_stats_initialize(ireed_model_stats_t* stats) {
-  atomic_init(&stats->busy_rejections, 0);
-  atomic_init(&stats->bytes_zero_copy, 0);
-  atomic_init(&stats->bytes_staged, 0);
-  irt_histogram_initialize(&stats->queue_ns);
-  irt_histogram_initialize(&stats->execute_ns);
+  for (size_t i = 0; i < IREED_MODEL_STATS_SHARDS; ++i) {
+    ireed_model_stats_shard_t* shard = &stats->shards[i];
+    atomic_init(&shard->invocations, 0);
+    atomic_init(&shard->errors, 0);
+    atomic_init(&shard->busy_rejections, 0);
+    atomic_init(&shard->bytes_zero_copy, 0);
+    atomic_init(&shard->bytes_staged, 0);
+    irt_histogram_initialize(&shard->queue_ns);
+    irt_histogram_initialize(&shard->execute_ns);
+  }
 }
 
-static void ireed_latency_fill(const irt_histogram_t* histogram,
+#define SHARD_FIELD(field) offsetof(ireed_model_stats_shard_t, field)
+
+// The sum of the counter at |offset| in every shard of |stats|.
+static uint64_t ireed_model_stats_sum(const ireed_model_stats_t* stats,
+                                      size_t offset) {
+  uint64_t sum = 0;
+  for (size_t i = 0; i < IREED_MODEL_STATS_SHARDS; ++i) {
+    const atomic_uint_fast64_t* counter =
+        (const atomic_uint_fast64_t*)((const uint8_t*)&stats->shards[i] +
+                                      offset);
+    sum += atomic_load_explicit(counter, memory_order_relaxed);
+  }
+  return sum;
+}
+
+ireed_model_counts_t ireed_model_stats_counts(
+    const ireed_model_stats_t* stats) {
+  ireed_model_counts_t counts = {
+      ireed_model_stats_sum(stats, SHARD_FIELD(invocations)),
+      ireed_model_stats_sum(stats, SHARD_FIELD(errors)),
+  };
+  return counts;
+}
+
+// The histogram at |offset| of every shard of |stats|, as one.
+static void ireed_latency_fill(const ireed_model_stats_t* stats, size_t offset,
                                Ireed__LatencyStats* out_latency) {
+  const irt_histogram_t* histograms[IREED_MODEL_STATS_SHARDS];
+  for (size_t i = 0; i < IREED_MODEL_STATS_SHARDS; ++i) {
+    histograms[i] =
+        (const irt_histogram_t*)((const uint8_t*)&stats->shards[i] + offset);
+  }
   ireed__latency_stats__init(out_latency);
   irt_histogram_summary_t summary;
-  irt_histogram_summarize(histogram, &summary);
+  irt_histogram_summarize_all(histograms, IREED_MODEL_STATS_SHARDS, &summary);
   out_latency->count = summary.count;
   out_latency->sum_ns = summary.sum;
   out_latency->p50_ns = summary.p50;
@@ -29,14 +65,17 @@ void ireed_model_stats_fill(const ireed_model_stats_t* stats,
                             Ireed__ModelStats* out_model,
                             Ireed__LatencyStats* out_queue,
                             Ireed__LatencyStats* out_execute) {
+  ireed_model_counts_t counts = ireed_model_stats_counts(stats);
+  out_model->invocations = counts.invocations;
+  out_model->errors = counts.errors;
   out_model->busy_rejections =
-      atomic_load_explicit(&stats->busy_rejections, memory_order_relaxed);
+      ireed_model_stats_sum(stats, SHARD_FIELD(busy_rejections));
   out_model->bytes_zero_copy =
-      atomic_load_explicit(&stats->bytes_zero_copy, memory_order_relaxed);
+      ireed_model_stats_sum(stats, SHARD_FIELD(bytes_zero_copy));
   out_model->bytes_staged =
-      atomic_load_explicit(&stats->bytes_staged, memory_order_relaxed);
-  ireed_latency_fill(&stats->queue_ns, out_queue);
-  ireed_latency_fill(&stats->execute_ns, out_execute);
+      ireed_model_stats_sum(stats, SHARD_FIELD(bytes_staged));
+  ireed_latency_fill(stats, SHARD_FIELD(queue_ns), out_queue);
+  ireed_latency_fill(stats, SHARD_FIELD(execute_ns), out_execute);
   out_model->queue = out_queue;
   out_model->execute = out_execute;
 }

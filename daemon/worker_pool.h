@@ -20,7 +20,7 @@ typedef struct ireed_scratch_block_s ireed_scratch_block_t;
 
 // What a job may use while it runs on a worker.
 typedef struct ireed_worker_s {
-  uint32_t index;
+  uint32_t index;  // the pool's workers from 0 up; picks a stats shard
   irt_allocator_t allocator;
   irvm_stack_t stack;  // for irsess_model_invoke
   // Scratch memory, rewound (not freed) after each job.

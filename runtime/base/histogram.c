@@ -53,20 +53,30 @@ static uint64_t irt_histogram_quantile(const uint64_t* buckets, uint64_t total,
 
 void irt_histogram_summarize(const irt_histogram_t* histogram,
                              irt_histogram_summary_t* out_summary) {
-  uint64_t buckets[IRT_HISTOGRAM_BUCKET_COUNT];
+  irt_histogram_summarize_all(&histogram, 1, out_summary);
+}
+
+void irt_histogram_summarize_all(const irt_histogram_t* const* histograms,
+                                 size_t count,
+                                 irt_histogram_summary_t* out_summary) {
+  uint64_t buckets[IRT_HISTOGRAM_BUCKET_COUNT] = {0};
   uint64_t total = 0;
-  for (size_t i = 0; i < IRT_HISTOGRAM_BUCKET_COUNT; ++i) {
-    buckets[i] =
-        atomic_load_explicit(&histogram->buckets[i], memory_order_relaxed);
-    total += buckets[i];
-  }
   memset(out_summary, 0, sizeof(*out_summary));
-  // Quantiles use the buckets' own total: records racing with this read
-  // may have reached the count but not their bucket yet.
-  out_summary->count =
-      atomic_load_explicit(&histogram->count, memory_order_relaxed);
-  out_summary->sum =
-      atomic_load_explicit(&histogram->sum, memory_order_relaxed);
+  for (size_t h = 0; h < count; ++h) {
+    const irt_histogram_t* histogram = histograms[h];
+    for (size_t i = 0; i < IRT_HISTOGRAM_BUCKET_COUNT; ++i) {
+      uint64_t n =
+          atomic_load_explicit(&histogram->buckets[i], memory_order_relaxed);
+      buckets[i] += n;
+      total += n;
+    }
+    // Quantiles use the buckets' own total: records racing with this read
+    // may have reached the count but not their bucket yet.
+    out_summary->count +=
+        atomic_load_explicit(&histogram->count, memory_order_relaxed);
+    out_summary->sum +=
+        atomic_load_explicit(&histogram->sum, memory_order_relaxed);
+  }
   out_summary->p50 = irt_histogram_quantile(buckets, total, 0.50);
   out_summary->p90 = irt_histogram_quantile(buckets, total, 0.90);
   out_summary->p99 = irt_histogram_quantile(buckets, total, 0.99);

@@ -49,4 +49,10 @@ typedef struct irt_histogram_summary_s {
 void irt_histogram_summarize(const irt_histogram_t* histogram,
                              irt_histogram_summary_t* out_summary);
 
+// The summary of |count| histograms taken as one (shards that different
+// threads record into, so that no two of them write the same cache line).
+void irt_histogram_summarize_all(const irt_histogram_t* const* histograms,
+                                 size_t count,
+                                 irt_histogram_summary_t* out_summary);
+
 #endif  // IRT_BASE_HISTOGRAM_H

@@ -265,8 +265,6 @@ struct irsess_model_s {
   size_t function_count;
   irsess_function_t* functions;
   char* names;  // storage of the qualified function names
-  atomic_uint_fast64_t invocations;
-  atomic_uint_fast64_t errors;
 };
 
 static void irsess_release_mapping(void* user_data, const uint8_t* data,
@@ -491,8 +489,6 @@ irt_status_t irsess_model_load(irsess_runtime_t* runtime,
       irt_allocator_calloc(allocator, sizeof(*model), (void**)&model));
   irt_ref_count_init(&model->ref_count);
   model->allocator = allocator;
-  atomic_init(&model->invocations, 0);
-  atomic_init(&model->errors, 0);
   irvm_module_t** modules = NULL;
   irt_status_t status = irt_allocator_calloc_array(
       allocator, options->module_count + 2, sizeof(*modules), (void**)&modules);
@@ -652,7 +648,6 @@ irt_status_t irsess_model_invoke(
     irvm_stack_t* stack, const irvm_variant_t* arguments, size_t argument_count,
     irvm_variant_t* results, size_t result_capacity, size_t* out_result_count) {
   *out_result_count = 0;
-  atomic_fetch_add_explicit(&model->invocations, 1, memory_order_relaxed);
   irt_status_t status = IRT_OK;
   if (function->coarse_fences) {
     irhal_fence_t* signal_fence = NULL;
@@ -677,7 +672,6 @@ irt_status_t irsess_model_invoke(
                            out_result_count, model->allocator);
     }
   }
-  if (!irt_status_is_ok(status)) irsess_model_count_error(model);
   return status;
 }
 
@@ -688,7 +682,6 @@ irt_status_t irsess_model_invoke_async(
     size_t* out_result_count, irhal_fence_t** out_signal_fence) {
   *out_result_count = 0;
   *out_signal_fence = NULL;
-  atomic_fetch_add_explicit(&model->invocations, 1, memory_order_relaxed);
   irt_status_t status = IRT_OK;
   if (!function->async_variant) {
     status = irt_make_status(IRT_STATUS_FAILED_PRECONDITION,
@@ -700,18 +693,6 @@ irt_status_t irsess_model_invoke_async(
                           argument_count, wait_fence, results, result_capacity,
                           out_result_count, out_signal_fence);
   }
-  if (!irt_status_is_ok(status)) irsess_model_count_error(model);
   return status;
 }
 
-void irsess_model_count_error(irsess_model_t* model) {
-  atomic_fetch_add_explicit(&model->errors, 1, memory_order_relaxed);
-}
-
-irsess_model_stats_t irsess_model_stats(const irsess_model_t* model) {
-  irsess_model_stats_t stats = {
-      atomic_load_explicit(&model->invocations, memory_order_relaxed),
-      atomic_load_explicit(&model->errors, memory_order_relaxed),
-  };
-  return stats;
-}

@@ -156,7 +156,7 @@ irt_status_t irsess_model_find_function(
 // irvm_invoke does, after checking their count against the signature, and
 // returns once the results are ready (a coarse-fences export is waited
 // for). |stack| may be NULL; threads that invoke often pass a stack of their
-// own, which saves allocating one per call. Counts invocations and failures.
+// own, which saves allocating one per call.
 irt_status_t irsess_model_invoke(irsess_model_t* model,
                                  const irsess_function_t* function,
                                  irvm_stack_t* stack,
@@ -169,22 +169,11 @@ irt_status_t irsess_model_invoke(irsess_model_t* model,
 // |wait_fence| (NULL: nothing to wait for) and returns as soon as its work
 // is scheduled: |results| are set, but their contents are valid only once
 // *out_signal_fence (a new reference) is reached, and |arguments| must stay
-// alive until then. A failure of the work itself fails the fence. Counts
-// invocations and failures (of the call; the fence's failure is the
-// caller's to count with irsess_model_count_error).
+// alive until then. A failure of the work itself fails the fence.
 irt_status_t irsess_model_invoke_async(
     irsess_model_t* model, const irsess_function_t* function,
     irvm_stack_t* stack, const irvm_variant_t* arguments, size_t argument_count,
     irhal_fence_t* wait_fence, irvm_variant_t* results, size_t result_capacity,
     size_t* out_result_count, irhal_fence_t** out_signal_fence) IRT_MUST_USE;
-
-// Counts a failure that surfaced after irsess_model_invoke_async returned.
-void irsess_model_count_error(irsess_model_t* model);
-
-typedef struct irsess_model_stats_s {
-  uint64_t invocations;
-  uint64_t errors;
-} irsess_model_stats_t;
-irsess_model_stats_t irsess_model_stats(const irsess_model_t* model);
 
 #endif  // IRSESS_MODEL_H

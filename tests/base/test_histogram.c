@@ -76,6 +76,30 @@ static void test_quantiles(void** state) {
   free(histogram);
 }
 
+// Shards summarized together read as one histogram of all their values:
+// the quantiles come from the merged buckets, not from any one shard.
+static void test_summarize_all(void** state) {
+  (void)state;
+  irt_histogram_t* shards = malloc(2 * sizeof(*shards));
+  irt_histogram_initialize(&shards[0]);
+  irt_histogram_initialize(&shards[1]);
+  // Shard 0 holds 1..900 µs, shard 1 901..1000 µs.
+  for (uint64_t i = 1; i <= 1000; ++i) {
+    irt_histogram_record(&shards[i <= 900 ? 0 : 1], i * 1000);
+  }
+  const irt_histogram_t* all[2] = {&shards[0], &shards[1]};
+  irt_histogram_summary_t summary;
+  irt_histogram_summarize_all(all, 2, &summary);
+  assert_int_equal(summary.count, 1000);
+  assert_int_equal(summary.sum, 1000 * 1001 / 2 * 1000);
+  assert_true(summary.p50 >= 500000 && summary.p50 <= 500000 * 9 / 8);
+  assert_true(summary.p99 >= 990000 && summary.p99 <= 990000 * 9 / 8);
+  irt_histogram_summarize_all(all, 0, &summary);
+  assert_int_equal(summary.count, 0);
+  assert_int_equal(summary.p50, 0);
+  free(shards);
+}
+
 enum { kThreads = 4, kRecords = 100000 };
 
 static void* record_many(void* arg) {
@@ -107,6 +131,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_buckets),
       cmocka_unit_test(test_quantiles),
+      cmocka_unit_test(test_summarize_all),
       cmocka_unit_test(test_concurrent),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
