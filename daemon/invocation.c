@@ -11,10 +11,16 @@
 #include "runtime/base/math.h"
 #include "runtime/session/tensor.h"
 
-uint64_t ireed_now_ns(void) {
+static uint64_t ireed_clock_ns(clockid_t clock) {
   struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
+  clock_gettime(clock, &now);
   return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+}
+
+uint64_t ireed_now_ns(void) { return ireed_clock_ns(CLOCK_MONOTONIC); }
+
+uint64_t ireed_coarse_now_ns(void) {
+  return ireed_clock_ns(CLOCK_MONOTONIC_COARSE);
 }
 
 //===----------------------------------------------------------------------===//
@@ -396,7 +402,7 @@ static irt_status_t ireed_make_output(irhal_device_t* device,
 // made), as replies and stats report them.
 static uint64_t ireed_invocation_queue_ns(
     const ireed_invocation_t* invocation) {
-  return invocation->start_ns > invocation->queued_ns
+  return invocation->queued_ns && invocation->start_ns > invocation->queued_ns
              ? invocation->start_ns - invocation->queued_ns
              : 0;
 }

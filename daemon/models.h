@@ -54,7 +54,8 @@ struct ireed_model_entry_s {
   Ireed__FunctionInfo** function_pointers;
   uint32_t in_flight;     // invocations holding the entry
   ireed_model_stats_t stats;  // since the entry was created
-  uint64_t last_used_ns;  // when the last invocation started (or the load)
+  // When the last invocation started (or the load), by the coarse clock.
+  uint64_t last_used_ns;
   // Models of the config (the server's "Configured models"): reloads load,
   // replace and unload them; unpinned ones unload after idle_unload_seconds
   // without invocations.

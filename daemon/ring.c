@@ -133,7 +133,6 @@ static irt_status_t ireed_ring_invoke(ireed_ring_t* ring, uint64_t request_id,
       .synchronous = true,
       .encode_reply = ireed_ring_encode_reply_hook,
       .encode_user_data = target,
-      .queued_ns = ireed_now_ns(),
   };
   bool pending = false;
   irt_status_t status = ireed_invocation_start(&invocation, &ring->worker,
@@ -145,23 +144,27 @@ static irt_status_t ireed_ring_invoke(ireed_ring_t* ring, uint64_t request_id,
   return status;
 }
 
-// Sets the slot's final |state| and wakes its client if it sleeps.
-static void ireed_ring_publish(ireed_ring_reply_t* target, uint32_t state) {
-  atomic_store_explicit(&target->slot->answered_ns, ireed_now_ns(),
-                        memory_order_relaxed);
+// Sets the slot's final |state| and wakes its client if it sleeps; returns
+// the time it answered (the ring thread's idle time starts there too).
+static uint64_t ireed_ring_publish(ireed_ring_reply_t* target,
+                                   uint32_t state) {
+  uint64_t now = ireed_now_ns();
+  atomic_store_explicit(&target->slot->answered_ns, now, memory_order_relaxed);
   // Sequentially consistent with the client's store of client_waiting:
   // either it sees the new state or this sees it waiting.
   atomic_store(&target->slot->state, state);
   if (atomic_load(&target->slot->client_waiting)) {
     ireed_futex_wake(&target->slot->state, INT_MAX);
   }
+  return now;
 }
 
 // Finishes slot |index|: its reply is in the slot already, or |reply| (a
 // framed Frame, taken) goes into it as IREED_RING_REPLY_FRAME when it
-// fits, else on the socket.
-static void ireed_ring_answer(ireed_ring_t* ring, ireed_ring_reply_t* target,
-                              uint8_t* reply, size_t reply_size) {
+// fits, else on the socket. Returns when it answered.
+static uint64_t ireed_ring_answer(ireed_ring_t* ring,
+                                  ireed_ring_reply_t* target, uint8_t* reply,
+                                  size_t reply_size) {
   ireed_ring_slot_t* slot = target->slot;
   uint32_t state = IREED_RING_SLOT_DONE;
   if (reply) {
@@ -180,13 +183,13 @@ static void ireed_ring_answer(ireed_ring_t* ring, ireed_ring_reply_t* target,
       state = IREED_RING_SLOT_REPLIED_ON_SOCKET;
     }
   }
-  ireed_ring_publish(target, state);
+  return ireed_ring_publish(target, state);
 }
 
 // Serves the request copied out of slot |index| (|size| bytes). Every
-// failure becomes an Error reply.
-static void ireed_ring_serve(ireed_ring_t* ring, uint32_t index, uint32_t size,
-                             irt_status_t take_status) {
+// failure becomes an Error reply. Returns when it answered.
+static uint64_t ireed_ring_serve(ireed_ring_t* ring, uint32_t index,
+                                 uint32_t size, irt_status_t take_status) {
   ireed_ring_reply_t target = {
       ring, ireed_ring_slot(ring->memory->data, &ring->layout, index), false};
   uint64_t request_id = 0;
@@ -205,8 +208,7 @@ static void ireed_ring_serve(ireed_ring_t* ring, uint32_t index, uint32_t size,
   }
   ireed_worker_rewind(&ring->worker);  // drops |request|
   if (deferred) {
-    ireed_ring_publish(&target, IREED_RING_SLOT_REPLIED_ON_SOCKET);
-    return;
+    return ireed_ring_publish(&target, IREED_RING_SLOT_REPLIED_ON_SOCKET);
   }
   if (!irt_status_is_ok(status)) {
     irt_allocator_free(ring->allocator, reply);
@@ -221,10 +223,10 @@ static void ireed_ring_serve(ireed_ring_t* ring, uint32_t index, uint32_t size,
       irt_log_status(IRT_LOG_ERROR, IREED_LOG, "ring: encoding an error",
                      encode_status);
       irt_status_free(encode_status);
-      return;
+      return ireed_now_ns();
     }
   }
-  ireed_ring_answer(ring, &target, reply, reply_size);
+  return ireed_ring_answer(ring, &target, reply, reply_size);
 }
 
 // Sleeps until the client submits (or the ring stops). The flag tells the
@@ -295,10 +297,10 @@ static void* ireed_ring_main(void* arg) {
     if (index == IREED_RING_NO_SLOT) {
       irt_log_status(IRT_LOG_WARNING, IREED_LOG, "submission ring", status);
       irt_status_free(status);
+      idle_since = ireed_now_ns();
     } else {
-      ireed_ring_serve(ring, index, size, status);
+      idle_since = ireed_ring_serve(ring, index, size, status);
     }
-    idle_since = ireed_now_ns();
   }
   ireed_ring_stop_polling(ring->host.pollers, &polling);
   ring->host.exited(ring->host.user_data);

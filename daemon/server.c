@@ -845,7 +845,7 @@ static void ireed_load_complete(ireed_server_job_t* base) {
   } else {
     pthread_mutex_lock(&server->shared_mutex);
     entry->state = IREED_MODEL_READY;
-    entry->last_used_ns = ireed_now_ns();
+    entry->last_used_ns = ireed_coarse_now_ns();
     pthread_mutex_unlock(&server->shared_mutex);
     IRT_LOG_EVENT(
         IRT_LOG_INFO, IREED_LOG, "model.loaded",
@@ -1389,6 +1389,8 @@ static void ireed_server_on_idle_timer(uv_timer_t* timer) {
                 entry->idle_unload_seconds &&
                 entry->state == IREED_MODEL_READY && !entry->in_flight &&
                 !entry->retired &&
+                // A ring thread may have used it since |now| was read.
+                now >= entry->last_used_ns &&
                 now - entry->last_used_ns >=
                     (uint64_t)entry->idle_unload_seconds * 1000000000u;
     if (idle) entry->state = IREED_MODEL_UNLOADING;
@@ -1993,7 +1995,7 @@ static irt_status_t ireed_invoke_resolve_locked(
     return status;
   }
   ++entry->in_flight;
-  entry->last_used_ns = ireed_now_ns();
+  entry->last_used_ns = ireed_coarse_now_ns();
   *out = (ireed_resolved_t){entry, function, block, regions,
                             (irvm_variant_t*)(block + regions_end)};
   return IRT_OK;
