@@ -253,6 +253,15 @@ irt_status_t ireed_model_entry_load(ireed_model_entry_t* entry,
   return IRT_OK;
 }
 
+bool ireed_model_entry_idle(const ireed_model_entry_t* entry,
+                            uint64_t now_ns) {
+  return entry->configured && !entry->pinned && entry->idle_unload_seconds &&
+         entry->state == IREED_MODEL_READY && !entry->in_flight &&
+         !entry->retired && now_ns >= entry->last_used_ns &&
+         now_ns - entry->last_used_ns >=
+             (uint64_t)entry->idle_unload_seconds * 1000000000u;
+}
+
 void ireed_model_entry_info(const ireed_model_entry_t* entry,
                             Ireed__ModelInfo* info) {
   ireed__model_info__init(info);

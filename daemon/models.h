@@ -108,6 +108,14 @@ irt_status_t ireed_model_entry_load(ireed_model_entry_t* entry,
                                     irsess_runtime_t* runtime,
                                     irt_allocator_t allocator) IRT_MUST_USE;
 
+// True when |entry| may unload for idleness at |now_ns| (monotonic): a
+// configured, unpinned, READY, current entry with an idle limit, nothing in
+// flight and no use for idle_unload_seconds. A use stamped after |now_ns|
+// (by a ring thread that ran after the caller read the clock) is recent, not
+// 2^64 ns old. Call under the server's shared lock: ring threads change
+// in_flight and last_used_ns.
+bool ireed_model_entry_idle(const ireed_model_entry_t* entry, uint64_t now_ns);
+
 // Fills |info| (borrowing the entry's strings; |info| must not outlive it).
 void ireed_model_entry_info(const ireed_model_entry_t* entry,
                             Ireed__ModelInfo* info);

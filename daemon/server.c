@@ -1385,14 +1385,7 @@ static void ireed_server_on_idle_timer(uv_timer_t* timer) {
        entry = entry->next) {
     // Ring threads count invocations and use times too.
     pthread_mutex_lock(&server->shared_mutex);
-    bool idle = entry->configured && !entry->pinned &&
-                entry->idle_unload_seconds &&
-                entry->state == IREED_MODEL_READY && !entry->in_flight &&
-                !entry->retired &&
-                // A ring thread may have used it since |now| was read.
-                now >= entry->last_used_ns &&
-                now - entry->last_used_ns >=
-                    (uint64_t)entry->idle_unload_seconds * 1000000000u;
+    bool idle = ireed_model_entry_idle(entry, now);
     if (idle) entry->state = IREED_MODEL_UNLOADING;
     pthread_mutex_unlock(&server->shared_mutex);
     if (!idle) continue;
