@@ -1,7 +1,6 @@
 #include "daemon/stats.h"
 
 #include <stdalign.h>
-#include <stddef.h>
 #include <string.h>
 
 #include "hal/memory_stats.h"
@@ -19,38 +18,23 @@ void ireed_model_stats_initialize(ireed_model_stats_t* stats) {
   }
 }
 
-#define SHARD_FIELD(field) offsetof(ireed_model_stats_shard_t, field)
-
-// The sum of the counter at |offset| in every shard of |stats|.
-static uint64_t ireed_model_stats_sum(const ireed_model_stats_t* stats,
-                                      size_t offset) {
-  uint64_t sum = 0;
-  for (size_t i = 0; i < IREED_MODEL_STATS_SHARDS; ++i) {
-    const atomic_uint_fast64_t* counter =
-        (const atomic_uint_fast64_t*)((const uint8_t*)&stats->shards[i] +
-                                      offset);
-    sum += atomic_load_explicit(counter, memory_order_relaxed);
-  }
-  return sum;
+static uint64_t ireed_stats_load(const atomic_uint_fast64_t* counter) {
+  return atomic_load_explicit(counter, memory_order_relaxed);
 }
 
 ireed_model_counts_t ireed_model_stats_counts(
     const ireed_model_stats_t* stats) {
-  ireed_model_counts_t counts = {
-      ireed_model_stats_sum(stats, SHARD_FIELD(invocations)),
-      ireed_model_stats_sum(stats, SHARD_FIELD(errors)),
-  };
+  ireed_model_counts_t counts = {0, 0};
+  for (size_t i = 0; i < IREED_MODEL_STATS_SHARDS; ++i) {
+    counts.invocations += ireed_stats_load(&stats->shards[i].invocations);
+    counts.errors += ireed_stats_load(&stats->shards[i].errors);
+  }
   return counts;
 }
 
-// The histogram at |offset| of every shard of |stats|, as one.
-static void ireed_latency_fill(const ireed_model_stats_t* stats, size_t offset,
+// |histograms| (one per shard) summarized as one into |out_latency|.
+static void ireed_latency_fill(const irt_histogram_t* const* histograms,
                                Ireed__LatencyStats* out_latency) {
-  const irt_histogram_t* histograms[IREED_MODEL_STATS_SHARDS];
-  for (size_t i = 0; i < IREED_MODEL_STATS_SHARDS; ++i) {
-    histograms[i] =
-        (const irt_histogram_t*)((const uint8_t*)&stats->shards[i] + offset);
-  }
   ireed__latency_stats__init(out_latency);
   irt_histogram_summary_t summary;
   irt_histogram_summarize_all(histograms, IREED_MODEL_STATS_SHARDS, &summary);
@@ -68,14 +52,21 @@ void ireed_model_stats_fill(const ireed_model_stats_t* stats,
   ireed_model_counts_t counts = ireed_model_stats_counts(stats);
   out_model->invocations = counts.invocations;
   out_model->errors = counts.errors;
-  out_model->busy_rejections =
-      ireed_model_stats_sum(stats, SHARD_FIELD(busy_rejections));
-  out_model->bytes_zero_copy =
-      ireed_model_stats_sum(stats, SHARD_FIELD(bytes_zero_copy));
-  out_model->bytes_staged =
-      ireed_model_stats_sum(stats, SHARD_FIELD(bytes_staged));
-  ireed_latency_fill(stats, SHARD_FIELD(queue_ns), out_queue);
-  ireed_latency_fill(stats, SHARD_FIELD(execute_ns), out_execute);
+  out_model->busy_rejections = 0;
+  out_model->bytes_zero_copy = 0;
+  out_model->bytes_staged = 0;
+  const irt_histogram_t* queue[IREED_MODEL_STATS_SHARDS];
+  const irt_histogram_t* execute[IREED_MODEL_STATS_SHARDS];
+  for (size_t i = 0; i < IREED_MODEL_STATS_SHARDS; ++i) {
+    const ireed_model_stats_shard_t* shard = &stats->shards[i];
+    out_model->busy_rejections += ireed_stats_load(&shard->busy_rejections);
+    out_model->bytes_zero_copy += ireed_stats_load(&shard->bytes_zero_copy);
+    out_model->bytes_staged += ireed_stats_load(&shard->bytes_staged);
+    queue[i] = &shard->queue_ns;
+    execute[i] = &shard->execute_ns;
+  }
+  ireed_latency_fill(queue, out_queue);
+  ireed_latency_fill(execute, out_execute);
   out_model->queue = out_queue;
   out_model->execute = out_execute;
 }
