@@ -131,15 +131,16 @@ static irt_status_t ireeclient_send_frame(ireeclient_connection_t* connection,
 // already taken it.
 static bool ireeclient_unlink_locked(ireeclient_connection_t* connection,
                                      ireeclient_request_t* request) {
-  for (ireeclient_request_t** link = &connection->pending; *link;
-       link = &(*link)->next) {
-    if (*link == request) {
-      *link = request->next;
-      request->next = NULL;
-      return true;
-    }
+  if (!request->linked) return false;
+  if (request->prev) {
+    request->prev->next = request->next;
+  } else {
+    connection->pending = request->next;
   }
-  return false;
+  if (request->next) request->next->prev = request->prev;
+  request->next = request->prev = NULL;
+  request->linked = false;
+  return true;
 }
 
 irt_status_t ireeclient_connection_link(ireeclient_connection_t* connection,
@@ -158,8 +159,11 @@ irt_status_t ireeclient_connection_link(ireeclient_connection_t* connection,
     return status;
   }
   request->id = connection->next_request_id++;
+  request->prev = NULL;
   request->next = connection->pending;
+  if (request->next) request->next->prev = request;
   connection->pending = request;
+  request->linked = true;
   pthread_mutex_unlock(&connection->mutex);
   frame->request_id = request->id;
   return IRT_OK;
@@ -294,12 +298,18 @@ static void ireeclient_fail_all(ireeclient_connection_t* connection,
   }
   ireeclient_request_t* pending = connection->pending;
   connection->pending = NULL;
+  // Taken from the table here, under the lock: a concurrent unlink then
+  // leaves them (and the chain walked below) alone.
+  for (ireeclient_request_t* request = pending; request;
+       request = request->next) {
+    request->linked = false;
+  }
   irt_status_t broken = connection->broken;
   pthread_mutex_unlock(&connection->mutex);
   ireeclient_ring_fail(connection->ring);
   while (pending) {
     ireeclient_request_t* next = pending->next;
-    pending->next = NULL;
+    pending->next = pending->prev = NULL;
     ireeclient_request_complete(connection, pending, irt_status_clone(broken),
                                 NULL);
     pending = next;

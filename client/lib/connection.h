@@ -17,7 +17,11 @@ typedef struct ireeclient_request_s ireeclient_request_t;
 struct ireeclient_request_s {
   uint64_t id;
   Ireed__Frame__BodyCase reply_case;  // the reply body expected
-  ireeclient_request_t* next;         // in the pending table
+  // The pending table's links (doubly linked: a batch's replies unlink
+  // their requests in any order, each in O(1)).
+  ireeclient_request_t* next;
+  ireeclient_request_t* prev;
+  bool linked;
   bool done;
   // Set when done: the reply frame (OK) or the failure; ownership passes to
   // the request's owner.
