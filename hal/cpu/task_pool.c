@@ -112,6 +112,29 @@ static void irhal_cpu_job_unlink(irhal_cpu_task_pool_t* pool,
   }
 }
 
+// How many idle workers a participant of |job| wakes: a few, and more only
+// while chunks are left and the job has room. Each participant that joins
+// wakes its share in turn, so the wake-ups (a system call each, several
+// microseconds in a VM) spread over the threads and stop once the work runs
+// out: a small dispatch ends on the caller before most workers would even
+// have woken. Called with the mutex held; the caller signals after
+// unlocking.
+#define IRHAL_CPU_WAKES_PER_PARTICIPANT 2
+static uint32_t irhal_cpu_job_wakes(const irhal_cpu_task_pool_t* pool,
+                                    irhal_cpu_job_t* job) {
+  if (irhal_cpu_job_exhausted(job)) return 0;
+  uint32_t wakes = IRHAL_CPU_WAKES_PER_PARTICIPANT;
+  uint32_t room = job->participant_limit - job->joined;
+  if (wakes > room) wakes = room;
+  if (wakes > pool->idle_count) wakes = pool->idle_count;
+  return wakes;
+}
+
+static void irhal_cpu_pool_signal(irhal_cpu_task_pool_t* pool,
+                                  uint32_t count) {
+  for (uint32_t i = 0; i < count; ++i) pthread_cond_signal(&pool->work_cond);
+}
+
 // Finds a job a worker can join and gives it a slot, dropping exhausted
 // jobs from the list on the way. Called with the mutex held.
 static irhal_cpu_job_t* irhal_cpu_pool_join_job(irhal_cpu_task_pool_t* pool,
@@ -148,7 +171,9 @@ static void* irhal_cpu_worker_main(void* arg) {
     uint32_t slot = 0;
     irhal_cpu_job_t* job = irhal_cpu_pool_join_job(pool, &slot);
     if (job) {
+      uint32_t wakes = irhal_cpu_job_wakes(pool, job);
       pthread_mutex_unlock(&pool->mutex);
+      irhal_cpu_pool_signal(pool, wakes);
       irt_status_t status = irhal_cpu_job_work(job, slot);
       pthread_mutex_lock(&pool->mutex);
       irhal_cpu_job_leave(pool, job, status);
@@ -271,7 +296,10 @@ void irhal_cpu_task_pool_submit(irhal_cpu_task_pool_t* pool,
 
 uint32_t irhal_cpu_task_pool_participant_limit(
     const irhal_cpu_task_pool_t* pool, uint64_t count) {
-  uint64_t threads = pool ? (uint64_t)pool->worker_count + 1 : 1;
+  // The caller is one of the worker_count threads: one more would be one
+  // more than the CPUs the pool is sized for, and a participant the
+  // scheduler preempts in the middle of a chunk holds up the whole range.
+  uint64_t threads = pool ? pool->worker_count : 1;
   return (uint32_t)(count < threads ? count : threads);
 }
 
@@ -300,9 +328,9 @@ irt_status_t irhal_cpu_task_pool_parallel_for(irhal_cpu_task_pool_t* pool,
   pthread_mutex_lock(&pool->mutex);
   job.next = pool->jobs;
   pool->jobs = &job;
-  uint32_t wake = pool->idle_count < limit - 1 ? pool->idle_count : limit - 1;
-  for (uint32_t i = 0; i < wake; ++i) pthread_cond_signal(&pool->work_cond);
+  uint32_t wakes = irhal_cpu_job_wakes(pool, &job);
   pthread_mutex_unlock(&pool->mutex);
+  irhal_cpu_pool_signal(pool, wakes);
 
   irt_status_t status = irhal_cpu_job_work(&job, 0);
 

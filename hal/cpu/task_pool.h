@@ -4,10 +4,13 @@
 // and whichever workers are idle.
 //
 // Idle workers sleep on a condition variable; nothing spins. A parallel-for
-// never waits for work that has not started: its caller runs chunks itself
-// until none are left and then only waits for the chunks other threads are
-// already running. Workers may therefore call parallel-for from a task
-// without any risk of the pool deadlocking on itself.
+// wakes a couple of them, and each that joins wakes a couple more while
+// work is left (a tree of wake-ups, not one thread signalling them all). A
+// parallel-for never waits for work that has not started: its caller runs
+// chunks itself until none are left and then only waits for the chunks
+// other threads are already running. Workers may therefore call
+// parallel-for from a task without any risk of the pool deadlocking on
+// itself.
 #ifndef IRHAL_CPU_TASK_POOL_H
 #define IRHAL_CPU_TASK_POOL_H
 
@@ -55,9 +58,9 @@ void irhal_cpu_task_pool_submit(irhal_cpu_task_pool_t* pool,
 typedef irt_status_t (*irhal_cpu_range_fn_t)(void* arg, uint32_t slot,
                                              uint64_t first, uint64_t count);
 
-// How many threads (the caller and up to every worker) may take part in a
-// parallel-for over |count| items: 0 for an empty range, never more than
-// |count|, and 1 when |pool| is NULL.
+// How many threads (the caller and workers: worker_count in all) may take
+// part in a parallel-for over |count| items: 0 for an empty range, never
+// more than |count|, and 1 when |pool| is NULL.
 uint32_t irhal_cpu_task_pool_participant_limit(
     const irhal_cpu_task_pool_t* pool, uint64_t count);
 
