@@ -270,6 +270,7 @@ static void remote_invoke(remote_t* remote) {
 
 typedef struct latency_s {
   double p50_us, p99_us;
+  double execute_p50_us;  // the daemon's execute_ns (0 in process)
 } latency_t;
 
 // Calls per run: LATENCY_ITERATIONS, or fewer from $IREED_BENCH_ITERATIONS
@@ -280,24 +281,29 @@ static int latency_iterations(void) {
   return n > 0 && n < LATENCY_ITERATIONS ? n : LATENCY_ITERATIONS;
 }
 
-// A timed path: the call and its state.
+// A timed path: the call and its state; for a call through the daemon
+// also the time the daemon says the model itself ran (its execute_ns), so
+// that the round trip's overhead shows apart from the call.
 typedef struct latency_subject_s {
   void (*invoke)(void*);
   void* state;
-  double p50[BENCH_RUNS], p99[BENCH_RUNS];
+  double (*execute_us)(void*);  // NULL for the in-process call
+  double p50[BENCH_RUNS], p99[BENCH_RUNS], execute_p50[BENCH_RUNS];
 } latency_subject_t;
 
 // One run of |subject|: its p50 and p99 over the run's calls go to slot |run|.
 static void measure_run(latency_subject_t* subject, int run) {
-  static double samples[LATENCY_ITERATIONS];
+  static double samples[LATENCY_ITERATIONS], executes[LATENCY_ITERATIONS];
   int iterations = latency_iterations();
   for (int i = 0; i < iterations; ++i) {
     uint64_t start = bench_now_ns();
     subject->invoke(subject->state);
     samples[i] = (double)(bench_now_ns() - start) * 1e-3;
+    executes[i] = subject->execute_us ? subject->execute_us(subject->state) : 0;
   }
   subject->p50[run] = bench_quantile(samples, (size_t)iterations, 0.5);
   subject->p99[run] = bench_quantile(samples, (size_t)iterations, 0.99);
+  subject->execute_p50[run] = bench_quantile(executes, (size_t)iterations, 0.5);
 }
 
 // Warms up the |count| subjects, then times BENCH_RUNS runs of each,
@@ -316,12 +322,20 @@ static void measure_latencies(latency_subject_t* subjects, size_t count,
   }
   for (size_t k = 0; k < count; ++k) {
     out[k] = (latency_t){bench_median(subjects[k].p50, BENCH_RUNS),
-                         bench_median(subjects[k].p99, BENCH_RUNS)};
+                         bench_median(subjects[k].p99, BENCH_RUNS),
+                         bench_median(subjects[k].execute_p50, BENCH_RUNS)};
   }
 }
 
 static void local_invoke_thunk(void* state) { local_invoke(state); }
 static void remote_invoke_thunk(void* state) { remote_invoke(state); }
+static double remote_execute_us(void* state) {
+  remote_t* remote = state;
+  uint64_t queue_ns = 0, execute_ns = 0;
+  ireeclient_invocation_timing(remote->invocations[remote->batch - 1],
+                               &queue_ns, &execute_ns);
+  return (double)execute_ns * 1e-3;
+}
 
 static bool bench_invoke_case(const bench_daemon_t* daemon,
                               const bench_case_t* c) {
@@ -335,7 +349,9 @@ static bool bench_invoke_case(const bench_daemon_t* daemon,
   unsetenv("IREECLIENT_RING");
   latency_subject_t subjects[3] = {
       {.invoke = local_invoke_thunk, .state = local},
-      {.invoke = remote_invoke_thunk, .state = &remote},
+      {.invoke = remote_invoke_thunk,
+       .state = &remote,
+       .execute_us = remote_execute_us},
       {.invoke = remote_invoke_thunk, .state = &socket_remote}};
   latency_t measured[3];
   measure_latencies(subjects, 3, measured);
@@ -356,6 +372,10 @@ static bool bench_invoke_case(const bench_daemon_t* daemon,
       c->label, bench_device(), in_process.p50_us, in_process.p99_us,
       through_daemon.p50_us, through_daemon.p99_us, ratio,
       through_daemon.p99_us / in_process.p99_us);
+  printf("invoke %-10s %-10s the model's run inside ireed (execute_ns) p50 "
+         "%7.2f us: the ring's round trip adds %.2f us\n",
+         c->label, bench_device(), through_daemon.execute_p50_us,
+         through_daemon.p50_us - through_daemon.execute_p50_us);
   printf("invoke %-10s %-10s socket path (no ring) p50 %7.2f us p99 %7.2f us "
          "(%.2fx)\n",
          c->label, bench_device(), socket.p50_us, socket.p99_us,
