@@ -65,7 +65,9 @@ uint32_t irhal_cpu_task_pool_participant_limit(
     const irhal_cpu_task_pool_t* pool, uint64_t count);
 
 // Calls |fn| over [0, count) in chunks, from the calling thread (slot 0) and
-// idle workers, and returns once every chunk has finished. After the first
+// idle workers, and returns once every chunk has finished. The first chunk
+// runs on the caller, timed; when the rest would take less than a worker
+// needs to wake up, the caller runs it too, as one more call. After the first
 // failure no new chunk starts and that failure is returned (later ones are
 // dropped). |pool| may be NULL: then the caller runs the whole range as one
 // chunk. Callable from any thread, workers included.
