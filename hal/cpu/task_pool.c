@@ -7,7 +7,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
+
+#include "hal/semaphore.h"
 
 // Chunks each participant of a parallel-for gets on average: enough for
 // uneven chunk costs to even out, few enough to keep claiming cheap.
@@ -19,12 +20,6 @@
 // 16-core machine of docs/benchmarks.md, 1024 workgroups of 15 ns each took
 // 80-200 us with every worker woken against 21 us on the caller alone.
 #define IRHAL_CPU_INLINE_RANGE_NS 25000
-
-static uint64_t irhal_cpu_now_ns(void) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
-}
 
 // One parallel-for in progress. It lives on its caller's stack and is linked
 // into the pool's job list while workers may still join it; the caller
@@ -330,9 +325,9 @@ irt_status_t irhal_cpu_task_pool_parallel_for(irhal_cpu_task_pool_t* pool,
   // The first chunk runs on the caller before any worker is involved,
   // timed: a range whose remaining chunks would take less than a worker's
   // wake-up is finished here alone.
-  uint64_t start_ns = irhal_cpu_now_ns();
+  int64_t start_ns = irhal_time_now_ns();
   IRT_RETURN_IF_ERROR(fn(arg, 0, 0, grain));
-  uint64_t chunk_ns = irhal_cpu_now_ns() - start_ns;
+  uint64_t chunk_ns = (uint64_t)(irhal_time_now_ns() - start_ns);
   uint64_t rest = count - grain;
   if (rest == 0) return IRT_OK;
   if (chunk_ns * ((rest + grain - 1) / grain) < IRHAL_CPU_INLINE_RANGE_NS) {
